@@ -1,0 +1,65 @@
+// Package wire holds the JSON types of the HTTP API, shared by the server
+// (api, node) and the typed client (client). Field names are a stable
+// contract for scripts: add fields, never rename them.
+package wire
+
+import "time"
+
+// Error is the body of every non-2xx API response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// ID describes the local node (GET /v1/id).
+type ID struct {
+	PeerID        string   `json:"peer_id"`
+	Addrs         []string `json:"addrs"`        // full multiaddrs ending in /p2p/<peer_id>
+	ListenAddrs   []string `json:"listen_addrs"` // what the node is bound to
+	Protocols     []string `json:"protocols"`
+	AgentVersion  string   `json:"agent_version"`
+	DHTMode       string   `json:"dht_mode"`
+	Bootstrap     []string `json:"bootstrap"`      // configured bootstrap peers
+	BootstrapNode bool     `json:"bootstrap_node"` // true when no bootstrap peers are configured
+}
+
+// Peer is one open connection (GET /v1/peers).
+type Peer struct {
+	PeerID       string    `json:"peer_id"`
+	Addr         string    `json:"addr"` // remote multiaddr
+	Direction    string    `json:"direction"`
+	Transport    string    `json:"transport"` // tcp, quic-v1, ws, webrtc-direct, webtransport, p2p-circuit
+	Security     string    `json:"security"`
+	Muxer        string    `json:"muxer"`
+	LatencyMS    float64   `json:"latency_ms"` // 0 when not yet measured
+	OpenedAt     time.Time `json:"opened_at"`
+	Streams      int       `json:"streams"`
+	AgentVersion string    `json:"agent_version,omitempty"`
+}
+
+// ConnectRequest is the body of POST /v1/connect.
+type ConnectRequest struct {
+	Addr string `json:"addr"` // full multiaddr with /p2p/<peer ID>
+}
+
+// ConnectResult is the answer of POST /v1/connect.
+type ConnectResult struct {
+	PeerID string `json:"peer_id"`
+	Addr   string `json:"addr"` // the address the connection uses
+}
+
+// DisconnectRequest is the body of POST /v1/disconnect.
+type DisconnectRequest struct {
+	Peer string `json:"peer"`
+}
+
+// PingRequest is the body of POST /v1/ping.
+type PingRequest struct {
+	Target string `json:"target"` // peer ID or full multiaddr
+	Count  int    `json:"count"`  // default 3, at most 100
+}
+
+// PingResult is the answer of POST /v1/ping.
+type PingResult struct {
+	PeerID string    `json:"peer_id"`
+	RTTsMS []float64 `json:"rtts_ms"`
+}

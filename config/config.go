@@ -1,0 +1,249 @@
+// Package config holds the node's configuration file (defaults, validation,
+// profiles, comment-preserving rendering) and its repo directory: identity
+// key, API token, API address file, datastore and lock.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Default ports: a restarted node keeps its addresses.
+const (
+	DefaultTCPPort    = 4101 // TCP and QUIC (UDP)
+	DefaultWSPort     = 4102 // WebSocket (TCP)
+	DefaultWebRTCPort = 4103 // WebRTC-direct (UDP)
+	DefaultAPIPort    = 5101
+)
+
+// Config is the whole node configuration, as stored in config.toml. Every
+// field's default is given by Default and written out by Render.
+type Config struct {
+	Network         Network         `toml:"network" comment:"Where the node listens and which peers it joins through."`
+	Transports      Transports      `toml:"transports" comment:"Transports and security. Every connection is encrypted and multiplexed with Yamux."`
+	ConnManager     ConnManager     `toml:"conn_manager" comment:"The connection manager trims connections above high_water down to low_water."`
+	ResourceManager ResourceManager `toml:"resource_manager" comment:"The libp2p resource manager is always on; limits scale to the machine unless set here."`
+	DHT             DHT             `toml:"dht" comment:"The Kademlia DHT: peer routing and the network's record store."`
+	Discovery       Discovery       `toml:"discovery" comment:"Local peer discovery."`
+	NAT             NAT             `toml:"nat" comment:"NAT traversal."`
+	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
+	Log             Log             `toml:"log" comment:"Logging."`
+}
+
+// Network configures listen addresses and bootstrap peers.
+type Network struct {
+	// Listen defaults to TCP 4101, QUIC 4101, WebSocket 4102 and WebRTC-direct 4103 on all interfaces.
+	Listen []string `toml:"listen" comment:"Multiaddrs to listen on. Port 0 picks a free port."`
+	// Bootstrap defaults to none: the node starts a new network.
+	Bootstrap []string `toml:"bootstrap" comment:"Peers to join the network through (full multiaddrs ending in /p2p/<peer ID>). Empty: this node is a bootstrap node."`
+}
+
+// Transports selects transports and the security handshake order.
+type Transports struct {
+	TCP          bool     `toml:"tcp" comment:"TCP (with port reuse). Default true."`
+	QUIC         bool     `toml:"quic" comment:"QUIC v1. Default true."`
+	WebSocket    bool     `toml:"websocket" comment:"WebSocket. Default true."`
+	WebRTCDirect bool     `toml:"webrtc_direct" comment:"WebRTC-direct (browser-dialable). Default true."`
+	WebTransport bool     `toml:"webtransport" comment:"WebTransport, shares the QUIC port. Default true."`
+	Security     []string `toml:"security" comment:"Security protocols for TCP and WebSocket, in order of preference: \"noise\", \"tls\". Default [\"noise\", \"tls\"]."`
+}
+
+// ConnManager holds the connection manager's water marks.
+type ConnManager struct {
+	LowWater    int      `toml:"low_water" comment:"Connections kept when trimming. Default 100."`
+	HighWater   int      `toml:"high_water" comment:"Trimming starts above this many connections. Default 400."`
+	GracePeriod Duration `toml:"grace_period" comment:"New connections are not trimmed for this long. Default \"20s\"."`
+}
+
+// ResourceManager overrides the automatically scaled limits.
+type ResourceManager struct {
+	MaxMemoryMB        int `toml:"max_memory_mb" comment:"Memory libp2p may reserve, in MiB. 0: scaled to the machine (1/8 of RAM, at least 128 MiB)."`
+	MaxFileDescriptors int `toml:"max_file_descriptors" comment:"File descriptors libp2p may use. 0: half the process limit."`
+	MaxConnections     int `toml:"max_connections" comment:"Total connections (inbound and outbound). 0: scaled default."`
+	MaxInbound         int `toml:"max_inbound_connections" comment:"Inbound connections. 0: scaled default."`
+}
+
+// DHT configures Kademlia.
+type DHT struct {
+	Mode           string `toml:"mode" comment:"\"auto\" (server when publicly reachable), \"server\" or \"client\". Default \"auto\"."`
+	ProtocolPrefix string `toml:"protocol_prefix" comment:"Protocol prefix: the DHT speaks <prefix>/kad/1.0.0. Default \"/plexus\"."`
+}
+
+// Discovery configures local discovery.
+type Discovery struct {
+	MDNS bool `toml:"mdns" comment:"Find and connect to nodes on the local network with mDNS (multicast). Default true."`
+}
+
+// NAT configures NAT traversal.
+type NAT struct {
+	PortMapping bool `toml:"port_mapping" comment:"Ask the router for a port mapping with UPnP / NAT-PMP. Default true."`
+}
+
+// API configures the HTTP API.
+type API struct {
+	Listen        string `toml:"listen" comment:"Address of the HTTP API. Port 0 picks a free port (the bound address is written to the repo's api file). Default \"127.0.0.1:5101\"."`
+	MetricsListen string `toml:"metrics_listen" comment:"Separate listener for Prometheus /metrics without a token. Empty: /metrics is served on the API listener and needs the token. Default \"\"."`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level" comment:"\"debug\", \"info\", \"warn\" or \"error\". Default \"info\"."`
+	Format string `toml:"format" comment:"\"text\" or \"json\". Default \"text\"."`
+}
+
+// Default returns the configuration of a node with zero flags.
+func Default() Config {
+	return Config{
+		Network: Network{
+			Listen: []string{
+				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", DefaultTCPPort),
+				fmt.Sprintf("/ip6/::/tcp/%d", DefaultTCPPort),
+				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", DefaultTCPPort),
+				fmt.Sprintf("/ip6/::/udp/%d/quic-v1", DefaultTCPPort),
+				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1/webtransport", DefaultTCPPort),
+				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d/ws", DefaultWSPort),
+				fmt.Sprintf("/ip4/0.0.0.0/udp/%d/webrtc-direct", DefaultWebRTCPort),
+			},
+			Bootstrap: []string{},
+		},
+		Transports: Transports{TCP: true, QUIC: true, WebSocket: true, WebRTCDirect: true, WebTransport: true,
+			Security: []string{"noise", "tls"}},
+		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
+		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
+		Discovery:   Discovery{MDNS: true},
+		NAT:         NAT{PortMapping: true},
+		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
+		Log:         Log{Level: "info", Format: "text"},
+	}
+}
+
+// Profiles lists the names ApplyProfile accepts.
+var Profiles = []string{"default", "local"}
+
+// LocalListen are the listen addresses of the local profile.
+var LocalListen = []string{
+	"/ip4/127.0.0.1/tcp/0",
+	"/ip4/127.0.0.1/udp/0/quic-v1",
+	"/ip4/127.0.0.1/tcp/0/ws",
+	"/ip4/127.0.0.1/udp/0/webrtc-direct",
+}
+
+// ApplyProfile adjusts c for a named profile. "local" keeps all traffic on
+// this machine: loopback listen addresses on port 0, no mDNS, no port
+// mapping, DHT in server mode, API on a free loopback port. "default" (or "")
+// changes nothing.
+func (c *Config) ApplyProfile(name string) error {
+	switch name {
+	case "", "default":
+		return nil
+	case "local":
+		c.Network.Listen = slices.Clone(LocalListen)
+		c.Discovery.MDNS = false
+		c.NAT.PortMapping = false
+		c.DHT.Mode = "server"
+		c.API.Listen = "127.0.0.1:0"
+		return nil
+	}
+	return fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Profiles, ", "))
+}
+
+// Validate reports the first problem in c, naming the field and the value.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, s := range c.Network.Listen {
+		if _, err := ma.NewMultiaddr(s); err != nil {
+			errs = append(errs, fmt.Errorf("network.listen: invalid multiaddr %q: %w", s, err))
+		}
+	}
+	for _, s := range c.Network.Bootstrap {
+		if _, err := ParsePeerAddr(s); err != nil {
+			errs = append(errs, fmt.Errorf("network.bootstrap: %w", err))
+		}
+	}
+	if len(c.Transports.Security) == 0 {
+		errs = append(errs, errors.New("transports.security: at least one of \"noise\", \"tls\" is required"))
+	}
+	for _, s := range c.Transports.Security {
+		if s != "noise" && s != "tls" {
+			errs = append(errs, fmt.Errorf("transports.security: unknown protocol %q (want \"noise\" or \"tls\")", s))
+		}
+	}
+	if !c.Transports.TCP && !c.Transports.QUIC && !c.Transports.WebSocket && !c.Transports.WebRTCDirect && !c.Transports.WebTransport {
+		errs = append(errs, errors.New("transports: every transport is disabled"))
+	}
+	cm := c.ConnManager
+	if cm.LowWater < 0 || cm.HighWater <= 0 || cm.LowWater > cm.HighWater {
+		errs = append(errs, fmt.Errorf("conn_manager: need 0 <= low_water (%d) <= high_water (%d) and high_water > 0", cm.LowWater, cm.HighWater))
+	}
+	if cm.GracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("conn_manager.grace_period: negative (%s)", cm.GracePeriod))
+	}
+	rm := c.ResourceManager
+	if rm.MaxMemoryMB < 0 || rm.MaxFileDescriptors < 0 || rm.MaxConnections < 0 || rm.MaxInbound < 0 {
+		errs = append(errs, errors.New("resource_manager: limits must be >= 0 (0 means scaled to the machine)"))
+	}
+	switch c.DHT.Mode {
+	case "auto", "server", "client":
+	default:
+		errs = append(errs, fmt.Errorf("dht.mode: %q is not one of \"auto\", \"server\", \"client\"", c.DHT.Mode))
+	}
+	if !strings.HasPrefix(c.DHT.ProtocolPrefix, "/") || strings.HasSuffix(c.DHT.ProtocolPrefix, "/") || strings.ContainsAny(c.DHT.ProtocolPrefix, " \t\n") {
+		errs = append(errs, fmt.Errorf("dht.protocol_prefix: %q must start with / and not end with /", c.DHT.ProtocolPrefix))
+	}
+	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("api.listen: %q is not host:port: %w", c.API.Listen, err))
+	}
+	if c.API.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.API.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("api.metrics_listen: %q is not host:port: %w", c.API.MetricsListen, err))
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format: %q is not \"text\" or \"json\"", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+// ParsePeerAddr parses a full multiaddr that ends in /p2p/<peer ID>.
+func ParsePeerAddr(s string) (peer.AddrInfo, error) {
+	a, err := ma.NewMultiaddr(s)
+	if err != nil {
+		return peer.AddrInfo{}, fmt.Errorf("invalid multiaddr %q: %w", s, err)
+	}
+	ai, err := peer.AddrInfoFromP2pAddr(a)
+	if err != nil {
+		return peer.AddrInfo{}, fmt.Errorf("multiaddr %q has no /p2p/<peer ID> part: %w", s, err)
+	}
+	return *ai, nil
+}
+
+// Duration is a time.Duration written as a string such as "20s".
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: %w", b, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String returns the duration as text.
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -1,0 +1,197 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/namespace"
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	libp2pwebrtc "github.com/libp2p/go-libp2p/p2p/transport/webrtc"
+	ws "github.com/libp2p/go-libp2p/p2p/transport/websocket"
+	webtransport "github.com/libp2p/go-libp2p/p2p/transport/webtransport"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexus-p2p/plexus/config"
+)
+
+// HostOptions returns the libp2p options of a Plexus host for cfg: the
+// transports, security order, muxer, agent version, resource manager and
+// connection manager. Benchmarks use it to measure exactly what the node runs.
+func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option, error) {
+	t := cfg.Transports
+	opts := []libp2p.Option{
+		libp2p.UserAgent("plexus/" + Version),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ListenAddrStrings(filterListen(cfg)...),
+	}
+	if t.TCP {
+		opts = append(opts, libp2p.Transport(tcp.NewTCPTransport))
+	}
+	if t.QUIC {
+		opts = append(opts, libp2p.Transport(quic.NewTransport))
+	}
+	if t.WebSocket {
+		opts = append(opts, libp2p.Transport(ws.New))
+	}
+	if t.WebTransport {
+		opts = append(opts, libp2p.Transport(webtransport.New))
+	}
+	if t.WebRTCDirect {
+		opts = append(opts, libp2p.Transport(libp2pwebrtc.New))
+	}
+	for _, s := range t.Security {
+		switch s {
+		case "noise":
+			opts = append(opts, libp2p.Security(noise.ID, noise.New))
+		case "tls":
+			opts = append(opts, libp2p.Security(tls.ID, tls.New))
+		}
+	}
+	if cfg.NAT.PortMapping {
+		opts = append(opts, libp2p.NATPortMap())
+	}
+
+	rm, err := newResourceManager(cfg.ResourceManager, reg)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := connmgr.NewConnManager(cfg.ConnManager.LowWater, cfg.ConnManager.HighWater,
+		connmgr.WithGracePeriod(time.Duration(cfg.ConnManager.GracePeriod)))
+	if err != nil {
+		return nil, fmt.Errorf("connection manager: %w", err)
+	}
+	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
+	if reg != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(reg))
+	}
+	return opts, nil
+}
+
+// newResourceManager scales go-libp2p's default limits to the machine (or to
+// the configured memory and file descriptors) and applies the overrides.
+func newResourceManager(c config.ResourceManager, reg prometheus.Registerer) (network.ResourceManager, error) {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	var scaled rcmgr.ConcreteLimitConfig
+	if c.MaxMemoryMB == 0 && c.MaxFileDescriptors == 0 {
+		scaled = limits.AutoScale()
+	} else {
+		auto := limits.AutoScale().ToPartialLimitConfig().System
+		mem := int64(c.MaxMemoryMB) << 20
+		if mem == 0 {
+			mem = int64(auto.Memory)
+		}
+		fds := c.MaxFileDescriptors
+		if fds == 0 {
+			fds = int(auto.FD)
+		}
+		scaled = limits.Scale(mem, fds)
+	}
+	partial := rcmgr.PartialLimitConfig{}
+	if c.MaxConnections > 0 {
+		partial.System.Conns = rcmgr.LimitVal(c.MaxConnections)
+	}
+	if c.MaxInbound > 0 {
+		partial.System.ConnsInbound = rcmgr.LimitVal(c.MaxInbound)
+	}
+	var opts []rcmgr.Option
+	if reg != nil {
+		rcmgr.MustRegisterWith(reg)
+		str, err := rcmgr.NewStatsTraceReporter()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, rcmgr.WithTraceReporter(str))
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(partial.Build(scaled)), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("resource manager: %w", err)
+	}
+	return rm, nil
+}
+
+// filterListen drops listen addresses whose transport is disabled.
+func filterListen(cfg config.Config) []string {
+	t := cfg.Transports
+	return slices.DeleteFunc(slices.Clone(cfg.Network.Listen), func(s string) bool {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return true
+		}
+		switch transportOf(a) {
+		case "tcp":
+			return !t.TCP
+		case "quic-v1":
+			return !t.QUIC
+		case "ws", "wss":
+			return !t.WebSocket
+		case "webtransport":
+			return !t.WebTransport
+		case "webrtc-direct":
+			return !t.WebRTCDirect
+		}
+		return false
+	})
+}
+
+// transportOf names the outermost transport of a multiaddr.
+func transportOf(a ma.Multiaddr) string {
+	name := ""
+	for _, c := range a {
+		switch p := c.Protocol().Name; p {
+		case "tcp", "udp", "quic-v1", "quic", "ws", "wss", "webtransport", "webrtc-direct", "webrtc", "p2p-circuit":
+			name = p
+		}
+	}
+	return name
+}
+
+func newHost(cfg Config, reg prometheus.Registerer) (host.Host, error) {
+	opts, err := HostOptions(cfg.Config, reg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, libp2p.Identity(cfg.Identity))
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		if strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("listen on %v: a port is already in use (another node? pick other ports with --listen): %w", cfg.Network.Listen, err)
+		}
+		return nil, fmt.Errorf("start libp2p host: %w", err)
+	}
+	return h, nil
+}
+
+// DHTProtocol returns the DHT protocol ID for a prefix, e.g. /plexus/kad/1.0.0.
+func DHTProtocol(prefix string) protocol.ID { return protocol.ID(prefix + "/kad/1.0.0") }
+
+// dhtModes maps config names to kad-dht modes.
+var dhtModes = map[string]dht.ModeOpt{"auto": dht.ModeAutoServer, "server": dht.ModeServer, "client": dht.ModeClient}
+
+func newDHT(h host.Host, cfg Config, ds datastore.Batching) (*dht.IpfsDHT, error) {
+	opts := []dht.Option{
+		dht.Mode(dhtModes[cfg.DHT.Mode]),
+		dht.ProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)),
+		dht.Datastore(namespace.Wrap(ds, datastore.NewKey("/dht"))),
+	}
+	d, err := dht.New(h, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("start DHT: %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,260 @@
+// Package node assembles a Plexus node from a Config: the libp2p host
+// (TCP, QUIC, WebSocket, WebTransport, WebRTC-direct; Noise and TLS; Yamux;
+// identify and ping; resource and connection managers), the Kademlia DHT
+// (/plexus/kad/1.0.0 by default), the embedded datastore and every service.
+// It is the public Go API for programs that embed Plexus:
+//
+//	n, err := node.New(ctx, node.Config{Config: config.Default(), Identity: key})
+//	defer n.Close()
+//	n.Start(ctx)
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+	leveldb "github.com/ipfs/go-ds-leveldb"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/events"
+)
+
+// Version is the Plexus version; the agent version is "plexus/<Version>".
+var Version = "0.1.0"
+
+// Errors callers can test for with errors.Is; the API maps them to 4xx codes.
+var (
+	// ErrInvalidArgument wraps malformed input (multiaddr, peer ID, ...).
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrNotFound wraps an unknown peer or missing object.
+	ErrNotFound = errors.New("not found")
+	// ErrUnreachable wraps a peer that could not be dialled in time.
+	ErrUnreachable = errors.New("unreachable")
+	// ErrClosed is returned by methods called after Close.
+	ErrClosed = errors.New("node is closed")
+)
+
+// Config is everything node.New needs. Only Identity is required; the zero
+// config.Config is replaced by config.Default().
+type Config struct {
+	config.Config
+	// Identity is the node's private key (required).
+	Identity crypto.PrivKey
+	// Datastore is shared by every service. Nil: LevelDB at DatastorePath,
+	// or an in-memory store when DatastorePath is empty too.
+	Datastore datastore.Batching
+	// DatastorePath is the LevelDB directory used when Datastore is nil.
+	DatastorePath string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives libp2p's and the node's metrics. Nil: a new registry.
+	Registry *prometheus.Registry
+	// Events is the bus the node publishes to. Nil: a new bus.
+	Events *events.Bus
+}
+
+// Node is a running Plexus node.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	host    host.Host
+	dht     *dht.IpfsDHT
+	ds      datastore.Batching
+	bus     *events.Bus
+	reg     *prometheus.Registry
+	started time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	closers []func() error // run in reverse order by Close
+	closed  bool
+	done    chan struct{}
+}
+
+// New builds the node: datastore, host and DHT. The host listens as soon as
+// New returns; call Start to join the network.
+func New(ctx context.Context, cfg Config) (_ *Node, err error) {
+	if cfg.Identity == nil {
+		return nil, errors.New("node: Config.Identity is required")
+	}
+	if cfg.Network.Listen == nil && cfg.DHT.Mode == "" {
+		cfg.Config = config.Default()
+	}
+	if err := cfg.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Events == nil {
+		cfg.Events = events.New()
+	}
+	n := &Node{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "node"),
+		bus:     cfg.Events,
+		reg:     cfg.Registry,
+		started: time.Now(),
+		done:    make(chan struct{}),
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+
+	if cfg.Datastore != nil {
+		n.ds = cfg.Datastore
+	} else if cfg.DatastorePath != "" {
+		lds, err := leveldb.NewDatastore(cfg.DatastorePath, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open datastore %s: %w", cfg.DatastorePath, err)
+		}
+		n.ds = lds
+		n.addCloser(lds.Close)
+	} else {
+		n.ds = dssync.MutexWrap(datastore.NewMapDatastore())
+	}
+
+	if n.host, err = newHost(cfg, n.reg); err != nil {
+		return nil, err
+	}
+	n.addCloser(n.host.Close)
+
+	if n.dht, err = newDHT(n.host, cfg, n.ds); err != nil {
+		return nil, err
+	}
+	n.addCloser(n.dht.Close)
+
+	registerMetrics(n)
+	n.watch()
+	n.log.Info("node ready", "peer", n.host.ID(), "addrs", n.host.Addrs())
+	return n, nil
+}
+
+// Start joins the network through the configured bootstrap peers and
+// refreshes the routing table. With no bootstrap peers the node is the first
+// node of a new network. Failures to reach bootstrap peers are logged and
+// published as events, not returned: the network may come up later.
+func (n *Node) Start(ctx context.Context) error {
+	if n.isClosed() {
+		return ErrClosed
+	}
+	n.bus.Publish("node.started", map[string]any{"peer_id": n.host.ID().String()})
+	if len(n.cfg.Network.Bootstrap) == 0 {
+		n.log.Info("no bootstrap peers configured: running as a bootstrap node (the first node of a new network)")
+		return nil
+	}
+	n.bootstrap(ctx)
+	return nil
+}
+
+// bootstrap dials every bootstrap peer in parallel, then refreshes the DHT.
+func (n *Node) bootstrap(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, s := range n.cfg.Network.Bootstrap {
+		ai, err := config.ParsePeerAddr(s)
+		if err != nil { // validated already; keep going
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := n.host.Connect(cctx, ai); err != nil {
+				n.log.Warn("bootstrap peer did not answer", "peer", ai.ID, "addrs", ai.Addrs, "err", err)
+				n.bus.Publish("bootstrap.failed", map[string]string{"peer_id": ai.ID.String(), "error": err.Error()})
+				return
+			}
+			n.log.Info("connected to bootstrap peer", "peer", ai.ID)
+		}()
+	}
+	wg.Wait()
+	n.refreshRoutingTable()
+}
+
+// refreshRoutingTable asks the DHT to refresh without waiting for it.
+func (n *Node) refreshRoutingTable() {
+	n.dht.RefreshRoutingTable()
+}
+
+// Host returns the libp2p host.
+func (n *Node) Host() host.Host { return n.host }
+
+// DHT returns the Kademlia DHT.
+func (n *Node) DHT() *dht.IpfsDHT { return n.dht }
+
+// Datastore returns the datastore shared by every service.
+func (n *Node) Datastore() datastore.Batching { return n.ds }
+
+// Events returns the node's event bus.
+func (n *Node) Events() *events.Bus { return n.bus }
+
+// Registry returns the Prometheus registry with libp2p's and the node's metrics.
+func (n *Node) Registry() *prometheus.Registry { return n.reg }
+
+// Config returns the configuration the node runs with.
+func (n *Node) Config() config.Config { return n.cfg.Config }
+
+// ID returns the node's peer ID.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Done is closed when the node has been closed.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+func (n *Node) addCloser(f func() error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.closers = append(n.closers, f)
+}
+
+func (n *Node) isClosed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
+}
+
+// Close stops every service in reverse order of creation and closes the
+// datastore. It is idempotent and safe after a failed New.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	closers := n.closers
+	n.closers = nil
+	n.mu.Unlock()
+
+	n.bus.Publish("node.stopping", nil)
+	n.cancel()
+	n.wg.Wait() // watchers end with n.ctx
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		if err := closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	close(n.done)
+	return errors.Join(errs...)
+}
