@@ -25,6 +25,8 @@ const MaxPingCount = 100
 func (n *Node) Info() wire.ID {
 	id := n.host.ID()
 	full := func(addrs []ma.Multiaddr) []string {
+		addrs = slices.Clone(addrs)
+		slices.SortStableFunc(addrs, func(a, b ma.Multiaddr) int { return transportRank(a) - transportRank(b) })
 		out := make([]string, 0, len(addrs))
 		for _, a := range addrs {
 			out = append(out, a.Encapsulate(ma.StringCast("/p2p/"+id.String())).String())
@@ -210,4 +212,23 @@ func strs(addrs []ma.Multiaddr) []string {
 		out[i] = a.String()
 	}
 	return out
+}
+
+// transportRank orders addresses for people and scripts: TCP first (what
+// every libp2p implementation speaks), then QUIC, WebSocket, the browser
+// transports and relays.
+func transportRank(a ma.Multiaddr) int {
+	switch transportOf(a) {
+	case "tcp":
+		return 0
+	case "quic-v1":
+		return 1
+	case "ws", "wss":
+		return 2
+	case "webtransport":
+		return 3
+	case "webrtc-direct":
+		return 4
+	}
+	return 5
 }

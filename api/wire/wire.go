@@ -3,7 +3,10 @@
 // contract for scripts: add fields, never rename them.
 package wire
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Error is the body of every non-2xx API response.
 type Error struct {
@@ -62,4 +65,13 @@ type PingRequest struct {
 type PingResult struct {
 	PeerID string    `json:"peer_id"`
 	RTTsMS []float64 `json:"rtts_ms"`
+}
+
+// Event is one entry of the event stream (GET /v1/events, Server-Sent
+// Events: "event: <type>" and "data: <this object as JSON>").
+type Event struct {
+	Seq  uint64          `json:"seq"`
+	Type string          `json:"type"`
+	Time time.Time       `json:"time"`
+	Data json.RawMessage `json:"data,omitempty"`
 }

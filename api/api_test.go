@@ -1,0 +1,150 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plexus-p2p/plexus/api"
+	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/client"
+	"github.com/plexus-p2p/plexus/internal/testnet"
+)
+
+const token = "test-token"
+
+func start(t *testing.T) (*httptest.Server, *client.Client, chan struct{}) {
+	t.Helper()
+	nodes := testnet.Start(t, 2, testnet.Options{})
+	shut := make(chan struct{}, 1)
+	srv, err := api.New(nodes[0], api.Options{Token: token, Logger: testnet.Quiet, Registry: nodes[0].Registry(),
+		Shutdown: func() { shut <- struct{}{} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts, client.New(ts.URL, token), shut
+}
+
+func do(t *testing.T, method, url string, hdr map[string]string, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestErrorsAreJSONWithStatus(t *testing.T) {
+	ts, _, _ := start(t)
+	auth := map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+	cases := []struct {
+		name, method, path, body string
+		hdr                      map[string]string
+		code                     int
+		msg                      string
+	}{
+		{"no token", "GET", "/v1/id", "", nil, 401, "missing API token"},
+		{"wrong token", "GET", "/v1/id", "", map[string]string{"Authorization": "Bearer nope"}, 401, "wrong API token"},
+		{"bad JSON", "POST", "/v1/connect", "{not json", auth, 400, "invalid JSON body"},
+		{"unknown field", "POST", "/v1/connect", `{"address":"x"}`, auth, 400, "unknown field"},
+		{"empty body", "POST", "/v1/connect", "", auth, 400, "empty request body"},
+		{"malformed multiaddr", "POST", "/v1/connect", `{"addr":"/ip4/1.2.3"}`, auth, 400, "invalid multiaddr"},
+		{"no p2p part", "POST", "/v1/connect", `{"addr":"/ip4/127.0.0.1/tcp/1"}`, auth, 400, "/p2p/"},
+		{"invalid peer", "POST", "/v1/disconnect", `{"peer":"xyz"}`, auth, 400, "invalid peer ID"},
+		{"bad timeout", "GET", "/v1/id?timeout=banana", "", auth, 400, "invalid timeout"},
+		{"unknown route", "GET", "/v1/nope", "", auth, 404, "no route"},
+		{"oversized body", "POST", "/v1/connect", `{"addr":"` + strings.Repeat("a", 2<<20) + `"}`, auth, 413, "larger than"},
+		{"cross-origin", "POST", "/v1/connect", `{"addr":"x"}`, map[string]string{"Authorization": "Bearer " + token,
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := do(t, c.method, ts.URL+c.path, c.hdr, c.body)
+			if code != c.code {
+				t.Fatalf("status %d, want %d (body %s)", code, c.code, body)
+			}
+			if c.msg == "" {
+				return
+			}
+			var e wire.Error
+			if err := json.Unmarshal([]byte(body), &e); err != nil || !strings.Contains(e.Error, c.msg) {
+				t.Fatalf("body %q: want JSON error containing %q", body, c.msg)
+			}
+		})
+	}
+}
+
+func TestHealthzNeedsNoToken(t *testing.T) {
+	ts, _, _ := start(t)
+	if code, body := do(t, "GET", ts.URL+"/healthz", nil, ""); code != 200 || !strings.Contains(body, "ok") {
+		t.Fatalf("healthz: %d %s", code, body)
+	}
+}
+
+func TestClientRoutes(t *testing.T) {
+	ts, c, shut := start(t)
+	_ = ts
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	id, err := c.ID(ctx)
+	if err != nil || id.PeerID == "" || len(id.Addrs) == 0 {
+		t.Fatalf("id: %+v %v", id, err)
+	}
+	peers, err := c.Peers(ctx)
+	if err != nil || len(peers) != 1 {
+		t.Fatalf("peers: %+v %v", peers, err)
+	}
+	other := peers[0].PeerID
+	res, err := c.Ping(ctx, other, 2)
+	if err != nil || len(res.RTTsMS) != 2 {
+		t.Fatalf("ping: %+v %v", res, err)
+	}
+
+	st, err := c.Events(ctx, "peer.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := c.Disconnect(ctx, other); err != nil {
+		t.Fatalf("disconnect: %v", err)
+	}
+	ev, err := st.NextEvent()
+	if err != nil || ev.Type != "peer.disconnected" || !bytes.Contains(ev.Data, []byte(other)) {
+		t.Fatalf("event: %+v %v", ev, err)
+	}
+	if err := c.Disconnect(ctx, other); client.StatusOf(err) != 404 {
+		t.Fatalf("second disconnect: %v (status %d), want 404", err, client.StatusOf(err))
+	}
+
+	m, err := c.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"plexus_peers_connected", "plexus_api_requests_total", "libp2p_"} {
+		if !strings.Contains(m, want) {
+			t.Fatalf("metrics lack %s", want)
+		}
+	}
+	if err := c.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-shut:
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown callback not called")
+	}
+}

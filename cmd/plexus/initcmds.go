@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/spf13/cobra"
+
+	"github.com/plexus-p2p/plexus/config"
+)
+
+// profileFrom returns the --profile flag or $PLEXUS_PROFILE.
+func profileFrom(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return os.Getenv("PLEXUS_PROFILE")
+}
+
+func (g *globals) openRepo() (config.Repo, error) {
+	p, err := config.RepoPath(g.repo)
+	return config.Repo{Path: p}, err
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	var force bool
+	var profile string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a repo: identity key, config file and API token",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			repo, err := g.openRepo()
+			if err != nil {
+				return err
+			}
+			sk, err := repo.Init(config.InitOptions{Profile: profileFrom(profile), Force: force})
+			if err != nil {
+				return err
+			}
+			id, _ := peer.IDFromPrivateKey(sk)
+			return g.print(cmd.OutOrStdout(), map[string]string{"peer_id": id.String(), "repo": repo.Path}, func(w io.Writer) {
+				fmt.Fprintf(w, "initialized repo %s\npeer ID: %s\n", repo.Path, id)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing identity")
+	cmd.Flags().StringVar(&profile, "profile", "", "config profile: default or local (loopback only, no mDNS or port mapping; default $PLEXUS_PROFILE)")
+	return cmd
+}
+
+func newConfigCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Show or edit the config file"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "Print the config file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			repo, err := g.openRepo()
+			if err != nil {
+				return err
+			}
+			c, err := repo.Config()
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.print(cmd.OutOrStdout(), c, nil)
+			}
+			b, err := config.Render(c)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "get KEY",
+		Short: "Print one setting, e.g. dht.mode",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			repo, err := g.openRepo()
+			if err != nil {
+				return err
+			}
+			c, err := repo.Config()
+			if err != nil {
+				return err
+			}
+			v, err := config.Get(c, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), v)
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "set KEY VALUE",
+		Short: "Change one setting (validated before saving; lists take a JSON array or comma-separated items)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			repo, err := g.openRepo()
+			if err != nil {
+				return err
+			}
+			c, err := repo.Config()
+			if err != nil {
+				return err
+			}
+			if err := config.Set(&c, args[0], args[1]); err != nil {
+				return err
+			}
+			if err := config.Save(repo.File(config.ConfigFile), c); err != nil {
+				return err
+			}
+			v, _ := config.Get(c, args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "%s = %s (restart the daemon to apply)\n", args[0], v)
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "keys",
+		Short: "List every setting name",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), strings.Join(config.Keys(), "\n"))
+		},
+	})
+	return cmd
+}

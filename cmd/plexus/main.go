@@ -1,0 +1,16 @@
+// Command plexus is both the Plexus daemon ("plexus daemon") and its
+// command-line client: every other command talks to a running daemon over
+// its HTTP API.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
