@@ -113,7 +113,7 @@ func (n *Node) Connect(ctx context.Context, addr string) (wire.ConnectResult, er
 		return wire.ConnectResult{}, fmt.Errorf("%w: %s is this node itself", ErrInvalidArgument, ai.ID)
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
-		return wire.ConnectResult{}, fmt.Errorf("%w: connect %s: %v", ErrUnreachable, addr, err)
+		return wire.ConnectResult{}, fmt.Errorf("%w: connect %s: %s", ErrUnreachable, addr, oneLine(err))
 	}
 	res := wire.ConnectResult{PeerID: ai.ID.String()}
 	if conns := n.host.Network().ConnsToPeer(ai.ID); len(conns) > 0 {
@@ -199,7 +199,7 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 		ai = found
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
-		return fmt.Errorf("%w: connect %s: %v", ErrUnreachable, p, err)
+		return fmt.Errorf("%w: connect %s: %s", ErrUnreachable, p, oneLine(err))
 	}
 	return nil
 }
@@ -231,4 +231,14 @@ func transportRank(a ma.Multiaddr) int {
 		return 4
 	}
 	return 5
+}
+
+// oneLine folds libp2p's multi-line dial errors ("all dials failed\n  * ...")
+// into one line for logs, the API and the CLI.
+func oneLine(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(slices.DeleteFunc(lines, func(s string) bool { return s == "" }), "; ")
 }

@@ -1,0 +1,42 @@
+# Plexus: the two commands a newcomer needs are "make run" and "make test".
+GO        ?= go
+PROFILE   ?= local
+ARGS      ?=
+BIN       := bin/plexus
+
+.PHONY: all build run test test-short vet bench deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/plexus
+
+## run: start a node (auto-initialises ~/.plexus or $$PLEXUS_PATH). PROFILE=local
+## keeps it on loopback; PROFILE=default listens on every interface with mDNS.
+run: build
+	PLEXUS_PROFILE=$(PROFILE) ./$(BIN) daemon $(ARGS)
+
+## test: every test, with the race detector. Installs what the tests need first.
+test: deps vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-short: the quick subset, without the race detector.
+test-short:
+	$(GO) test -short -count=1 -timeout 10m ./...
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## deps: system packages the tests use (network namespaces for the mDNS and
+## NAT tests). Needs root; skipped with a note otherwise.
+deps:
+	@bash scripts/install-deps.sh
+
+## bench: the benchmark suite; writes bench/report.md and bench/report.json.
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf bin
