@@ -81,11 +81,6 @@ type Discovery struct {
 	MDNS bool `toml:"mdns" comment:"Find and connect to nodes on the local network with mDNS (multicast). Default true."`
 }
 
-// NAT configures NAT traversal.
-type NAT struct {
-	PortMapping bool `toml:"port_mapping" comment:"Ask the router for a port mapping with UPnP / NAT-PMP. Default true."`
-}
-
 // API configures the HTTP API.
 type API struct {
 	Listen        string `toml:"listen" comment:"Address of the HTTP API. Port 0 picks a free port (the bound address is written to the repo's api file). Default \"127.0.0.1:5101\"."`
@@ -213,6 +208,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not \"text\" or \"json\"", c.Log.Format))
 	}
+	errs = append(errs, c.validateNAT()...)
 	return errors.Join(errs...)
 }
 

@@ -62,9 +62,7 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 			opts = append(opts, libp2p.Security(tls.ID, tls.New))
 		}
 	}
-	if cfg.NAT.PortMapping {
-		opts = append(opts, libp2p.NATPortMap())
-	}
+	opts = append(opts, natHostOptions(cfg)...)
 
 	rm, err := newResourceManager(cfg.ResourceManager, reg)
 	if err != nil {

@@ -144,6 +144,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.addCloser(n.dht.Close)
 
+	if err := n.startNAT(); err != nil {
+		return nil, err
+	}
 	registerMetrics(n)
 	n.watch()
 	n.log.Info("node ready", "peer", n.host.ID(), "addrs", n.host.Addrs())
