@@ -22,6 +22,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/events"
+	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
 )
 
@@ -45,7 +46,7 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// MaxBodyBytes bounds JSON request bodies. Default 1 MiB.
+	// MaxBodyBytes bounds JSON request bodies. Default 4 MiB.
 	MaxBodyBytes int64
 }
 
@@ -69,7 +70,7 @@ func New(n Node, opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.MaxBodyBytes == 0 {
-		opts.MaxBodyBytes = 1 << 20
+		opts.MaxBodyBytes = 4 << 20 // a 1 MiB message is 1.4 MiB in base64
 	}
 	s := &Server{node: n, opts: opts, log: opts.Logger.With("component", "api"),
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
@@ -96,6 +97,9 @@ func (s *Server) routes() {
 	s.handle("POST /v1/ping", s.postPing)
 	s.handle("GET /v1/events", s.getEvents)
 	s.handle("POST /v1/shutdown", s.postShutdown)
+	if m, ok := s.node.(messagingNode); ok {
+		s.messagingRoutes(m) // /v1/send, /v1/handlers
+	}
 	s.mux.Handle("/", s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
 	})))
@@ -257,10 +261,23 @@ var statusTable = []struct {
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrUnreachable, http.StatusNotFound},
 	{node.ErrClosed, http.StatusServiceUnavailable},
+	{messaging.ErrInvalidProtocol, http.StatusBadRequest},
+	{messaging.ErrInvalidURL, http.StatusBadRequest},
+	{messaging.ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{messaging.ErrProtocolNotSupported, http.StatusNotFound},
+	{messaging.ErrNotHandled, http.StatusNotFound},
+	{messaging.ErrAlreadyHandled, http.StatusConflict},
+	{messaging.ErrTimeout, http.StatusRequestTimeout},
+	{messaging.ErrBusy, http.StatusServiceUnavailable},
+	{messaging.ErrBadRequest, http.StatusBadGateway},
 	{context.DeadlineExceeded, http.StatusRequestTimeout},
 }
 
 func statusOf(err error) int {
+	var he *messaging.HandlerError
+	if errors.As(err, &he) {
+		return http.StatusBadGateway // the remote application's handler failed
+	}
 	for _, e := range statusTable {
 		if errors.Is(err, e.err) {
 			return e.code

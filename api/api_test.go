@@ -67,7 +67,7 @@ func TestErrorsAreJSONWithStatus(t *testing.T) {
 		{"invalid peer", "POST", "/v1/disconnect", `{"peer":"xyz"}`, auth, 400, "invalid peer ID"},
 		{"bad timeout", "GET", "/v1/id?timeout=banana", "", auth, 400, "invalid timeout"},
 		{"unknown route", "GET", "/v1/nope", "", auth, 404, "no route"},
-		{"oversized body", "POST", "/v1/connect", `{"addr":"` + strings.Repeat("a", 2<<20) + `"}`, auth, 413, "larger than"},
+		{"oversized body", "POST", "/v1/connect", `{"addr":"` + strings.Repeat("a", 5<<20) + `"}`, auth, 413, "larger than"},
 		{"cross-origin", "POST", "/v1/connect", `{"addr":"x"}`, map[string]string{"Authorization": "Bearer " + token,
 			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, ""},
 	}

@@ -33,6 +33,7 @@ type Config struct {
 	DHT             DHT             `toml:"dht" comment:"The Kademlia DHT: peer routing and the network's record store."`
 	Discovery       Discovery       `toml:"discovery" comment:"Local peer discovery."`
 	NAT             NAT             `toml:"nat" comment:"NAT traversal."`
+	Messaging       Messaging       `toml:"messaging" comment:"Direct request/response between peers for application protocols."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
 }
@@ -114,6 +115,7 @@ func Default() Config {
 		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
 		Discovery:   Discovery{MDNS: true},
 		NAT:         NAT{PortMapping: true},
+		Messaging:   defaultMessaging(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
 		Log:         Log{Level: "info", Format: "text"},
 	}
@@ -209,6 +211,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: %q is not \"text\" or \"json\"", c.Log.Format))
 	}
 	errs = append(errs, c.validateNAT()...)
+	errs = append(errs, c.validateMessaging()...)
 	return errors.Join(errs...)
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/events"
+	"github.com/plexus-p2p/plexus/messaging"
 )
 
 // Version is the Plexus version; the agent version is "plexus/<Version>".
@@ -43,6 +44,8 @@ var (
 	ErrUnreachable = errors.New("unreachable")
 	// ErrClosed is returned by methods called after Close.
 	ErrClosed = errors.New("node is closed")
+
+	errSelf = fmt.Errorf("%w: that peer ID is this node itself", ErrInvalidArgument)
 )
 
 // Config is everything node.New needs. Only Identity is required; the zero
@@ -70,6 +73,7 @@ type Node struct {
 	log     *slog.Logger
 	host    host.Host
 	dht     *dht.IpfsDHT
+	msg     *messaging.Service
 	ds      datastore.Batching
 	bus     *events.Bus
 	reg     *prometheus.Registry
@@ -144,6 +148,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.addCloser(n.dht.Close)
 
+	if err := n.startMessaging(); err != nil {
+		return nil, err
+	}
 	if err := n.startNAT(); err != nil {
 		return nil, err
 	}

@@ -75,3 +75,36 @@ type Event struct {
 	Time time.Time       `json:"time"`
 	Data json.RawMessage `json:"data,omitempty"`
 }
+
+// SendRequest is the body of POST /v1/send.
+type SendRequest struct {
+	Peer     string `json:"peer"`
+	Protocol string `json:"protocol"` // e.g. /app/recipes/1.0.0
+	Data     []byte `json:"data"`     // base64 in JSON
+}
+
+// SendResult is the answer of POST /v1/send.
+type SendResult struct {
+	PeerID     string  `json:"peer_id"`
+	Protocol   string  `json:"protocol"`
+	Data       []byte  `json:"data"` // base64 in JSON
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// HandlerRequest is the body of POST /v1/handlers: forward every request
+// for Protocol to URL (HTTP POST, body = request bytes, headers
+// X-Plexus-Peer and X-Plexus-Protocol; the 2xx response body is the answer).
+type HandlerRequest struct {
+	Protocol string `json:"protocol"`
+	URL      string `json:"url"`
+}
+
+// Handler is one registered protocol handler (GET /v1/handlers).
+type Handler struct {
+	Protocol   string    `json:"protocol"`
+	Kind       string    `json:"kind"` // "go" or "http"
+	URL        string    `json:"url,omitempty"`
+	Registered time.Time `json:"registered"`
+	Handled    uint64    `json:"handled"`
+	Failed     uint64    `json:"failed"`
+}

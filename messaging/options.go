@@ -1,0 +1,130 @@
+package messaging
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults of the options.
+const (
+	// DefaultPrefix is the protocol ID prefix applications must use.
+	DefaultPrefix = "/app/"
+	// DefaultMaxMessageSize bounds a request and a response payload (1 MiB).
+	DefaultMaxMessageSize = 1 << 20
+	// DefaultRequestTimeout bounds an outgoing request whose context has no
+	// deadline, and each read or write of an inbound stream.
+	DefaultRequestTimeout = 10 * time.Second
+	// DefaultHandlerTimeout bounds one call of a handler. It is below
+	// DefaultRequestTimeout so that a caller using the default sees the
+	// handler's timeout as a HandlerError rather than its own timeout.
+	DefaultHandlerTimeout = 5 * time.Second
+	// DefaultMaxConcurrent bounds the inbound requests handled at once.
+	DefaultMaxConcurrent = 256
+)
+
+// maxMessageSizeLimit is the largest value WithMaxMessageSize accepts (64 MiB).
+const maxMessageSizeLimit = 64 << 20
+
+// Publisher receives the events this package emits; the node passes its event bus.
+type Publisher interface{ Publish(typ string, data any) }
+
+// Option configures a Service.
+type Option func(*config) error
+
+type config struct {
+	prefix         string
+	maxSize        int
+	requestTimeout time.Duration
+	handlerTimeout time.Duration
+	maxConcurrent  int
+	logger         *slog.Logger
+	publisher      Publisher
+}
+
+func defaultConfig() config {
+	return config{
+		prefix:         DefaultPrefix,
+		maxSize:        DefaultMaxMessageSize,
+		requestTimeout: DefaultRequestTimeout,
+		handlerTimeout: DefaultHandlerTimeout,
+		maxConcurrent:  DefaultMaxConcurrent,
+	}
+}
+
+// WithPrefix sets the prefix every protocol ID must start with (default
+// "/app/"). It must start and end with "/" and must not be "/" alone, which
+// would let applications take over libp2p's own protocols.
+func WithPrefix(prefix string) Option {
+	return func(c *config) error {
+		if err := checkPrefix(prefix); err != nil {
+			return err
+		}
+		c.prefix = prefix
+		return nil
+	}
+}
+
+// WithMaxMessageSize sets the largest request or response payload, in bytes,
+// that the service sends or accepts (default 1 MiB, at most 64 MiB).
+func WithMaxMessageSize(n int) Option {
+	return func(c *config) error {
+		if n <= 0 || n > maxMessageSizeLimit {
+			return fmt.Errorf("max message size %d: must be between 1 and %d", n, maxMessageSizeLimit)
+		}
+		c.maxSize = n
+		return nil
+	}
+}
+
+// WithRequestTimeout sets the timeout of an outgoing request whose context
+// has no deadline, and of each read or write on an inbound stream (default 10s).
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("request timeout %s: must be positive", d)
+		}
+		c.requestTimeout = d
+		return nil
+	}
+}
+
+// WithHandlerTimeout sets the deadline of the context passed to a handler,
+// and so of an HTTP-forwarded request (default 5s).
+func WithHandlerTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("handler timeout %s: must be positive", d)
+		}
+		c.handlerTimeout = d
+		return nil
+	}
+}
+
+// WithMaxConcurrent sets how many inbound requests the service handles at
+// once (default 256). Requests beyond it are answered StatusBusy at once.
+func WithMaxConcurrent(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("max concurrent %d: must be positive", n)
+		}
+		c.maxConcurrent = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default slog.Default() with component=messaging).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithPublisher sets where events go (default: none).
+func WithPublisher(p Publisher) Option {
+	return func(c *config) error {
+		c.publisher = p
+		return nil
+	}
+}
