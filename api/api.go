@@ -24,6 +24,7 @@ import (
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
+	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 // Node is what the API needs from the node.
@@ -97,6 +98,9 @@ func (s *Server) routes() {
 	s.handle("POST /v1/ping", s.postPing)
 	s.handle("GET /v1/events", s.getEvents)
 	s.handle("POST /v1/shutdown", s.postShutdown)
+	if p, ok := s.node.(pubsubNode); ok {
+		s.pubsubRoutes(p.PubSub()) // /v1/pubsub/...
+	}
 	if m, ok := s.node.(messagingNode); ok {
 		s.messagingRoutes(m) // /v1/send, /v1/handlers
 	}
@@ -261,6 +265,9 @@ var statusTable = []struct {
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrUnreachable, http.StatusNotFound},
 	{node.ErrClosed, http.StatusServiceUnavailable},
+	{pubsub.ErrInvalidTopic, http.StatusBadRequest},
+	{pubsub.ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{pubsub.ErrNotJoined, http.StatusNotFound},
 	{messaging.ErrInvalidProtocol, http.StatusBadRequest},
 	{messaging.ErrInvalidURL, http.StatusBadRequest},
 	{messaging.ErrTooLarge, http.StatusRequestEntityTooLarge},

@@ -224,19 +224,32 @@ func (c *Client) Events(ctx context.Context, types ...string) (*Stream, error) {
 	return c.Stream(ctx, path)
 }
 
-// Next returns the data of the next event, decoded into v. It returns
-// io.EOF when the stream ends.
-func (s *Stream) Next(v any) error {
+// NextRaw returns the type ("message" when the server named none) and the
+// data of the next event. It returns io.EOF when the stream ends.
+func (s *Stream) NextRaw() (typ string, data []byte, err error) {
+	typ = "message"
 	for s.sc.Scan() {
 		line := s.sc.Text()
-		if data, ok := strings.CutPrefix(line, "data: "); ok {
-			return json.Unmarshal([]byte(data), v)
+		if t, ok := strings.CutPrefix(line, "event: "); ok {
+			typ = t
+		} else if d, ok := strings.CutPrefix(line, "data: "); ok {
+			return typ, []byte(d), nil
 		}
 	}
 	if err := s.sc.Err(); err != nil {
+		return "", nil, err
+	}
+	return "", nil, io.EOF
+}
+
+// Next decodes the data of the next event into v. It returns io.EOF when
+// the stream ends.
+func (s *Stream) Next(v any) error {
+	_, data, err := s.NextRaw()
+	if err != nil {
 		return err
 	}
-	return io.EOF
+	return json.Unmarshal(data, v)
 }
 
 // NextEvent returns the next event of the node's event stream.

@@ -33,6 +33,7 @@ type Config struct {
 	DHT             DHT             `toml:"dht" comment:"The Kademlia DHT: peer routing and the network's record store."`
 	Discovery       Discovery       `toml:"discovery" comment:"Local peer discovery."`
 	NAT             NAT             `toml:"nat" comment:"NAT traversal."`
+	PubSub          PubSub          `toml:"pubsub" comment:"Publish/subscribe: gossipsub topics with signed, validated messages."`
 	Messaging       Messaging       `toml:"messaging" comment:"Direct request/response between peers for application protocols."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
@@ -115,6 +116,7 @@ func Default() Config {
 		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
 		Discovery:   Discovery{MDNS: true},
 		NAT:         NAT{PortMapping: true},
+		PubSub:      defaultPubSub(),
 		Messaging:   defaultMessaging(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
 		Log:         Log{Level: "info", Format: "text"},
@@ -212,6 +214,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateNAT()...)
 	errs = append(errs, c.validateMessaging()...)
+	errs = append(errs, c.validatePubSub()...)
 	return errors.Join(errs...)
 }
 

@@ -22,6 +22,7 @@ import (
 	leveldb "github.com/ipfs/go-ds-leveldb"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,7 @@ import (
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/messaging"
+	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 // Version is the Plexus version; the agent version is "plexus/<Version>".
@@ -69,15 +71,19 @@ type Config struct {
 
 // Node is a running Plexus node.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	host    host.Host
-	dht     *dht.IpfsDHT
-	msg     *messaging.Service
-	ds      datastore.Batching
-	bus     *events.Bus
-	reg     *prometheus.Registry
-	started time.Time
+	cfg  Config
+	log  *slog.Logger
+	host host.Host
+	dht  *dht.IpfsDHT
+	msg  *messaging.Service
+	ps   *pubsub.Service
+	// topicDiscovery finds other subscribers of a topic across the network
+	// (DHT rendezvous); nil means directly connected peers only.
+	topicDiscovery discovery.Discovery
+	ds             datastore.Batching
+	bus            *events.Bus
+	reg            *prometheus.Registry
+	started        time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -148,6 +154,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.addCloser(n.dht.Close)
 
+	if err := n.startPubSub(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.startMessaging(); err != nil {
 		return nil, err
 	}

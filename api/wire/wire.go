@@ -108,3 +108,14 @@ type Handler struct {
 	Handled    uint64    `json:"handled"`
 	Failed     uint64    `json:"failed"`
 }
+
+// PublishRequest is the body of POST /v1/pubsub/publish.
+type PublishRequest struct {
+	Topic string `json:"topic"`
+	Data  []byte `json:"data"` // base64 in JSON
+}
+
+// TopicRequest is the body of POST /v1/pubsub/join and /v1/pubsub/leave.
+type TopicRequest struct {
+	Topic string `json:"topic"`
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/pubsub"
+)
+
+// pubsubNode is what the pub/sub routes need.
+type pubsubNode interface {
+	PubSub() *pubsub.Service
+}
+
+func (s *Server) pubsubRoutes(ps *pubsub.Service) {
+	s.handle("POST /v1/pubsub/publish", func(w http.ResponseWriter, r *http.Request) {
+		var req wire.PublishRequest
+		if !s.DecodeJSON(w, r, &req) {
+			return
+		}
+		res, err := ps.Publish(r.Context(), req.Topic, req.Data)
+		if err != nil {
+			s.WriteError(w, r, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, res)
+	})
+	s.handle("POST /v1/pubsub/join", func(w http.ResponseWriter, r *http.Request) {
+		var req wire.TopicRequest
+		if !s.DecodeJSON(w, r, &req) {
+			return
+		}
+		if err := ps.Join(req.Topic); err != nil {
+			s.WriteError(w, r, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, req)
+	})
+	s.handle("POST /v1/pubsub/leave", func(w http.ResponseWriter, r *http.Request) {
+		var req wire.TopicRequest
+		if !s.DecodeJSON(w, r, &req) {
+			return
+		}
+		if err := ps.Leave(req.Topic); err != nil {
+			s.WriteError(w, r, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, req)
+	})
+	s.handle("GET /v1/pubsub/topics", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, ps.Topics())
+	})
+	s.handle("GET /v1/pubsub/peers", func(w http.ResponseWriter, r *http.Request) {
+		topic := r.URL.Query().Get("topic")
+		if err := pubsub.ValidateTopicName(topic); err != nil {
+			s.WriteError(w, r, err)
+			return
+		}
+		peers := ps.Peers(topic)
+		out := make([]string, len(peers))
+		for i, p := range peers {
+			out[i] = p.String()
+		}
+		WriteJSON(w, http.StatusOK, out)
+	})
+	s.handle("GET /v1/pubsub/subscribe", func(w http.ResponseWriter, r *http.Request) {
+		s.subscribe(w, r, ps)
+	})
+}
+
+// subscribe streams a topic's messages as Server-Sent Events ("event:
+// message", data = the message as JSON with base64 data). Several clients
+// may follow the same topic; each has its own bounded buffer, and a client
+// that falls behind gets an "event: dropped" with the count.
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, ps *pubsub.Service) {
+	topic := r.URL.Query().Get("topic")
+	sub, err := ps.Subscribe(topic, 256)
+	if err != nil {
+		s.WriteError(w, r, err)
+		return
+	}
+	defer sub.Close()
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, ": subscribed to %s\n\n", topic)
+	if rc.Flush() != nil {
+		return
+	}
+	hb := time.NewTicker(sseHeartbeat)
+	defer hb.Stop()
+	var reported uint64
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-hb.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+		case m, ok := <-sub.C():
+			if !ok {
+				fmt.Fprint(w, "event: closed\ndata: {}\n\n")
+				rc.Flush()
+				return
+			}
+			if d := sub.Dropped(); d > reported {
+				fmt.Fprintf(w, "event: dropped\ndata: {\"dropped\":%d}\n\n", d-reported)
+				reported = d
+			}
+			fmt.Fprintf(w, "event: message\ndata: %s\n\n", mustJSON(m))
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}

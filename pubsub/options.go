@@ -1,0 +1,204 @@
+package pubsub
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	ps "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/discovery"
+)
+
+// Router names accepted by WithRouter.
+const (
+	// RouterGossipSub speaks gossipsub v1.3/v1.2/v1.1/v1.0 with peer scoring, and
+	// falls back to floodsub for peers that only speak /floodsub/1.0.0.
+	RouterGossipSub = "gossipsub"
+	// RouterFloodSub speaks only /floodsub/1.0.0, for networks of old floodsub peers.
+	RouterFloodSub = "floodsub"
+)
+
+// Defaults of the options.
+const (
+	// DefaultMaxMessageSize is the largest payload a message may carry: 1 MiB.
+	DefaultMaxMessageSize = 1 << 20
+	// DefaultPublishWait bounds how long Publish waits for a peer on the topic.
+	DefaultPublishWait = 5 * time.Second
+	// DefaultSubscriberBuffer is the buffer of a local Subscription when
+	// Subscribe is given buf <= 0.
+	DefaultSubscriberBuffer = 64
+	// MaxSubscriberBuffer is the largest buffer a local Subscription may ask for.
+	MaxSubscriberBuffer = 1 << 16
+	// DefaultScoreInspectInterval is how often PeerScores is refreshed.
+	DefaultScoreInspectInterval = 5 * time.Second
+
+	// envelopeAllowance is added to the payload limit to get the wire limit
+	// handed to go-libp2p-pubsub: it covers the topic (at most 256 bytes),
+	// author, seqno, public key and signature of one message (under 3 KiB even
+	// for RSA-8192 keys) plus protobuf framing.
+	envelopeAllowance = 4 << 10
+	// maxMaxMessageSize caps WithMaxMessageSize: pubsub amplifies every
+	// message D times, so large payloads belong in files/, not here.
+	maxMaxMessageSize = 64 << 20
+	// topicSubscriptionBuffer is the buffer of the one go-libp2p-pubsub
+	// subscription per topic; its reader never blocks.
+	topicSubscriptionBuffer = 256
+	// maxTopicsPerPeer bounds how many topic subscriptions of one remote peer
+	// are tracked; further subscriptions from that peer are ignored.
+	maxTopicsPerPeer = 512
+)
+
+type config struct {
+	router          string
+	maxMessageSize  int
+	publishWait     time.Duration
+	disc            discovery.Discovery
+	events          Publisher
+	logger          *slog.Logger
+	gossipParams    *ps.GossipSubParams
+	scoreParams     *ps.PeerScoreParams
+	scoreThresholds *ps.PeerScoreThresholds
+	topicScore      *ps.TopicScoreParams
+	inspectInterval time.Duration
+	extra           []ps.Option
+}
+
+func defaultConfig() config {
+	return config{
+		router:          RouterGossipSub,
+		maxMessageSize:  DefaultMaxMessageSize,
+		publishWait:     DefaultPublishWait,
+		inspectInterval: DefaultScoreInspectInterval,
+	}
+}
+
+// Option configures a Service.
+type Option func(*config) error
+
+// WithRouter selects the router: RouterGossipSub (default) or RouterFloodSub.
+func WithRouter(name string) Option {
+	return func(c *config) error {
+		switch name {
+		case RouterGossipSub, RouterFloodSub:
+			c.router = name
+			return nil
+		case "":
+			c.router = RouterGossipSub
+			return nil
+		}
+		return fmt.Errorf("pubsub router %q: want %q or %q", name, RouterGossipSub, RouterFloodSub)
+	}
+}
+
+// WithMaxMessageSize sets the largest payload (Data) of a message, in bytes;
+// default DefaultMaxMessageSize (1 MiB). Publish refuses larger payloads with
+// ErrTooLarge. The wire limit given to go-libp2p-pubsub is this plus 4 KiB
+// for the signed envelope, so peers with a plain 1 MiB wire limit drop
+// payloads within 4 KiB of 1 MiB.
+func WithMaxMessageSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > maxMaxMessageSize {
+			return fmt.Errorf("pubsub max message size %d: must be in [1, %d]", n, maxMaxMessageSize)
+		}
+		c.maxMessageSize = n
+		return nil
+	}
+}
+
+// WithPublishWait bounds how long Publish waits for a first peer on the topic
+// (a mesh peer under gossipsub, a topic peer under floodsub) before publishing
+// anyway; default DefaultPublishWait (5s); 0 publishes at once.
+func WithPublishWait(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("pubsub publish wait %s: must not be negative", d)
+		}
+		c.publishWait = d
+		return nil
+	}
+}
+
+// WithDiscovery lets pubsub find and advertise topic peers through d (for
+// example DHT rendezvous); default none: only directly connected peers are
+// used. A nil d is the default.
+func WithDiscovery(d discovery.Discovery) Option {
+	return func(c *config) error {
+		c.disc = d
+		return nil
+	}
+}
+
+// WithEvents sets where events are published; default nil (no events).
+func WithEvents(p Publisher) Option {
+	return func(c *config) error {
+		c.events = p
+		return nil
+	}
+}
+
+// WithLogger sets the logger; default slog.Default() with component=pubsub.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithGossipSubParams replaces go-libp2p-pubsub's default gossipsub
+// parameters (ps.DefaultGossipSubParams()), e.g. a faster heartbeat in tests.
+// Ignored by the floodsub router.
+func WithGossipSubParams(p ps.GossipSubParams) Option {
+	return func(c *config) error {
+		c.gossipParams = &p
+		return nil
+	}
+}
+
+// WithPeerScore replaces DefaultPeerScoreParams and DefaultPeerScoreThresholds.
+// The Topics map of params is filled in on Join. Ignored by floodsub.
+func WithPeerScore(params *ps.PeerScoreParams, thresholds *ps.PeerScoreThresholds) Option {
+	return func(c *config) error {
+		if params == nil || thresholds == nil {
+			return errors.New("pubsub peer score: params and thresholds must not be nil")
+		}
+		c.scoreParams = params
+		c.scoreThresholds = thresholds
+		return nil
+	}
+}
+
+// WithTopicScoreParams replaces DefaultTopicScoreParams, the score parameters
+// applied to every topic on Join. Ignored by floodsub.
+func WithTopicScoreParams(p *ps.TopicScoreParams) Option {
+	return func(c *config) error {
+		if p == nil {
+			return errors.New("pubsub topic score params must not be nil")
+		}
+		c.topicScore = p
+		return nil
+	}
+}
+
+// WithScoreInspectInterval sets how often the snapshot returned by PeerScores
+// is refreshed; default DefaultScoreInspectInterval (5s).
+func WithScoreInspectInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("pubsub score inspect interval %s: must be positive", d)
+		}
+		c.inspectInterval = d
+		return nil
+	}
+}
+
+// WithPubSubOptions appends raw go-libp2p-pubsub options (for example
+// ps.WithRawTracer) after the ones this package sets; default none. Options
+// that contradict this package's guarantees (signing policy, size limits)
+// are the caller's responsibility.
+func WithPubSubOptions(opts ...ps.Option) Option {
+	return func(c *config) error {
+		c.extra = append(c.extra, opts...)
+		return nil
+	}
+}

@@ -1,0 +1,191 @@
+// Package pubsub gives the node publish/subscribe topics over libp2p.
+//
+// It runs go-libp2p-pubsub with the gossipsub router (protocols
+// /meshsub/1.3.0, /meshsub/1.2.0, /meshsub/1.1.0, /meshsub/1.0.0, and
+// /floodsub/1.0.0 for floodsub-only peers) with peer scoring on, or, when
+// configured with WithRouter(RouterFloodSub), the plain floodsub router
+// (/floodsub/1.0.0 only).
+//
+// Every message is signed by its author and verified by every receiver
+// (StrictSign); unsigned or badly signed messages are dropped and count
+// against the peer that forwarded them (see DefaultTopicScoreParams).
+// Duplicates are suppressed by pubsub's seen-message cache. Payloads are
+// limited (WithMaxMessageSize, 1 MiB by default) and every buffer is bounded:
+// a slow local subscriber loses messages, and is told how many, but never
+// holds up the others.
+//
+// A Service joins one go-libp2p-pubsub topic per topic name, with one
+// underlying subscription whose messages are fanned out to any number of
+// local Subscriptions.
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+
+	ps "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+var (
+	// ErrClosed is returned by methods called after Close.
+	ErrClosed = errors.New("pubsub service closed")
+	// ErrInvalidTopic is returned for a topic name that ValidateTopicName rejects.
+	ErrInvalidTopic = errors.New("invalid topic name")
+	// ErrTooLarge is returned by Publish for a payload over the maximum message size.
+	ErrTooLarge = errors.New("message too large")
+	// ErrNotJoined is returned by Leave for a topic that is not joined.
+	ErrNotJoined = errors.New("topic not joined")
+)
+
+// Service owns a go-libp2p-pubsub router on a host and the topics the node
+// has joined.
+type Service struct {
+	h      host.Host
+	ps     *ps.PubSub
+	cfg    config
+	log    *slog.Logger
+	tr     *tracker
+	filter *subFilter
+	notify network.Notifiee
+	protos []protocol.ID
+
+	ctx    context.Context // lifetime of the router; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // topic readers
+
+	mu     sync.Mutex
+	closed bool
+	topics map[string]*topicState
+
+	scoresMu sync.Mutex
+	scores   map[peer.ID]float64
+}
+
+// New starts a pubsub router on h. ctx is used only while constructing: the
+// router's goroutines (go-libp2p-pubsub's event loop, heartbeat, validation
+// workers, and one reader per joined topic) run until Close.
+func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.Default().With(slog.String("component", "pubsub"))
+	}
+
+	s := &Service{
+		h:      h,
+		cfg:    cfg,
+		log:    log,
+		tr:     newTracker(),
+		filter: newSubFilter(maxTopicsPerPeer),
+		topics: make(map[string]*topicState),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+
+	psOpts := []ps.Option{
+		ps.WithMessageSignaturePolicy(ps.StrictSign),
+		ps.WithMaxMessageSize(cfg.maxMessageSize + envelopeAllowance),
+		ps.WithSubscriptionFilter(s.filter),
+		ps.WithRawTracer(s.tr),
+		ps.WithLogger(log.With(slog.String("system", "go-libp2p-pubsub"))),
+	}
+	if cfg.disc != nil {
+		psOpts = append(psOpts, ps.WithDiscovery(cfg.disc))
+	}
+
+	var err error
+	switch cfg.router {
+	case RouterFloodSub:
+		s.protos = []protocol.ID{ps.FloodSubID}
+		psOpts = append(psOpts, cfg.extra...)
+		s.ps, err = ps.NewFloodsubWithProtocols(s.ctx, h, s.protos, psOpts...)
+	default:
+		rt := ps.DefaultGossipSubRouter(h)
+		s.protos = rt.Protocols()
+		params, thresholds := cfg.scoreParams, cfg.scoreThresholds
+		if params == nil {
+			params, thresholds = DefaultPeerScoreParams(), DefaultPeerScoreThresholds()
+		}
+		if params.Topics == nil {
+			params.Topics = make(map[string]*ps.TopicScoreParams)
+		}
+		if cfg.topicScore == nil {
+			s.cfg.topicScore = DefaultTopicScoreParams()
+		}
+		psOpts = append(psOpts, rt.WithDefaultTagTracer())
+		if cfg.gossipParams != nil {
+			psOpts = append(psOpts, ps.WithGossipSubParams(*cfg.gossipParams))
+		}
+		psOpts = append(psOpts,
+			ps.WithPeerScore(params, thresholds),
+			ps.WithPeerScoreInspect(ps.PeerScoreInspectFn(s.storeScores), cfg.inspectInterval),
+		)
+		psOpts = append(psOpts, cfg.extra...)
+		s.ps, err = ps.NewGossipSubWithRouter(s.ctx, h, rt, psOpts...)
+	}
+	if err != nil {
+		s.cancel()
+		return nil, fmt.Errorf("start %s router: %w", cfg.router, err)
+	}
+	s.notify = s.filter.notifiee()
+	h.Network().Notify(s.notify)
+	return s, nil
+}
+
+// Close leaves every topic (closing all local Subscriptions), stops the
+// router and removes its protocol handlers. It is idempotent.
+func (s *Service) Close() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	topics := s.topics
+	s.topics = nil
+	for _, ts := range topics {
+		s.leaveLocked(ts)
+	}
+	s.mu.Unlock()
+
+	s.cancel()
+	s.wg.Wait()
+	for _, p := range s.protos {
+		s.h.RemoveStreamHandler(p)
+	}
+	s.h.Network().StopNotify(s.notify)
+	return nil
+}
+
+// PeerScores returns the gossipsub score of every peer the router tracks, as
+// of the last refresh (WithScoreInspectInterval). It returns nil under floodsub.
+func (s *Service) PeerScores() map[peer.ID]float64 {
+	s.scoresMu.Lock()
+	defer s.scoresMu.Unlock()
+	return maps.Clone(s.scores)
+}
+
+func (s *Service) storeScores(m map[peer.ID]float64) {
+	c := maps.Clone(m)
+	if c == nil {
+		c = make(map[peer.ID]float64)
+	}
+	s.scoresMu.Lock()
+	s.scores = c
+	s.scoresMu.Unlock()
+}
