@@ -25,6 +25,7 @@ import (
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
 	"github.com/plexus-p2p/plexus/pubsub"
+	"github.com/plexus-p2p/plexus/records"
 )
 
 // Node is what the API needs from the node.
@@ -98,6 +99,9 @@ func (s *Server) routes() {
 	s.handle("POST /v1/ping", s.postPing)
 	s.handle("GET /v1/events", s.getEvents)
 	s.handle("POST /v1/shutdown", s.postShutdown)
+	if rn, ok := s.node.(recordsNode); ok {
+		s.recordsRoutes(rn) // /v1/dht/put, get, records, provide, provided, findprovs
+	}
 	if p, ok := s.node.(pubsubNode); ok {
 		s.pubsubRoutes(p.PubSub()) // /v1/pubsub/...
 	}
@@ -265,6 +269,16 @@ var statusTable = []struct {
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrUnreachable, http.StatusNotFound},
 	{node.ErrClosed, http.StatusServiceUnavailable},
+	{records.ErrNotFound, http.StatusNotFound},
+	{records.ErrValueTooLarge, http.StatusRequestEntityTooLarge},
+	{records.ErrInvalidKey, http.StatusBadRequest},
+	{records.ErrUnknownNamespace, http.StatusBadRequest},
+	{records.ErrInvalidName, http.StatusBadRequest},
+	{records.ErrInvalidRecord, http.StatusBadRequest},
+	{records.ErrBadSignature, http.StatusBadRequest},
+	{records.ErrNotOwner, http.StatusForbidden},
+	{records.ErrExpired, http.StatusBadRequest},
+	{records.ErrInvalidProvideKey, http.StatusBadRequest},
 	{pubsub.ErrInvalidTopic, http.StatusBadRequest},
 	{pubsub.ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{pubsub.ErrNotJoined, http.StatusNotFound},

@@ -31,6 +31,7 @@ type Config struct {
 	ConnManager     ConnManager     `toml:"conn_manager" comment:"The connection manager trims connections above high_water down to low_water."`
 	ResourceManager ResourceManager `toml:"resource_manager" comment:"The libp2p resource manager is always on; limits scale to the machine unless set here."`
 	DHT             DHT             `toml:"dht" comment:"The Kademlia DHT: peer routing and the network's record store."`
+	Records         Records         `toml:"records" comment:"Signed application records (/plexus/<peer ID>/<name>) and provider records on the DHT."`
 	Discovery       Discovery       `toml:"discovery" comment:"Local peer discovery."`
 	NAT             NAT             `toml:"nat" comment:"NAT traversal."`
 	PubSub          PubSub          `toml:"pubsub" comment:"Publish/subscribe: gossipsub topics with signed, validated messages."`
@@ -117,6 +118,7 @@ func Default() Config {
 		Discovery:   Discovery{MDNS: true},
 		NAT:         NAT{PortMapping: true},
 		PubSub:      defaultPubSub(),
+		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
 		Log:         Log{Level: "info", Format: "text"},
@@ -215,6 +217,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateNAT()...)
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
+	errs = append(errs, c.validateRecords()...)
 	return errors.Join(errs...)
 }
 

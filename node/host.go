@@ -186,6 +186,7 @@ func newDHT(h host.Host, cfg Config, ds datastore.Batching) (*dht.IpfsDHT, error
 		dht.Mode(dhtModes[cfg.DHT.Mode]),
 		dht.ProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)),
 		dht.Datastore(namespace.Wrap(ds, datastore.NewKey("/dht"))),
+		dht.Validator(recordValidator(h.Peerstore(), cfg.Records)),
 	}
 	d, err := dht.New(h, opts...)
 	if err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/pubsub"
+	"github.com/plexus-p2p/plexus/records"
 )
 
 // Version is the Plexus version; the agent version is "plexus/<Version>".
@@ -71,19 +72,23 @@ type Config struct {
 
 // Node is a running Plexus node.
 type Node struct {
-	cfg  Config
-	log  *slog.Logger
-	host host.Host
-	dht  *dht.IpfsDHT
-	msg  *messaging.Service
-	ps   *pubsub.Service
+	cfg     Config
+	log     *slog.Logger
+	ds      datastore.Batching
+	bus     *events.Bus
+	reg     *prometheus.Registry
+	started time.Time
+
+	// The host and the services, in the order New creates them.
+	host    host.Host
+	dht     *dht.IpfsDHT
+	records *records.Service
+	ps      *pubsub.Service
+	msg     *messaging.Service
+
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
 	topicDiscovery discovery.Discovery
-	ds             datastore.Batching
-	bus            *events.Bus
-	reg            *prometheus.Registry
-	started        time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -154,6 +159,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.addCloser(n.dht.Close)
 
+	if err := n.startRecords(); err != nil {
+		return nil, err
+	}
 	if err := n.startPubSub(ctx); err != nil {
 		return nil, err
 	}

@@ -119,3 +119,21 @@ type PublishRequest struct {
 type TopicRequest struct {
 	Topic string `json:"topic"`
 }
+
+// PutRequest is the body of POST /v1/dht/put.
+type PutRequest struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"`         // base64 in JSON
+	TTL   string `json:"ttl,omitempty"` // e.g. "1h"; default from the config
+}
+
+// KeyRequest is the body of POST /v1/dht/provide.
+type KeyRequest struct {
+	Key string `json:"key"`
+}
+
+// Provider is one provider record found (GET /v1/dht/findprovs).
+type Provider struct {
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+}

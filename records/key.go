@@ -1,0 +1,142 @@
+package records
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ipfs/go-cid"
+	record "github.com/libp2p/go-libp2p-record"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multihash"
+)
+
+// Namespace is the DHT record namespace of Plexus records: keys look like
+// /plexus/<peerID>/<name>.
+const Namespace = "plexus"
+
+// MaxNameSize is the longest record name, in bytes.
+const MaxNameSize = 200
+
+// MaxProvideKeySize is the longest key accepted by Provide and FindProviders,
+// in bytes.
+const MaxProvideKeySize = 1024
+
+// maxProviderHashSize is what kad-dht's ADD_PROVIDER and GET_PROVIDERS handlers
+// accept as a multihash (they reject longer keys).
+const maxProviderHashSize = 80
+
+// Errors reported by this package. They are wrapped with the failing input;
+// test with errors.Is.
+var (
+	// ErrNotFound: no valid record under the key was found.
+	ErrNotFound = errors.New("record not found")
+	// ErrInvalidKey: the key is not /plexus/<peerID>/<name>.
+	ErrInvalidKey = errors.New("invalid record key")
+	// ErrUnknownNamespace: the key's namespace is not "plexus".
+	ErrUnknownNamespace = errors.New("unknown record namespace")
+	// ErrInvalidName: the name breaks the rules of ValidateName.
+	ErrInvalidName = errors.New("invalid record name")
+	// ErrValueTooLarge: the value is over the size limit (DefaultMaxValueSize).
+	ErrValueTooLarge = errors.New("record value too large")
+	// ErrInvalidRecord: the bytes are not a well-formed record for the key.
+	ErrInvalidRecord = errors.New("invalid record")
+	// ErrBadSignature: the signature does not verify with the owner's key.
+	ErrBadSignature = errors.New("bad record signature")
+	// ErrNotOwner: the record is signed by a key other than the one of the peer
+	// named in the record's key.
+	ErrNotOwner = errors.New("record not signed by the key's owner")
+	// ErrExpired: the record's EOL has passed.
+	ErrExpired = errors.New("record expired")
+	// ErrInvalidProvideKey: the key given to Provide or FindProviders is empty,
+	// too long, or a CID whose multihash the DHT does not accept.
+	ErrInvalidProvideKey = errors.New("invalid provide key")
+)
+
+// Key returns the DHT key of owner's record called name:
+// "/plexus/<owner>/<name>". It does not check the name; see ValidateName.
+func Key(owner peer.ID, name string) string {
+	return "/" + Namespace + "/" + owner.String() + "/" + name
+}
+
+// ParseKey splits a key of the form /plexus/<peerID>/<name> into its owner and
+// name. The peer ID must be in its canonical (base58) form, so that a record has
+// exactly one key. It returns ErrInvalidKey, ErrUnknownNamespace or
+// ErrInvalidName, wrapped with the key.
+func ParseKey(key string) (owner peer.ID, name string, err error) {
+	ns, rest, err := record.SplitKey(key)
+	if err != nil {
+		return "", "", fmt.Errorf("%w %q: want /%s/<peerID>/<name>", ErrInvalidKey, key, Namespace)
+	}
+	if ns != Namespace {
+		return "", "", fmt.Errorf("%w %q in key %q: want /%s/<peerID>/<name>", ErrUnknownNamespace, ns, key, Namespace)
+	}
+	idStr, name, ok := strings.Cut(rest, "/")
+	if !ok {
+		return "", "", fmt.Errorf("%w %q: want /%s/<peerID>/<name>", ErrInvalidKey, key, Namespace)
+	}
+	owner, err = peer.Decode(idStr)
+	if err != nil {
+		return "", "", fmt.Errorf("%w %q: peer ID %q: %w", ErrInvalidKey, key, idStr, err)
+	}
+	if owner.String() != idStr {
+		return "", "", fmt.Errorf("%w %q: peer ID %q is not in canonical form %s", ErrInvalidKey, key, idStr, owner)
+	}
+	if err := ValidateName(name); err != nil {
+		return "", "", fmt.Errorf("key %q: %w", key, err)
+	}
+	return owner, name, nil
+}
+
+// ValidateName reports whether name is a valid record name, returning
+// ErrInvalidName with the reason if not. The rules:
+//   - 1 to MaxNameSize (200) bytes of valid UTF-8;
+//   - only printable characters (unicode.IsPrint), and no space;
+//   - no '/', since the name is the last segment of the key;
+//   - not "." or "..", which are path elements to a datastore.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrInvalidName)
+	case len(name) > MaxNameSize:
+		return fmt.Errorf("%w %.40q...: %d bytes, at most %d", ErrInvalidName, name, len(name), MaxNameSize)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidName, name)
+	case name == "." || name == "..":
+		return fmt.Errorf("%w %q: reserved", ErrInvalidName, name)
+	}
+	for _, r := range name {
+		if r == '/' {
+			return fmt.Errorf("%w %q: contains '/'", ErrInvalidName, name)
+		}
+		if r == ' ' || !unicode.IsPrint(r) {
+			return fmt.Errorf("%w %q: contains %U, only printable non-space characters are allowed", ErrInvalidName, name, r)
+		}
+	}
+	return nil
+}
+
+// ProviderCID returns the CID that Provide and FindProviders use for key: the
+// key itself when it parses as a CID, otherwise a CIDv1 with the raw codec and
+// the SHA2-256 multihash of the key's bytes.
+func ProviderCID(key string) (cid.Cid, error) {
+	if key == "" {
+		return cid.Undef, fmt.Errorf("%w: empty", ErrInvalidProvideKey)
+	}
+	if len(key) > MaxProvideKeySize {
+		return cid.Undef, fmt.Errorf("%w %.40q...: %d bytes, at most %d", ErrInvalidProvideKey, key, len(key), MaxProvideKeySize)
+	}
+	if c, err := cid.Decode(key); err == nil {
+		if len(c.Hash()) > maxProviderHashSize {
+			return cid.Undef, fmt.Errorf("%w %q: multihash of %d bytes, the DHT accepts at most %d", ErrInvalidProvideKey, key, len(c.Hash()), maxProviderHashSize)
+		}
+		return c, nil
+	}
+	mh, err := multihash.Sum([]byte(key), multihash.SHA2_256, -1)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("provide key %q: hash: %w", key, err)
+	}
+	return cid.NewCidV1(cid.Raw, mh), nil
+}
