@@ -116,7 +116,7 @@ func Default() Config {
 		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
 		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
 		Discovery:   Discovery{MDNS: true},
-		NAT:         NAT{PortMapping: true},
+		NAT:         defaultNAT(),
 		PubSub:      defaultPubSub(),
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -121,15 +122,33 @@ func failsEnv(t *testing.T, repo string, extraEnv []string, want string, args ..
 type daemon struct {
 	repo string
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncBuffer
 	done chan error
+}
+
+// syncBuffer collects a process's output while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startDaemon starts "plexus daemon" on repo with args and waits until its
 // API answers. It is stopped in t.Cleanup.
 func startDaemon(t *testing.T, repo string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{repo: repo, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{repo: repo, out: &syncBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(binary, append([]string{"--repo", repo, "daemon", "--log-level", "warn"}, args...)...)
 	d.cmd.Env = env()
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
