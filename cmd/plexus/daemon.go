@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -15,9 +14,8 @@ import (
 	"github.com/libp2p/go-libp2p/gologshim"
 	"github.com/spf13/cobra"
 
-	"github.com/plexus-p2p/plexus/api"
 	"github.com/plexus-p2p/plexus/config"
-	"github.com/plexus-p2p/plexus/node"
+	"github.com/plexus-p2p/plexus/daemon"
 )
 
 type daemonFlags struct {
@@ -27,6 +25,8 @@ type daemonFlags struct {
 	api       string
 	logLevel  string
 	logFormat string
+
+	relayService optBool // --relay-service[=false]: overrides nat.relay_service
 }
 
 func newDaemonCmd(g *globals) *cobra.Command {
@@ -47,6 +47,7 @@ Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.`
 	fl.StringVar(&f.api, "api-listen", "", "HTTP API address host:port (port 0 picks one); also accepted as --api")
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from config)")
 	fl.StringVar(&f.logFormat, "log-format", "", "text or json (default from config)")
+	fl.VarPF(&f.relayService, "relay-service", "", "serve as a circuit relay v2 for private nodes while publicly reachable (overrides nat.relay_service; --relay-service=false turns it off)").NoOptDefVal = "true"
 	return cmd
 }
 
@@ -55,11 +56,9 @@ Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.`
 func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (config.Config, error) {
 	profile := profileFrom(f.profile)
 	if !repo.Initialized() {
-		sk, err := repo.Init(config.InitOptions{Profile: profile})
-		if err != nil {
+		if _, err := repo.Init(config.InitOptions{Profile: profile}); err != nil {
 			return config.Config{}, err
 		}
-		_ = sk
 		fmt.Fprintf(out, "Initialized new repo at %s\n", repo.Path)
 	}
 	cfg, err := repo.Config()
@@ -88,6 +87,9 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 	if f.logFormat != "" {
 		cfg.Log.Format = f.logFormat
 	}
+	if f.relayService.set {
+		cfg.NAT.RelayService = f.relayService.val
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -97,78 +99,29 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(repo.Path, 0o700); err != nil {
-		return fmt.Errorf("create repo %s: %w", repo.Path, err)
-	}
-	unlock, err := repo.Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	cfg, err := daemonConfig(repo, g, f, out)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log)
-	key, err := repo.Key()
-	if err != nil {
-		return err
-	}
-	token, err := repo.Token()
-	if err != nil {
-		return err
-	}
-
-	// Bind the API first: a busy API port fails before the node starts.
-	apiLn, err := net.Listen("tcp", cfg.API.Listen)
-	if err != nil {
-		return fmt.Errorf("API listen on %s: %w", cfg.API.Listen, err)
-	}
-	defer apiLn.Close()
-
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	n, err := node.New(ctx, node.Config{Config: cfg, Identity: key, Logger: log,
-		DatastorePath: repo.File(config.DatastoreDir)})
+	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer n.Close()
+	defer d.Close()
 
-	shutdown := make(chan struct{}, 1)
-	srv, err := api.New(n, api.Options{Token: token, Logger: log, Registry: n.Registry(),
-		Shutdown: func() { shutdown <- struct{}{} }})
-	if err != nil {
-		return err
-	}
-	serveErr := make(chan error, 2)
-	go func() { serveErr <- api.Serve(ctx, apiLn, srv.Handler()) }()
-	if cfg.API.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.API.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("metrics listen on %s: %w", cfg.API.MetricsListen, err)
-		}
-		go func() { serveErr <- api.Serve(ctx, mln, srv.MetricsHandler()) }()
-	}
-	apiAddr := apiLn.Addr().String()
-	if err := repo.WriteAPIAddr(apiAddr); err != nil {
-		return err
-	}
-	defer repo.RemoveAPIAddr()
-
-	id := n.Info()
+	id := d.Node.Info()
 	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nPeer ID: %s\nListening on:\n", id.AgentVersion, repo.Path, id.PeerID)
 	for _, a := range id.Addrs {
 		fmt.Fprintf(out, "  %s\n", a)
 	}
-	fmt.Fprintf(out, "API:     http://%s\n", apiAddr)
+	fmt.Fprintf(out, "API:     http://%s\n", d.APIAddr)
 	if len(cfg.Network.Bootstrap) == 0 {
 		fmt.Fprintln(out, "No bootstrap peers configured: running as a bootstrap node (the first node of a new network).")
 	} else {
 		fmt.Fprintf(out, "Joining the network through %d bootstrap peer(s).\n", len(cfg.Network.Bootstrap))
-	}
-	if err := n.Start(ctx); err != nil {
-		return err
 	}
 	fmt.Fprintln(out, "Daemon is ready.")
 
@@ -178,27 +131,28 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 	select {
 	case s := <-sigs:
 		log.Info("signal received, shutting down (send it again to force exit)", "signal", s)
-	case <-shutdown:
+	case <-d.ShutdownRequested():
 		log.Info("shutdown requested through the API")
-	case err := <-serveErr:
+	case err := <-d.Errors():
 		return fmt.Errorf("API server: %w", err)
 	}
-	go func() {
-		select {
-		case <-sigs:
-			fmt.Fprintln(os.Stderr, "second signal: forcing exit")
-			os.Exit(1)
-		case <-time.After(30 * time.Second):
-			fmt.Fprintln(os.Stderr, "shutdown took longer than 30s: forcing exit")
-			os.Exit(1)
-		}
-	}()
-	cancel() // stops the API servers
-	if err := n.Close(); err != nil {
+	go forceExitOnSecondSignal(sigs)
+	if err := d.Close(); err != nil {
 		log.Warn("closing node", "err", err)
 	}
 	fmt.Fprintln(out, "Daemon stopped.")
 	return nil
+}
+
+// forceExitOnSecondSignal exits at a second signal or when shutdown hangs.
+func forceExitOnSecondSignal(sigs <-chan os.Signal) {
+	select {
+	case <-sigs:
+		fmt.Fprintln(os.Stderr, "second signal: forcing exit")
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "shutdown took longer than 30s: forcing exit")
+	}
+	os.Exit(1)
 }
 
 // newLogger builds the slog logger and routes go-libp2p's logs through it

@@ -1,0 +1,129 @@
+// Package daemon runs a node on a repo directory together with its HTTP
+// API: it takes the repo lock, loads the identity and token, binds the API,
+// builds and starts the node, and records the API address in the repo so
+// the CLI can find it. "plexus daemon" runs one; "plexus devnet" runs many
+// in one process.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/plexus-p2p/plexus/api"
+	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/node"
+)
+
+// Options configure Start.
+type Options struct {
+	Repo   config.Repo
+	Config config.Config // already loaded, with profile and flags applied
+	Logger *slog.Logger
+}
+
+// Daemon is a running node with its API.
+type Daemon struct {
+	Node    *node.Node
+	APIAddr string // host:port the API is bound to
+
+	repo     config.Repo
+	cancel   context.CancelFunc
+	unlock   func()
+	shutdown chan struct{}
+	errs     chan error
+	closed   bool
+}
+
+// Start locks the repo, binds the API, builds and starts the node. On error
+// everything it started is stopped again.
+func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	d := &Daemon{repo: o.Repo, shutdown: make(chan struct{}, 1), errs: make(chan error, 2)}
+	var sctx context.Context
+	sctx, d.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.unlock, err = o.Repo.Lock(); err != nil {
+		return nil, err
+	}
+	key, err := o.Repo.Key()
+	if err != nil {
+		return nil, err
+	}
+	token, err := o.Repo.Token()
+	if err != nil {
+		return nil, err
+	}
+	// Bind the API first: a busy API port fails before the node starts.
+	apiLn, err := net.Listen("tcp", o.Config.API.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("API listen on %s: %w", o.Config.API.Listen, err)
+	}
+	d.Node, err = node.New(ctx, node.Config{Config: o.Config, Identity: key, Logger: o.Logger,
+		DatastorePath: o.Repo.File(config.DatastoreDir)})
+	if err != nil {
+		apiLn.Close()
+		return nil, err
+	}
+	srv, err := api.New(d.Node, api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
+		Shutdown: func() {
+			select {
+			case d.shutdown <- struct{}{}:
+			default:
+			}
+		}})
+	if err != nil {
+		apiLn.Close()
+		return nil, err
+	}
+	go func() { d.errs <- api.Serve(sctx, apiLn, srv.Handler()) }()
+	if o.Config.API.MetricsListen != "" {
+		mln, err := net.Listen("tcp", o.Config.API.MetricsListen)
+		if err != nil {
+			return nil, fmt.Errorf("metrics listen on %s: %w", o.Config.API.MetricsListen, err)
+		}
+		go func() { d.errs <- api.Serve(sctx, mln, srv.MetricsHandler()) }()
+	}
+	d.APIAddr = apiLn.Addr().String()
+	if err := o.Repo.WriteAPIAddr(d.APIAddr); err != nil {
+		return nil, err
+	}
+	if err := d.Node.Start(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ShutdownRequested receives when a client calls POST /v1/shutdown.
+func (d *Daemon) ShutdownRequested() <-chan struct{} { return d.shutdown }
+
+// Errors receives a fatal API server error.
+func (d *Daemon) Errors() <-chan error { return d.errs }
+
+// Close stops the API, closes the node (services in reverse order, then the
+// datastore), removes the API address file and releases the repo lock. It
+// is idempotent.
+func (d *Daemon) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	d.cancel()
+	var errs []error
+	if d.Node != nil {
+		errs = append(errs, d.Node.Close())
+		d.repo.RemoveAPIAddr()
+	}
+	if d.unlock != nil {
+		d.unlock()
+	}
+	return errors.Join(errs...)
+}
