@@ -99,6 +99,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/ping", s.postPing)
 	s.handle("GET /v1/events", s.getEvents)
 	s.handle("POST /v1/shutdown", s.postShutdown)
+	s.handle("GET /v1/nat", s.getNAT) // the connectivity doctor
 	if rn, ok := s.node.(recordsNode); ok {
 		s.recordsRoutes(rn) // /v1/dht/put, get, records, provide, provided, findprovs
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/messaging"
+	"github.com/plexus-p2p/plexus/nat"
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
 )
@@ -77,6 +78,7 @@ type Node struct {
 	ds      datastore.Batching
 	bus     *events.Bus
 	reg     *prometheus.Registry
+	nat     *nat.Service
 	started time.Time
 
 	// The host and the services, in the order New creates them.

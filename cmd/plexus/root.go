@@ -44,7 +44,8 @@ func newRootCmd() *cobra.Command {
 		newInitCmd(g), newConfigCmd(g), newDaemonCmd(g),
 		newIDCmd(g), newPeersCmd(g), newConnectCmd(g), newDisconnectCmd(g), newPingCmd(g),
 		newEventsCmd(g), newShutdownCmd(g),
-		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g),
+		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g),
+		newNATCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,231 @@
+package nat
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// mappingOf returns this node's inferred mapping behaviour over all
+// transports: endpoint-dependent if any transport is, else independent if
+// any is, else none or unknown.
+func mappingOf(st Status) string {
+	found := map[string]bool{}
+	for _, m := range st.NATMapping {
+		found[m.Behaviour] = true
+		if m.Libp2p != "" {
+			found[m.Libp2p] = true
+		}
+	}
+	for _, b := range []string{MappingEndpointDependent, MappingEndpointIndependent, MappingNone} {
+		if found[b] {
+			return b
+		}
+	}
+	return MappingUnknown
+}
+
+// portChanged reports whether the NAT rewrote the local port for every
+// observation of some transport.
+func portChanged(st Status) bool {
+	for _, m := range st.NATMapping {
+		if m.PortPreserving == "no" {
+			return true
+		}
+	}
+	return false
+}
+
+// whyRelayed explains why a peer is reached only through a relay.
+func whyRelayed(rp RelayedPeer, st Status) string {
+	if !st.HolePunch.Enabled {
+		return "hole punching is off on this node (nat.hole_punching = false): relayed connections are never upgraded"
+	}
+	if !st.HolePunch.Ready {
+		return "this node does not know a public address of its own yet (no public peer has told it over identify), so it cannot take part in hole punching; connect to a public peer or relay"
+	}
+	hp := rp.LastHolePunch
+	if hp == nil {
+		return "no hole punch with this peer yet: DCUtR is started by the side that accepted the relayed connection once identify has run; if none follows, that peer has hole punching off or knows no public address of its own"
+	}
+	if hp.Success {
+		return "the last hole punch succeeded but the direct connection has closed since; the next relayed connection is punched again"
+	}
+	var b strings.Builder
+	switch hp.Kind {
+	case "protocol-error":
+		fmt.Fprintf(&b, "the hole punch exchange failed: %s", hp.Error)
+	case "direct-dial":
+		fmt.Fprintf(&b, "a direct dial to its known addresses failed (%s) and no hole punch followed yet", hp.Error)
+	default:
+		fmt.Fprintf(&b, "hole punching failed (%s", shortErr(hp.Error))
+		if len(hp.RemoteAddrs) > 0 {
+			fmt.Fprintf(&b, "; punched towards %s", strings.Join(hp.RemoteAddrs, ", "))
+		}
+		b.WriteString(")")
+	}
+	switch mapping := mappingOf(st); {
+	case mapping == MappingEndpointDependent:
+		b.WriteString(". This node's NAT is endpoint-dependent (symmetric): it uses a new external port for each destination, so the peer punches towards the port the relay saw, not the one used for it. No direct path through such a NAT unless the other side accepts unsolicited packets (full-cone or public); the connection stays on the relay")
+	case mapping == MappingUnknown && portChanged(st):
+		b.WriteString(". This node's NAT changed the local port, as endpoint-dependent (symmetric) NATs do: the peer then punches towards the wrong port. The connection stays on the relay")
+	case mapping == MappingEndpointIndependent || mapping == MappingNone:
+		b.WriteString(". This node's NAT keeps one external port per socket (endpoint-independent), so the peer's NAT is most likely endpoint-dependent (symmetric) and filters by port: such a pair cannot be hole-punched; the connection stays on the relay")
+	default:
+		b.WriteString(". If either NAT is endpoint-dependent (symmetric), hole punching cannot succeed; the connection stays on the relay")
+	}
+	return b.String()
+}
+
+// shortErr keeps the first clause of a long libp2p dial error.
+func shortErr(s string) string {
+	if s == "" {
+		return "no error given"
+	}
+	if i := strings.Index(s, ";"); i > 0 && len(s) > 160 {
+		return s[:i]
+	}
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// advise turns a status into concrete advice, most important first.
+func advise(st Status) []Advice {
+	var out []Advice
+	add := func(level, topic, format string, args ...any) {
+		out = append(out, Advice{Level: level, Topic: topic, Message: fmt.Sprintf(format, args...)})
+	}
+	relayCmd := "plexus config set nat.static_relays /ip4/<relay IP>/tcp/<port>/p2p/<relay peer ID> (then restart the daemon)"
+
+	switch st.Reachability {
+	case "public":
+		add("ok", "reachability", "publicly reachable (%s): other nodes can dial this node directly", sourceText(st))
+	case "private":
+		add("info", "reachability", "not publicly reachable (%s): other nodes reach this node through a relay, then hole punching tries a direct connection", sourceText(st))
+	default:
+		if st.Connections.DirectPeers == 0 {
+			add("warn", "reachability", "reachability unknown: AutoNAT needs connected peers that run the AutoNAT service; join a network (plexus connect <multiaddr> or network.bootstrap), or set nat.reachability to private or public if you know it")
+		} else {
+			add("info", "reachability", "reachability unknown: AutoNAT has not decided yet (its first probe runs about 15 s after start, and a failed dial-back takes 15 s more); set nat.reachability to skip detection")
+		}
+	}
+
+	if st.Reachability != "public" {
+		switch rs := st.RelayClient; {
+		case len(rs.Reservations) > 0:
+			for _, r := range rs.Reservations {
+				exp := "expiry unknown"
+				if r.Expires != nil {
+					exp = "expires " + r.Expires.Format(time.RFC3339) + ", renewed automatically"
+				}
+				add("ok", "relay", "relay reservation with %s (%s)", r.Relay, exp)
+			}
+			if len(rs.Reservations) < rs.Wanted && rs.KnownRelays <= len(rs.Reservations) {
+				add("info", "relay", "%d of %d wanted relay reservations: no other relay known; add one with %s", len(rs.Reservations), rs.Wanted, relayCmd)
+			}
+		case st.Reachability == "unknown":
+			if !rs.AutoRelay && len(rs.StaticRelays) == 0 {
+				add("info", "relay", "auto_relay is off and no static relays are set: if this node turns out private, nobody can dial it")
+			}
+		case !rs.AutoRelay && len(rs.StaticRelays) == 0:
+			add("warn", "relay", "no relay reservation: auto_relay is off and no static relays are set, so nobody can dial this node; set nat.auto_relay true or add one with %s", relayCmd)
+		case rs.KnownRelays == 0 && len(rs.StaticRelays) == 0:
+			add("warn", "relay", "no relay reservation: no public relay known (no connected or known peer offers the relay service); add one with %s, or connect to a public node started with \"plexus daemon --relay-service\"", relayCmd)
+		default:
+			add("warn", "relay", "no relay reservation yet although %d relay(s) are known or configured: AutoRelay is trying (relays that refuse are retried after 5 minutes); check that the static relays are reachable with \"plexus ping <relay peer ID>\"", max(rs.KnownRelays, len(rs.StaticRelays)))
+		}
+	}
+
+	rsvc := st.RelayService
+	switch {
+	case rsvc.Running:
+		add("ok", "relay", "serving as a relay for private nodes (up to %d reservations, relayed connections limited to %s and %s)", rsvc.MaxReservations, limitDur(rsvc.CircuitDurationS), limitBytes(rsvc.CircuitDataBytes))
+	case rsvc.Enabled && st.Reachability == "public":
+		add("info", "relay", "the relay service is enabled and starts now that the node is public")
+	case rsvc.Enabled:
+		add("info", "relay", "the relay service is enabled but runs only while this node is publicly reachable (now %s); set nat.reachability = \"public\" if this node has a public address", st.Reachability)
+	}
+
+	mapping := mappingOf(st)
+	switch {
+	case mapping == MappingEndpointDependent:
+		add("warn", "nat", "this node's NAT is endpoint-dependent (symmetric): it picks a new external port for each destination, so hole punching fails against peers behind port-restricted NATs and those connections stay on relays; enable UPnP/NAT-PMP on the router, forward a port (then set nat.reachability = \"public\"), or use a router with endpoint-independent mapping")
+	case mapping == MappingEndpointIndependent:
+		add("ok", "nat", "this node's NAT maps each local port to one external port (endpoint-independent): hole punching can work")
+	case len(st.ObservedAddrs) == 0 && st.Reachability != "public":
+		add("info", "nat", "no observed address yet: no public peer has told this node the address it sees; hole punching needs one (connect to a public peer)")
+	}
+
+	hp := st.HolePunch
+	switch {
+	case !hp.Enabled:
+		add("warn", "hole-punching", "hole punching is off: relayed peers are never upgraded to direct connections; set nat.hole_punching true")
+	case hp.Attempts > 0 && hp.Successes == 0:
+		last := ""
+		for i := len(hp.Recent) - 1; i >= 0; i-- {
+			if r := hp.Recent[i]; r.Kind == "hole-punch" && r.Error != "" {
+				last = "; last error: " + shortErr(r.Error)
+				break
+			}
+		}
+		add("warn", "hole-punching", "every hole punch failed (%d attempts)%s. One of the NATs is probably endpoint-dependent (symmetric); relayed connections keep working within the relay's limits", hp.Attempts, last)
+	case hp.Attempts > 0:
+		add("ok", "hole-punching", "hole punching: %d of %d attempts succeeded (%.0f%%), median %.0f ms from relayed to direct connection", hp.Successes, hp.Attempts, 100*hp.SuccessRate, hp.MedianUpgradeMS)
+	case !hp.Ready && st.Reachability != "public":
+		add("info", "hole-punching", "hole punching waits for a public address of this node (learned from a public peer over identify)")
+	}
+
+	if st.Connections.RelayedPeers > 0 {
+		limits := "in time and data"
+		for _, r := range st.RelayClient.Reservations {
+			if r.Expires != nil {
+				limits = "to " + limitDur(r.LimitDurationS) + " and " + limitBytes(int64(r.LimitDataBytes)) + " per connection by this node's relays"
+				break
+			}
+		}
+		add("info", "relay", "%d peer(s) reached only through a relay: relayed connections are limited %s and end then; see connections.relayed_only for why each has no direct path",
+			st.Connections.RelayedPeers, limits)
+	}
+
+	pm := st.PortMapping
+	switch {
+	case !pm.Enabled:
+		if st.Reachability != "public" {
+			add("info", "port-mapping", "port mapping is off (nat.port_mapping = false); with a UPnP/NAT-PMP router, turning it on can make this node public")
+		}
+	case len(pm.Mappings) > 0:
+		add("ok", "port-mapping", "the router maps %d port(s) with UPnP/NAT-PMP", len(pm.Mappings))
+	case !pm.GatewayFound && st.Reachability != "public":
+		add("info", "port-mapping", "no UPnP/NAT-PMP gateway answered: enable UPnP on the router, or forward the listen ports (network.listen) manually and set nat.reachability = \"public\"")
+	}
+	return out
+}
+
+func sourceText(st Status) string {
+	if st.ReachabilitySource == "config" {
+		return "set by nat.reachability"
+	}
+	if st.Confidence != nil {
+		return fmt.Sprintf("AutoNAT, confidence %d/%d", *st.Confidence, MaxConfidence)
+	}
+	return "AutoNAT"
+}
+
+func limitDur(s float64) string {
+	if s == 0 {
+		return "no time limit"
+	}
+	return (time.Duration(s * float64(time.Second))).String()
+}
+
+func limitBytes(b int64) string {
+	if b == 0 {
+		return "no data limit"
+	}
+	if b%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", b>>20)
+	}
+	return fmt.Sprintf("%d bytes", b)
+}

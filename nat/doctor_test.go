@@ -1,0 +1,119 @@
+package nat_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/plexus-p2p/plexus/nat"
+)
+
+func TestInferMapping(t *testing.T) {
+	type obs = nat.ObservationT
+	o := nat.Observation
+	cases := []struct {
+		name      string
+		obs       []obs
+		own       []net.IP
+		behaviour string
+		preserve  string
+	}{
+		{"two observers, same port", []obs{o("tcp", 4001, "10.100.0.101", 4001, "10.100.0.11"), o("tcp", 4001, "10.100.0.101", 4001, "10.100.0.12")}, nil,
+			nat.MappingEndpointIndependent, "yes"},
+		{"two observers, different ports", []obs{o("udp", 4001, "10.100.0.101", 31000, "10.100.0.11"), o("udp", 4001, "10.100.0.101", 52000, "10.100.0.12")}, nil,
+			nat.MappingEndpointDependent, "no"},
+		{"one observer, port kept", []obs{o("tcp", 4001, "10.100.0.101", 4001, "10.100.0.11")}, nil, nat.MappingUnknown, "yes"},
+		{"one observer, port changed", []obs{o("tcp", 4001, "10.100.0.101", 61000, "10.100.0.11")}, nil, nat.MappingUnknown, "no"},
+		{"own address", []obs{o("tcp", 4001, "10.100.0.11", 4001, "10.100.0.12")}, []net.IP{net.ParseIP("10.100.0.11")}, nat.MappingNone, "yes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := nat.InferMapping(tc.obs, tc.own)
+			if len(got) != 1 || got[0].Behaviour != tc.behaviour || got[0].PortPreserving != tc.preserve || got[0].Basis == "" {
+				t.Fatalf("got %+v, want behaviour %s, port preserving %s", got, tc.behaviour, tc.preserve)
+			}
+		})
+	}
+}
+
+func TestAdvice(t *testing.T) {
+	exp := time.Now().Add(time.Hour)
+	failed := nat.HolePunchResult{Kind: "hole-punch", Error: "all dials failed", RemoteAddrs: []string{"/ip4/10.100.0.102/tcp/4001"}}
+	cases := []struct {
+		name  string
+		st    nat.Status
+		level string
+		want  string
+	}{
+		{"private without relays", nat.Status{Reachability: "private", RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 2}},
+			"warn", "no relay reservation: no public relay known"},
+		{"private with auto relay off", nat.Status{Reachability: "private", RelayClient: nat.RelayClient{Wanted: 2}},
+			"warn", "auto_relay is off"},
+		{"private with a reservation", nat.Status{Reachability: "private", RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 1, KnownRelays: 1,
+			Reservations: []nat.Reservation{{Relay: "12D3KooRelay", Expires: &exp}}}}, "ok", "relay reservation with 12D3KooRelay"},
+		{"public", nat.Status{Reachability: "public", ReachabilitySource: "autonat-v1"}, "ok", "publicly reachable"},
+		{"unknown and alone", nat.Status{Reachability: "unknown"}, "warn", "AutoNAT needs connected peers"},
+		{"symmetric NAT", nat.Status{Reachability: "private", NATMapping: []nat.NATMapping{{Transport: "udp", Behaviour: nat.MappingEndpointDependent}}},
+			"warn", "endpoint-dependent (symmetric)"},
+		{"every punch failed", nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 3,
+			Recent: []nat.HolePunchResult{failed}}}, "warn", "every hole punch failed (3 attempts); last error: all dials failed"},
+		{"hole punching off", nat.Status{Reachability: "private"}, "warn", "hole punching is off"},
+		{"relay service waiting", nat.Status{Reachability: "private", RelayService: nat.RelayService{Enabled: true}},
+			"info", "runs only while this node is publicly reachable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var all []string
+			for _, a := range nat.Advise(tc.st) {
+				all = append(all, a.Level+": "+a.Message)
+				if a.Level == tc.level && strings.Contains(a.Message, tc.want) {
+					return
+				}
+			}
+			t.Fatalf("no %s advice containing %q in:\n%s", tc.level, tc.want, strings.Join(all, "\n"))
+		})
+	}
+}
+
+func TestWhyRelayedExplainsSymmetricNAT(t *testing.T) {
+	st := nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 1},
+		NATMapping: []nat.NATMapping{{Transport: "tcp", Behaviour: nat.MappingEndpointIndependent}},
+		Connections: nat.Connections{RelayedPeers: 1, RelayedOnly: []nat.RelayedPeer{{PeerID: "p",
+			LastHolePunch: &nat.HolePunchResult{Kind: "hole-punch", Error: "timeout"}}}}}
+	for _, a := range nat.Advise(st) {
+		if strings.Contains(a.Message, "reached only through a relay") {
+			return
+		}
+	}
+	t.Fatalf("no advice about the relayed peer: %+v", nat.Advise(st))
+}
+
+func TestTreatAsPublic(t *testing.T) {
+	if err := nat.TreatAsPublic("10.100.0.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	for addr, public := range map[string]bool{
+		"/ip4/10.100.0.7/tcp/1":   true,
+		"/ip4/10.100.1.7/tcp/1":   false,
+		"/ip4/10.99.255.1/tcp/1":  false,
+		"/ip4/10.0.0.1/tcp/1":     false,
+		"/ip4/10.255.0.1/tcp/1":   false,
+		"/ip4/192.168.1.2/tcp/1":  false,
+		"/ip4/8.8.8.8/tcp/1":      true,
+		"/ip4/100.64.0.1/udp/1":   false,
+		"/ip4/172.16.5.4/udp/1":   false,
+		"/ip4/169.254.0.1/tcp/1":  false,
+		"/ip4/10.100.0.255/tcp/1": true,
+	} {
+		if got := manet.IsPublicAddr(ma.StringCast(addr)); got != public {
+			t.Errorf("IsPublicAddr(%s) = %v, want %v", addr, got, public)
+		}
+	}
+	if err := nat.TreatAsPublic("not a range"); err == nil {
+		t.Fatal("TreatAsPublic accepted a malformed range")
+	}
+}

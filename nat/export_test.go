@@ -1,0 +1,15 @@
+package nat
+
+// Internals for the black-box tests.
+var (
+	TreatAsPublic = treatAsPublic
+	InferMapping  = inferMapping
+	Advise        = advise
+)
+
+// Observation builds an observation for InferMapping.
+func Observation(transport string, localPort int, observedIP string, obsPort int, observer string) observation {
+	return observation{Transport: transport, LocalPort: localPort, ObservedIP: observedIP, ObsPort: obsPort, Observer: observer}
+}
+
+type ObservationT = observation

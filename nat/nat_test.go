@@ -1,0 +1,209 @@
+package nat_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/plexus-p2p/plexus/nat"
+)
+
+// go-libp2p relays, punches and keeps relay addresses only for public
+// addresses; these tests run on loopback, so loopback counts as public here.
+func TestMain(m *testing.M) {
+	if err := nat.TreatAsPublic("127.0.0.0/8"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// recorder is a Publisher that keeps the events.
+type recorder struct {
+	mu     sync.Mutex
+	events []event
+}
+
+type event struct {
+	typ  string
+	data any
+}
+
+func (r *recorder) Publish(typ string, data any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, event{typ, data})
+}
+
+func (r *recorder) find(typ string, match func(any) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.ContainsFunc(r.events, func(e event) bool { return e.typ == typ && (match == nil || match(e.data)) })
+}
+
+// node is a loopback host with the NAT options and a started service.
+type node struct {
+	h   host.Host
+	svc *nat.Service
+	ev  *recorder
+}
+
+func newNode(t *testing.T, c nat.Config) *node {
+	t.Helper()
+	opts := append(nat.HostOptions(c), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ev := &recorder{}
+	svc, err := nat.New(h, nat.Options{Config: c, Logger: quiet, Events: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return &node{h: h, svc: svc, ev: ev}
+}
+
+func addrInfo(h host.Host) peer.AddrInfo { return peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()} }
+
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRelayReservationUpgradeAndLoss(t *testing.T) {
+	res := relayv2.DefaultResources()
+	res.Limit = &relayv2.RelayLimit{Duration: time.Minute, Data: 1 << 20}
+	relay := newNode(t, nat.Config{Reachability: nat.ReachabilityPublic, RelayService: true, RelayResources: res})
+	eventually(t, 5*time.Second, "relay service starts", func() bool { return relay.svc.Status().RelayService.Running })
+
+	a := newNode(t, nat.Config{Reachability: nat.ReachabilityPrivate, HolePunching: true, AutoRelay: true,
+		StaticRelays: []peer.AddrInfo{addrInfo(relay.h)}, RelayCount: 1})
+	var st nat.Status
+	eventually(t, 10*time.Second, "a reservation with the relay, with its expiry", func() bool {
+		st = a.svc.Status()
+		return len(st.RelayClient.Reservations) == 1 && st.RelayClient.Reservations[0].Expires != nil
+	})
+	r := st.RelayClient.Reservations[0]
+	if r.Relay != relay.h.ID().String() || len(r.Addrs) == 0 || !strings.HasSuffix(r.Addrs[0], "/p2p-circuit") {
+		t.Fatalf("reservation %+v: want one with %s and its /p2p-circuit address", r, relay.h.ID())
+	}
+	if ttl := time.Until(*r.Expires); ttl < 55*time.Minute || ttl > time.Hour {
+		t.Fatalf("reservation expires in %s, want about the relay's 1h TTL", ttl)
+	}
+	if r.LimitDurationS != 60 || r.LimitDataBytes != 1<<20 {
+		t.Fatalf("reservation limits %vs / %d bytes, want the relay's 60s / 1 MiB", r.LimitDurationS, r.LimitDataBytes)
+	}
+	if st.Reachability != "private" || st.ReachabilitySource != "config" {
+		t.Fatalf("reachability %s from %s, want private from config", st.Reachability, st.ReachabilitySource)
+	}
+	if !a.ev.find("nat.relay.reserved", nil) || !a.ev.find("nat.reachability", nil) {
+		t.Fatalf("missing nat.relay.reserved or nat.reachability events: %+v", a.ev.events)
+	}
+	if !slices.ContainsFunc(st.Addrs, func(as nat.AddrStatus) bool { return as.Reachability == nat.AddrRelayed && as.Advertised }) {
+		t.Fatalf("no advertised relayed address in %+v", st.Addrs)
+	}
+
+	// A peer that reaches a through the relay gets a direct connection:
+	// a dials the peer's (here: loopback) address before punching.
+	b := newNode(t, nat.Config{HolePunching: true})
+	// DCUtR handles only relayed connections that arrive once both sides
+	// know a public address of their own.
+	eventually(t, 10*time.Second, "hole punching ready on both sides", func() bool {
+		return a.svc.Status().HolePunch.Ready && b.svc.Status().HolePunch.Ready
+	})
+	circuit := ma.StringCast(r.Addrs[0] + "/p2p/" + a.h.ID().String())
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := b.h.Connect(ctx, peer.AddrInfo{ID: a.h.ID(), Addrs: []ma.Multiaddr{circuit}}); err != nil {
+		t.Fatalf("connect through the relay: %v", err)
+	}
+	eventually(t, 10*time.Second, "the relayed connection is upgraded", func() bool {
+		st = a.svc.Status()
+		return st.HolePunch.Upgrades == 1 && st.HolePunch.DirectDialSuccesses == 1
+	})
+	up := st.HolePunch.RecentUpgrades[0]
+	if up.PeerID != b.h.ID().String() || up.Transport != "tcp" || up.ElapsedMS <= 0 {
+		t.Fatalf("upgrade %+v: want a tcp upgrade for %s", up, b.h.ID())
+	}
+	if !a.ev.find("nat.connection.upgraded", nil) || !a.ev.find("nat.holepunch.finished", func(d any) bool {
+		r, ok := d.(nat.HolePunchResult)
+		return ok && r.Kind == "direct-dial" && r.Success && r.DirectAddr != ""
+	}) {
+		t.Fatalf("missing upgrade or direct-dial events: %+v", a.ev.events)
+	}
+	if n := a.h.Network().Connectedness(b.h.ID()); n != network.Connected {
+		t.Fatalf("a and b are %s, want connected directly", n)
+	}
+
+	// Losing the relay ends the reservation.
+	relay.h.Close()
+	eventually(t, 10*time.Second, "the reservation is dropped", func() bool {
+		return len(a.svc.Status().RelayClient.Reservations) == 0
+	})
+	if !a.ev.find("nat.relay.lost", func(d any) bool { return d.(nat.RelayEvent).Relay == relay.h.ID().String() }) {
+		t.Fatalf("no nat.relay.lost event: %+v", a.ev.events)
+	}
+	st = a.svc.Status()
+	if !slices.ContainsFunc(st.Advice, func(ad nat.Advice) bool { return ad.Topic == "relay" && ad.Level == "warn" }) {
+		t.Fatalf("no relay warning after losing the only relay: %+v", st.Advice)
+	}
+}
+
+func TestServiceLifecycle(t *testing.T) {
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// A host built without HostOptions still gets reachability and advice.
+	svc, err := nat.New(h, nat.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	st := svc.Status()
+	if st.Reachability != "unknown" || st.HolePunch.Enabled || len(st.Advice) == 0 {
+		t.Fatalf("status of a plain host: %+v", st)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := svc.Start(); err == nil {
+		t.Fatal("Start after Close succeeded")
+	}
+}
