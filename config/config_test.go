@@ -1,0 +1,129 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/plexus-p2p/plexus/config"
+)
+
+func TestRenderParseRoundTrip(t *testing.T) {
+	c := config.Default()
+	c.Network.Bootstrap = []string{"/ip4/127.0.0.1/tcp/4101/p2p/12D3KooWGRUVh1GfmknJFWSXJYy8Y5yGwv8oJjRiSPmRQRRUbBcu"}
+	c.ConnManager.HighWater = 123
+	b, err := config.Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range config.Keys() {
+		name := key[strings.Index(key, ".")+1:]
+		if !strings.Contains(string(b), "\n"+name+" = ") {
+			t.Errorf("rendered config lacks %s", key)
+		}
+	}
+	got, err := config.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ConnManager.HighWater != 123 || got.Network.Bootstrap[0] != c.Network.Bootstrap[0] {
+		t.Fatalf("round trip lost values: %+v", got)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for name, doc := range map[string]string{
+		"syntax":        "[dht\nmode = 3",
+		"unknown key":   "[dht]\nspeed = 3",
+		"bad mode":      "[dht]\nmode = \"sideways\"",
+		"bad multiaddr": "[network]\nlisten = [\"/ip4/1.2.3\"]",
+		"no p2p":        "[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/1\"]",
+		"water marks":   "[conn_manager]\nlow_water = 10\nhigh_water = 5",
+		"security":      "[transports]\nsecurity = [\"plaintext\"]",
+		"duration":      "[conn_manager]\ngrace_period = \"soon\"",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := config.Parse([]byte(doc)); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestGetSet(t *testing.T) {
+	c := config.Default()
+	for _, tc := range []struct{ key, value, want string }{
+		{"dht.mode", "client", `"client"`},
+		{"conn_manager.grace_period", "1m", `"1m0s"`},
+		{"discovery.mdns", "false", "false"},
+		{"network.bootstrap", "", "[]"},
+		{"transports.security", "tls,noise", `["tls","noise"]`},
+		{"transports.security", `["noise"]`, `["noise"]`},
+	} {
+		if err := config.Set(&c, tc.key, tc.value); err != nil {
+			t.Fatalf("set %s=%s: %v", tc.key, tc.value, err)
+		}
+		if got, _ := config.Get(c, tc.key); got != tc.want {
+			t.Fatalf("get %s = %s, want %s", tc.key, got, tc.want)
+		}
+	}
+	for _, bad := range [][2]string{{"dht.mode", "x"}, {"nope.x", "1"}, {"dht", "x"}, {"discovery.mdns", "maybe"}, {"conn_manager.low_water", "x"}} {
+		if err := config.Set(&c, bad[0], bad[1]); err == nil {
+			t.Fatalf("set %s=%s accepted", bad[0], bad[1])
+		}
+	}
+}
+
+func TestLocalProfile(t *testing.T) {
+	c := config.Default()
+	if err := c.ApplyProfile("local"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Discovery.MDNS || c.NAT.PortMapping || c.DHT.Mode != "server" || !strings.HasPrefix(c.API.Listen, "127.0.0.1:") {
+		t.Fatalf("local profile: %+v", c)
+	}
+	for _, a := range c.Network.Listen {
+		if !strings.HasPrefix(a, "/ip4/127.0.0.1/") {
+			t.Fatalf("local profile listens on %s", a)
+		}
+	}
+	if err := c.ApplyProfile("bogus"); err == nil {
+		t.Fatal("unknown profile accepted")
+	}
+}
+
+func TestRepoInit(t *testing.T) {
+	repo := config.Repo{Path: filepath.Join(t.TempDir(), "r")}
+	if _, err := repo.Config(); err == nil {
+		t.Fatal("config of an empty repo")
+	}
+	sk, err := repo.Init(config.InitOptions{Profile: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Init(config.InitOptions{}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("second init: %v", err)
+	}
+	loaded, err := repo.Key()
+	if err != nil || !loaded.Equals(sk) {
+		t.Fatalf("key: %v", err)
+	}
+	for _, f := range []string{config.KeyFile, config.TokenFile} {
+		st, err := os.Stat(repo.File(f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s mode %v err %v", f, st.Mode().Perm(), err)
+		}
+	}
+	unlock, err := repo.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Lock(); err == nil {
+		t.Fatal("second lock succeeded")
+	}
+	unlock()
+	if sk2, err := repo.Init(config.InitOptions{Force: true}); err != nil || sk2.Equals(sk) {
+		t.Fatalf("forced init: %v", err)
+	}
+}
