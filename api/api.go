@@ -100,6 +100,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/events", s.getEvents)
 	s.handle("POST /v1/shutdown", s.postShutdown)
 	s.handle("GET /v1/nat", s.getNAT) // the connectivity doctor
+	if pn, ok := s.node.(perfNode); ok {
+		s.perfRoutes(pn) // /v1/perf
+	}
 	if rn, ok := s.node.(recordsNode); ok {
 		s.recordsRoutes(rn) // /v1/dht/put, get, records, provide, provided, findprovs
 	}

@@ -36,6 +36,7 @@ type Config struct {
 	NAT             NAT             `toml:"nat" comment:"NAT traversal."`
 	PubSub          PubSub          `toml:"pubsub" comment:"Publish/subscribe: gossipsub topics with signed, validated messages."`
 	Messaging       Messaging       `toml:"messaging" comment:"Direct request/response between peers for application protocols."`
+	Perf            Perf            `toml:"perf" comment:"Throughput measurement (plexus perf)."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
 }
@@ -120,6 +121,7 @@ func Default() Config {
 		PubSub:      defaultPubSub(),
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
+		Perf:        Perf{Enabled: true},
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
 		Log:         Log{Level: "info", Format: "text"},
 	}

@@ -64,7 +64,7 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 	}
 	opts = append(opts, natHostOptions(cfg)...)
 
-	rm, err := newResourceManager(cfg.ResourceManager, reg)
+	rm, err := newResourceManager(cfg.ResourceManager, cfg.ConnManager.HighWater, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,13 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 
 // newResourceManager scales go-libp2p's default limits to the machine (or to
 // the configured memory and file descriptors) and applies the overrides.
-func newResourceManager(c config.ResourceManager, reg prometheus.Registerer) (network.ResourceManager, error) {
+//
+// The scaled connection limits can sit below the connection manager's high
+// water mark (252 inbound on a 24 GiB machine against a high water of 400):
+// the connection manager then never trims, and once the resource manager is
+// full every new peer is refused. So unless the config sets them, the
+// connection and file descriptor limits are raised to 1.25 x high water.
+func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.Registerer) (network.ResourceManager, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	var scaled rcmgr.ConcreteLimitConfig
@@ -101,11 +107,21 @@ func newResourceManager(c config.ResourceManager, reg prometheus.Registerer) (ne
 		scaled = limits.Scale(mem, fds)
 	}
 	partial := rcmgr.PartialLimitConfig{}
+	sys := scaled.ToPartialLimitConfig().System
+	floor := rcmgr.LimitVal(highWater * 5 / 4)
 	if c.MaxConnections > 0 {
 		partial.System.Conns = rcmgr.LimitVal(c.MaxConnections)
+	} else if sys.Conns < floor {
+		partial.System.Conns = floor
 	}
 	if c.MaxInbound > 0 {
 		partial.System.ConnsInbound = rcmgr.LimitVal(c.MaxInbound)
+	} else if sys.ConnsInbound < floor {
+		partial.System.ConnsInbound = floor
+		partial.Transient.ConnsInbound = floor
+	}
+	if c.MaxFileDescriptors == 0 && sys.FD < floor {
+		partial.System.FD = floor
 	}
 	var opts []rcmgr.Option
 	if reg != nil {

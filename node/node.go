@@ -170,6 +170,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.startMessaging(); err != nil {
 		return nil, err
 	}
+	if err := n.startPerf(); err != nil {
+		return nil, err
+	}
 	if err := n.startNAT(); err != nil {
 		return nil, err
 	}

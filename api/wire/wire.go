@@ -137,3 +137,11 @@ type Provider struct {
 	PeerID string   `json:"peer_id"`
 	Addrs  []string `json:"addrs"`
 }
+
+// PerfRequest is the body of POST /v1/perf.
+type PerfRequest struct {
+	Target    string `json:"target"`              // peer ID or full multiaddr
+	Upload    uint64 `json:"upload"`              // bytes to send
+	Download  uint64 `json:"download"`            // bytes to receive
+	Transport string `json:"transport,omitempty"` // tcp, quic or ws: measure over that transport
+}

@@ -44,7 +44,7 @@ func newRootCmd() *cobra.Command {
 		newInitCmd(g), newConfigCmd(g), newDaemonCmd(g),
 		newIDCmd(g), newPeersCmd(g), newConnectCmd(g), newDisconnectCmd(g), newPingCmd(g),
 		newEventsCmd(g), newShutdownCmd(g),
-		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g),
+		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g), newPerfCmd(g),
 		newNATCmd(g),
 	)
 	return root

@@ -1,0 +1,347 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Report is everything one suite run measured.
+type Report struct {
+	Machine    Machine      `json:"machine"`
+	Config     Config       `json:"config"`
+	Throughput []Throughput `json:"throughput,omitempty"`
+	Setup      []Setup      `json:"setup,omitempty"`
+	IdleHosts  []IdleMemory `json:"idle_hosts,omitempty"`
+	IdleConns  []IdleMemory `json:"idle_conns,omitempty"`
+	ManyConns  *ManyConns   `json:"many_conns,omitempty"`
+	Tuning     []Throughput `json:"tuning,omitempty"`
+	// TuningMemory is idle-connection memory under memory variants.
+	TuningMemory []IdleMemory   `json:"tuning_memory,omitempty"`
+	Goals        []Goal         `json:"goals,omitempty"`
+	Errors       []SectionError `json:"errors,omitempty"`
+	// Seconds each section took.
+	Seconds map[string]float64 `json:"section_seconds,omitempty"`
+}
+
+// SectionError records a section that failed; the others still report.
+type SectionError struct {
+	Section string `json:"section"`
+	Error   string `json:"error"`
+}
+
+// Goal compares one measured figure with the project's goal and with what
+// plain go-libp2p reached in the issue that set the goal.
+type Goal struct {
+	Metric    string  `json:"metric"`
+	Measured  float64 `json:"measured"`
+	Unit      string  `json:"unit"`
+	Goal      string  `json:"goal"`
+	Met       bool    `json:"met"`
+	Reference string  `json:"plain_go_libp2p_reference"`
+	limit     float64 // goal threshold
+	atMost    bool    // goal is Measured <= limit
+}
+
+// Merge copies the sections other measured into r.
+func (r *Report) Merge(o Report) {
+	r.Throughput = append(r.Throughput, o.Throughput...)
+	r.Setup = append(r.Setup, o.Setup...)
+	r.IdleHosts = append(r.IdleHosts, o.IdleHosts...)
+	r.IdleConns = append(r.IdleConns, o.IdleConns...)
+	if o.ManyConns != nil {
+		r.ManyConns = o.ManyConns
+	}
+	r.Tuning = append(r.Tuning, o.Tuning...)
+	r.TuningMemory = append(r.TuningMemory, o.TuningMemory...)
+}
+
+func findThroughput(ts []Throughput, name string) *Throughput {
+	for i := range ts {
+		if ts[i].Name == name {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+func findSetup(ss []Setup, name string) *Setup {
+	for i := range ss {
+		if ss[i].Name == name {
+			return &ss[i]
+		}
+	}
+	return nil
+}
+
+func findMem(ms []IdleMemory, stack Stack) *IdleMemory {
+	for i := range ms {
+		if ms[i].Stack == stack && !strings.Contains(ms[i].Name, "/") {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// Finish computes every ratio against the same-run baselines and the goal
+// table.
+func (r *Report) Finish() {
+	rawTLS := findThroughput(r.Throughput, string(RawTLS))
+	for i := range r.Throughput {
+		t := &r.Throughput[i]
+		if b := findThroughput(r.Throughput, t.Baseline); b != nil && t.Baseline != "" {
+			t.Ratio = ratio(t.Gbps, b.Gbps)
+			t.CPURatio = ratio(b.CPUNsPerByte, t.CPUNsPerByte)
+		}
+		if rawTLS != nil && (t.Name == string(StackTCPNoise) || t.Name == string(StackTCPTLS) || t.Name == string(StackWSNoise)) {
+			t.RatioToTLS = ratio(t.Gbps, rawTLS.Gbps)
+			t.CPURatioToTLS = ratio(rawTLS.CPUNsPerByte, t.CPUNsPerByte)
+		}
+	}
+	for i := range r.Setup {
+		s := &r.Setup[i]
+		if b := findSetup(r.Setup, s.Baseline); b != nil && s.Baseline != "" {
+			s.RatioP50 = ratio(s.FirstByte.P50MS, b.FirstByte.P50MS)
+			s.RatioP99 = ratio(s.FirstByte.P99MS, b.FirstByte.P99MS)
+		}
+	}
+	for i := range r.Tuning {
+		t := &r.Tuning[i]
+		if b := findThroughput(r.Tuning, t.Baseline); b != nil {
+			t.Ratio = ratio(t.Gbps, b.Gbps)
+			t.CPURatio = ratio(b.CPUNsPerByte, t.CPUNsPerByte)
+		}
+	}
+	r.Goals = r.goals()
+}
+
+func (r *Report) goals() []Goal {
+	var gs []Goal
+	add := func(g Goal) {
+		if g.atMost {
+			g.Met = g.Measured <= g.limit
+		} else {
+			g.Met = g.Measured >= g.limit
+		}
+		gs = append(gs, g)
+	}
+	for _, st := range []struct {
+		name Stack
+		ref  string
+	}{{StackTCPTLS, "74% of raw TLS (34% of raw TCP)"}, {StackTCPNoise, "28% of raw TCP"}} {
+		if t := findThroughput(r.Throughput, string(st.name)); t != nil && t.RatioToTLS > 0 {
+			add(Goal{Metric: string(st.name) + " throughput / raw TLS 1.3", Measured: t.RatioToTLS, Unit: "ratio",
+				Goal: ">= 0.90", Reference: st.ref, limit: 0.9})
+		}
+		if t := findThroughput(r.Throughput, string(st.name)); t != nil && t.CPURatioToTLS > 0 {
+			add(Goal{Metric: string(st.name) + " CPU efficiency / raw TLS 1.3", Measured: t.CPURatioToTLS, Unit: "ratio",
+				Goal: ">= 0.90 (same goal, CPU per byte)", Reference: "-", limit: 0.9})
+		}
+	}
+	if t := findThroughput(r.Throughput, string(StackQUIC)); t != nil && t.Ratio > 0 {
+		add(Goal{Metric: "quic throughput / raw quic-go", Measured: t.Ratio, Unit: "ratio",
+			Goal: ">= 0.90", Reference: "parity", limit: 0.9})
+	}
+	for _, st := range []struct {
+		name Stack
+		ref  string
+	}{{StackTCPTLS, "p50 ~1.5 ms, ~2.4x raw handshake"}, {StackTCPNoise, "p50 ~1.5 ms, ~2.4x raw handshake"}, {StackQUIC, "p50 ~1.9 ms, ~2.4x raw handshake"}} {
+		s := findSetup(r.Setup, string(st.name))
+		if s == nil || s.RatioP50 == 0 {
+			continue
+		}
+		add(Goal{Metric: string(st.name) + " setup p50 / " + s.Baseline + " p50", Measured: s.RatioP50, Unit: "ratio",
+			Goal: "<= 2", Reference: st.ref, limit: 2, atMost: true})
+		add(Goal{Metric: string(st.name) + " setup p99", Measured: s.FirstByte.P99MS, Unit: "ms",
+			Goal: "<= 3", Reference: "-", limit: 3, atMost: true})
+	}
+	if m := findMem(r.IdleHosts, StackAll); m != nil {
+		add(Goal{Metric: "RSS per idle host (TCP+QUIC+WS)", Measured: m.RSSPerKB / 1024, Unit: "MiB",
+			Goal: "<= 0.5", Reference: "0.53 MB", limit: 0.5, atMost: true})
+	}
+	for _, st := range []struct {
+		name  Stack
+		ref   string
+		limit float64
+	}{{StackTCPNoise, "~118 KB", 100}, {StackTCPTLS, "~118 KB", 100}, {StackQUIC, "~200 KB", 0}} {
+		m := findMem(r.IdleConns, st.name)
+		if m == nil {
+			continue
+		}
+		g := Goal{Metric: "RSS per idle " + string(st.name) + " connection pair", Measured: m.RSSPerKB, Unit: "KiB",
+			Goal: "<= 100", Reference: st.ref, limit: st.limit, atMost: true}
+		if st.limit == 0 {
+			g.Goal, g.limit = "(none)", m.RSSPerKB
+		}
+		add(g)
+	}
+	return gs
+}
+
+// Markdown renders the report for people.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	m := r.Machine
+	p("# Plexus benchmark report\n\n")
+	p("%s on %s (%d cores, GOMAXPROCS %d, %d MiB), %s, kernel %s, %s, go-libp2p %s, quic-go %s.\n\n",
+		m.Date, m.CPU, m.Cores, m.GOMAXPROCS, m.MemoryMB, m.OS, m.Kernel, m.Go, m.Libp2p, m.QUICGo)
+	c := r.Config
+	p("Config: quick=%v, %s each way per throughput run, %d runs (median), %d setup connections, %d idle hosts, %d idle connection pairs, %d clients for many-connections (high water %d). Everything on loopback, client and server in one process.\n\n",
+		c.Quick, sizeString(c.Bytes), c.Runs, c.SetupConns, c.IdleHosts, c.IdleConns, c.ManyConns, c.HighWater)
+
+	for _, e := range r.Errors {
+		p("**Section %s failed:** %s\n\n", e.Section, e.Error)
+	}
+
+	if len(r.Goals) > 0 {
+		p("## Goals\n\n| metric | measured | goal | met | plain go-libp2p (issue) |\n|---|---|---|---|---|\n")
+		for _, g := range r.Goals {
+			met := "no"
+			if g.Met {
+				met = "yes"
+			}
+			if g.Goal == "(none)" {
+				met = "-"
+			}
+			p("| %s | %.2f %s | %s | %s | %s |\n", g.Metric, g.Measured, g.Unit, g.Goal, met, g.Reference)
+		}
+		p("\n")
+	}
+
+	if len(r.Throughput) > 0 {
+		p("## Single-stream throughput\n\nEach run uploads the size, then downloads it, on one perf stream (`/perf/1.0.0`; the baselines run the same exchange over the raw connection).\n\n")
+		p("| transport | upload Gbit/s | download Gbit/s | both Gbit/s | CPU ns/byte | baseline | ratio | CPU ratio | ratio to raw TLS | CPU ratio to raw TLS | runs (Gbit/s) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, t := range r.Throughput {
+			p("| %s | %.2f | %.2f | %.2f | %.3f | %s | %s | %s | %s | %s | %s |\n", t.Name, t.UploadGbps, t.DownloadGbps, t.Gbps, t.CPUNsPerByte,
+				dash(t.Baseline), pct(t.Ratio), pct(t.CPURatio), pct(t.RatioToTLS), pct(t.CPURatioToTLS), floats(t.AllGbps))
+		}
+		p("\nRuns are interleaved (one exchange per transport per round) so that other load on the machine hits all alike. CPU ns/byte is process CPU time (both ends) per byte moved; CPU ratio is baseline CPU over this transport's CPU.\n")
+		p("\n")
+	}
+
+	if len(r.Setup) > 0 {
+		p("## Connection setup\n\nDial to the first byte of a 1-byte perf response on a new stream over a fresh connection; the connection is closed after each (and, for libp2p, the server has seen it close) before the next dial. Dials are interleaved across transports (one per transport per round). libp2p = connect (TCP or QUIC handshake, multistream-select of the security protocol on TCP, security handshake with mutual authentication, muxer) + identify (go-libp2p's NewStream waits for it) + the perf exchange (multistream-select is sent together with the request). The raw TLS baseline authenticates the server only.\n\n")
+		p("| transport | p50 ms | p90 ms | p99 ms | max ms | connect p50 ms | identify p50 ms | baseline | p50 ratio | p99 ratio | n | errors | peerstore c/s | conns left |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, s := range r.Setup {
+			p("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %d | %d | %d/%d | %d |\n", s.Name,
+				s.FirstByte.P50MS, s.FirstByte.P90MS, s.FirstByte.P99MS, s.FirstByte.MaxMS, s.Connect.P50MS, s.Identify.P50MS,
+				dash(s.Baseline), times(s.RatioP50), times(s.RatioP99), s.FirstByte.N, s.Errors,
+				s.ClientPeerstorePeers, s.ServerPeerstorePeers, s.ServerConnsLeft)
+		}
+		p("\n")
+	}
+
+	if len(r.IdleHosts)+len(r.IdleConns) > 0 {
+		p("## Memory\n\nProcess-wide deltas after a forced GC and `debug.FreeOSMemory`, divided by the count. Connection pairs have both ends in this process.\n\n")
+		p("| measurement | count | RSS KiB each | heap in use KiB each | stacks KiB each | goroutines each | goroutines left after close |\n|---|---|---|---|---|---|---|\n")
+		for _, ms := range [][]IdleMemory{r.IdleHosts, r.IdleConns} {
+			for _, x := range ms {
+				left := "-"
+				if strings.HasPrefix(x.Name, "idle-host") {
+					left = fmt.Sprint(x.GoroutinesLeft)
+				}
+				p("| %s | %d | %.1f | %.1f | %.1f | %.1f | %s |\n", x.Name, x.Count, x.RSSPerKB, x.HeapPerKB, x.StackPerKB, x.GoroutinesPer, left)
+			}
+		}
+		p("\n")
+	}
+
+	if mc := r.ManyConns; mc != nil {
+		p("## Many connections\n\n%d light dial-only client hosts (%s, no resource or connection manager of their own; %.0f MiB RSS together) each dial one target host once. The target's connection manager: grace period 2s, silence period 1s.\n\n", mc.Clients, mc.Stack, mc.ClientHostsRSSMB)
+		p("| phase | succeeded | failed | peak conns | low/high water | conns after trim | dial s | peak RSS MiB | peak goroutines | RSS KiB per conn | still serves | first failure |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, ph := range mc.Phases {
+			p("| %s | %d | %d | %d | %d/%d | %d | %.1f | %.0f | %d | %.1f | %v | %s |\n", ph.Name, ph.Succeeded, ph.Failed, ph.PeakConns,
+				ph.LowWater, ph.HighWater, ph.ConnsAfterTrim, ph.DialSeconds, ph.PeakRSSMB, ph.PeakGoroutines, ph.RSSPerConnKB,
+				ph.StillServes, dash(strings.ReplaceAll(strings.Join(nonEmpty(ph.Error, ph.FailureSample, ph.ProbeError), "; newcomer: "), "|", "/")))
+		}
+		p("\n")
+		for _, ph := range mc.Phases {
+			p("- %s: %s\n", ph.Name, ph.Description)
+		}
+		p("\n\"still serves\": a new host could connect afterwards and run a perf exchange. \"conns after trim\": the connection manager closes connections older than the grace period down to low water whenever the count reaches high water, so the count settles between the two.\n")
+		p("\n")
+	}
+
+	if len(r.Tuning) > 0 {
+		p("## Tuning (interoperable settings)\n\nSame exchange as above, %s each way, %d interleaved rounds, compared with the same stack's defaults measured in this section. Differences of ±15%% are within run-to-run noise on a shared machine; look at the individual runs.\n\n", sizeString(max(r.Config.Bytes/4, 64<<20)), r.Tuning[0].Runs)
+		p("| stack/variant | both Gbit/s | vs default | CPU ns/byte | CPU vs default | runs (Gbit/s) | what |\n|---|---|---|---|---|---|---|\n")
+		for _, t := range r.Tuning {
+			p("| %s | %.2f | %s | %.3f | %s | %s | %s |\n", t.Name, t.Gbps, pct(t.Ratio), t.CPUNsPerByte, pct(t.CPURatio), floats(t.AllGbps), t.Notes)
+		}
+		p("\n")
+	}
+	if len(r.TuningMemory) > 0 {
+		p("Idle connection pairs under memory variants (same method as the memory section):\n\n")
+		p("| stack/variant | pairs | RSS KiB each | heap in use KiB each | stacks KiB each | goroutines each |\n|---|---|---|---|---|---|\n")
+		for _, x := range r.TuningMemory {
+			p("| %s | %d | %.1f | %.1f | %.1f | %.1f |\n", x.Name, x.Count, x.RSSPerKB, x.HeapPerKB, x.StackPerKB, x.GoroutinesPer)
+		}
+		p("\n")
+	}
+	if len(r.Seconds) > 0 {
+		p("Section durations:")
+		for _, s := range Sections {
+			if d, ok := r.Seconds[s]; ok {
+				p(" %s %.0fs", s, d)
+			}
+		}
+		p(".\n")
+	}
+	return b.String()
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, strings.ReplaceAll(s, "\n", " "))
+		}
+	}
+	return out
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func pct(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", x*100)
+}
+
+func times(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", x)
+}
+
+func floats(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func sizeString(n uint64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/client"
+	"github.com/plexus-p2p/plexus/perf"
+)
+
+func newPerfCmd(g *globals) *cobra.Command {
+	req := wire.PerfRequest{}
+	cmd := &cobra.Command{
+		Use:   "perf PEER|MULTIADDR",
+		Short: "Measure throughput and time to first byte with the libp2p perf protocol (/perf/1.0.0)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Target = args[0]
+			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (perf.Result, error) { return c.Perf(ctx, req) })
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				gbps := func(bps float64) string { return fmt.Sprintf("%.3f Gbit/s", bps/1e9) }
+				fmt.Fprintf(w, "upload:     %d bytes in %s (%s)\n", res.Upload, res.UploadDuration.Round(time.Microsecond), gbps(res.UploadBitsPerSecond))
+				fmt.Fprintf(w, "download:   %d bytes in %s (%s)\n", res.Download, res.DownloadDuration.Round(time.Microsecond), gbps(res.DownloadBitsPerSecond))
+				fmt.Fprintf(w, "first byte: %s\ntotal:      %s (%s)\n", res.TimeToFirstByte.Round(time.Microsecond), res.Total.Round(time.Microsecond), gbps(res.BitsPerSecond))
+			})
+		},
+	}
+	cmd.Flags().Uint64Var(&req.Upload, "upload", 64<<20, "bytes to upload")
+	cmd.Flags().Uint64Var(&req.Download, "download", 64<<20, "bytes to download")
+	cmd.Flags().StringVar(&req.Transport, "transport", "", "measure over this transport: tcp, quic or ws (reconnects to the peer over it)")
+	return cmd
+}

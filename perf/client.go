@@ -1,0 +1,90 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Result is what one perf exchange measured on the client.
+type Result struct {
+	// Upload and Download are the byte counts sent and received (after the
+	// header).
+	Upload   uint64 `json:"upload_bytes"`
+	Download uint64 `json:"download_bytes"`
+	// TimeToFirstByte runs from the start of Run (before the stream, and a
+	// connection if there was none, is opened) to the first response byte.
+	// Zero when Download is zero.
+	TimeToFirstByte time.Duration `json:"time_to_first_byte_ns"`
+	// UploadDuration runs from the first write to the moment the server
+	// confirmed it had drained the upload: its first response byte, or its
+	// EOF when Download is zero.
+	UploadDuration time.Duration `json:"upload_duration_ns"`
+	// DownloadDuration runs from the first response byte to EOF.
+	DownloadDuration time.Duration `json:"download_duration_ns"`
+	// Total runs from the start of Run to EOF.
+	Total time.Duration `json:"total_ns"`
+	// Throughputs in bits per second; zero when nothing was moved.
+	UploadBitsPerSecond   float64 `json:"upload_bps"`
+	DownloadBitsPerSecond float64 `json:"download_bps"`
+	// BitsPerSecond is (Upload+Download)*8/Total.
+	BitsPerSecond float64 `json:"bps"`
+}
+
+type runConfig struct {
+	bufSize int
+}
+
+// RunOption configures Run.
+type RunOption func(*runConfig) error
+
+// WithRunBufferSize sets the client's write and read chunk size.
+// Default: 256 KiB; allowed 64 KiB to 16 MiB.
+func WithRunBufferSize(n int) RunOption {
+	return func(c *runConfig) error {
+		if n < minBufferSize || n > maxBufferSize {
+			return fmt.Errorf("perf: buffer size %d: must be between %d and %d", n, minBufferSize, maxBufferSize)
+		}
+		c.bufSize = n
+		return nil
+	}
+}
+
+// Run opens a perf stream to p (dialing if h is not connected), uploads
+// upload bytes and downloads download bytes. Cancelling ctx resets the
+// stream and makes Run return the context's error.
+func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, opts ...RunOption) (Result, error) {
+	cfg := runConfig{bufSize: defaultRunBufferSize}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return Result{}, err
+		}
+	}
+
+	start := time.Now()
+	st, err := h.NewStream(ctx, p, ID)
+	if err != nil {
+		return Result{}, fmt.Errorf("perf: open stream to %s: %w", p, err)
+	}
+	if err := st.Scope().SetService(ServiceName); err != nil {
+		_ = st.ResetWithError(network.StreamResourceLimitExceeded)
+		return Result{}, fmt.Errorf("perf: attach stream to %s to service %s: %w", p, ServiceName, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
+
+	res, err := RunStream(st, upload, download, cfg.bufSize, start)
+	if err != nil {
+		_ = st.Reset()
+		if cerr := context.Cause(ctx); cerr != nil {
+			return res, fmt.Errorf("perf with %s: %w", p, cerr)
+		}
+		return res, fmt.Errorf("perf with %s: %w", p, err)
+	}
+	_ = st.Close()
+	return res, nil
+}
