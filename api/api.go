@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
@@ -100,6 +101,9 @@ func (s *Server) routes() {
 	s.handle("GET /v1/events", s.getEvents)
 	s.handle("POST /v1/shutdown", s.postShutdown)
 	s.handle("GET /v1/nat", s.getNAT) // the connectivity doctor
+	if dn, ok := s.node.(discoveryNode); ok {
+		s.discoveryRoutes(dn) // /v1/peers/known, bootstrap, dht/table|findpeer|closest, explore, discover/*
+	}
 	if pn, ok := s.node.(perfNode); ok {
 		s.perfRoutes(pn) // /v1/perf
 	}
@@ -283,6 +287,9 @@ var statusTable = []struct {
 	{records.ErrNotOwner, http.StatusForbidden},
 	{records.ErrExpired, http.StatusBadRequest},
 	{records.ErrInvalidProvideKey, http.StatusBadRequest},
+	{discovery.ErrInvalidTopic, http.StatusBadRequest},
+	{discovery.ErrAlreadyJoined, http.StatusConflict},
+	{discovery.ErrNotJoined, http.StatusNotFound},
 	{pubsub.ErrInvalidTopic, http.StatusBadRequest},
 	{pubsub.ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{pubsub.ErrNotJoined, http.StatusNotFound},

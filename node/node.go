@@ -22,12 +22,13 @@ import (
 	leveldb "github.com/ipfs/go-ds-leveldb"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/discovery"
+	coredisc "github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/nat"
@@ -84,13 +85,14 @@ type Node struct {
 	// The host and the services, in the order New creates them.
 	host    host.Host
 	dht     *dht.IpfsDHT
+	disc    *discovery.Service
 	records *records.Service
 	ps      *pubsub.Service
 	msg     *messaging.Service
 
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
-	topicDiscovery discovery.Discovery
+	topicDiscovery coredisc.Discovery
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -160,6 +162,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.addCloser(n.dht.Close)
+	if err := n.newDiscovery(); err != nil {
+		return nil, err
+	}
 
 	if err := n.startRecords(); err != nil {
 		return nil, err
@@ -182,51 +187,23 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	return n, nil
 }
 
-// Start joins the network through the configured bootstrap peers and
-// refreshes the routing table. With no bootstrap peers the node is the first
-// node of a new network. Failures to reach bootstrap peers are logged and
-// published as events, not returned: the network may come up later.
+// Start joins the network: it dials the configured bootstrap peers (with
+// backoff; failures are logged, published and retried, not returned) and the
+// peers it knew before a restart, refreshes the routing table, and starts
+// mDNS when enabled. With no bootstrap peers and no known peers the node is
+// the first node of a new network.
 func (n *Node) Start(ctx context.Context) error {
 	if n.isClosed() {
 		return ErrClosed
 	}
-	n.bus.Publish("node.started", map[string]any{"peer_id": n.host.ID().String()})
 	if len(n.cfg.Network.Bootstrap) == 0 {
 		n.log.Info("no bootstrap peers configured: running as a bootstrap node (the first node of a new network)")
-		return nil
 	}
-	n.bootstrap(ctx)
+	if err := n.disc.Start(n.ctx); err != nil {
+		return err
+	}
+	n.bus.Publish("node.started", map[string]any{"peer_id": n.host.ID().String()})
 	return nil
-}
-
-// bootstrap dials every bootstrap peer in parallel, then refreshes the DHT.
-func (n *Node) bootstrap(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, s := range n.cfg.Network.Bootstrap {
-		ai, err := config.ParsePeerAddr(s)
-		if err != nil { // validated already; keep going
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			if err := n.host.Connect(cctx, ai); err != nil {
-				n.log.Warn("bootstrap peer did not answer", "peer", ai.ID, "addrs", ai.Addrs, "err", err)
-				n.bus.Publish("bootstrap.failed", map[string]string{"peer_id": ai.ID.String(), "error": err.Error()})
-				return
-			}
-			n.log.Info("connected to bootstrap peer", "peer", ai.ID)
-		}()
-	}
-	wg.Wait()
-	n.refreshRoutingTable()
-}
-
-// refreshRoutingTable asks the DHT to refresh without waiting for it.
-func (n *Node) refreshRoutingTable() {
-	n.dht.RefreshRoutingTable()
 }
 
 // Host returns the libp2p host.

@@ -19,7 +19,8 @@ func newDHTCmd(g *globals) *cobra.Command {
 		Use:   "dht",
 		Short: "Kademlia DHT: signed records, provider records, routing",
 	}
-	cmd.AddCommand(newPutCmd(g), newGetCmd(g), newRecordsCmd(g), newProvideCmd(g), newFindProvsCmd(g))
+	cmd.AddCommand(newPutCmd(g), newGetCmd(g), newRecordsCmd(g), newProvideCmd(g), newFindProvsCmd(g),
+		newTableCmd(g), newFindPeerCmd(g), newClosestCmd(g))
 	return cmd
 }
 

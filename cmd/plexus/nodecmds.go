@@ -49,11 +49,15 @@ func newIDCmd(g *globals) *cobra.Command {
 }
 
 func newPeersCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var known bool
+	cmd := &cobra.Command{
 		Use:   "peers",
-		Short: "List connected peers",
+		Short: "List connected peers (--known: every peer the node knows)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if known {
+				return printKnownPeers(cmd, g)
+			}
 			peers, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.Peer, error) { return c.Peers(ctx) })
 			if err != nil {
 				return err
@@ -72,6 +76,8 @@ func newPeersCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&known, "known", false, "every peer the node knows, with how it learnt of it and when it last saw it")
+	return cmd
 }
 
 func newConnectCmd(g *globals) *cobra.Command {

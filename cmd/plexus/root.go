@@ -45,6 +45,7 @@ func newRootCmd() *cobra.Command {
 		newIDCmd(g), newPeersCmd(g), newConnectCmd(g), newDisconnectCmd(g), newPingCmd(g),
 		newEventsCmd(g), newShutdownCmd(g),
 		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g), newPerfCmd(g),
+		newBootstrapCmd(g), newExploreCmd(g), newDiscoverCmd(g),
 		newNATCmd(g),
 	)
 	return root

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/node"
@@ -66,6 +67,11 @@ func Start(tb testing.TB, n int, opts Options) []*node.Node {
 		nodes = append(nodes, nd)
 		if i == 0 {
 			boot = []string{nd.Info().Addrs[0]}
+		} else if len(cfg.Network.Bootstrap) > 0 {
+			// Bootstrap runs in the background: wait for it.
+			Eventually(tb, 20*time.Second, func() bool {
+				return nd.Host().Network().Connectedness(nodes[0].ID()) == network.Connected
+			}, "node %d did not connect to the bootstrap node", i)
 		}
 	}
 	return nodes

@@ -1,0 +1,229 @@
+package discovery_test
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+
+	"github.com/plexus-p2p/plexus/discovery"
+)
+
+// recorder is a Publisher that keeps every event.
+type recorder struct {
+	mu     sync.Mutex
+	events []recorded
+}
+
+type recorded struct {
+	typ  string
+	data any
+	at   time.Time
+}
+
+func (r *recorder) Publish(typ string, data any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, recorded{typ: typ, data: data, at: time.Now()})
+}
+
+func (r *recorder) of(typ string) []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []recorded
+	for _, e := range r.events {
+		if e.typ == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// testNode is one node of a test network.
+type testNode struct {
+	h     host.Host
+	dht   *dht.IpfsDHT
+	svc   *discovery.Service
+	pub   *recorder
+	store datastore.Batching
+	mn    mocknet.Mocknet // set for mocknet nodes
+	once  sync.Once
+}
+
+// stop closes the node's service, DHT and host, in that order, once.
+func (n *testNode) stop(t testing.TB) {
+	t.Helper()
+	n.once.Do(func() {
+		if err := n.svc.Close(); err != nil {
+			t.Errorf("close discovery of %s: %v", n.h.ID(), err)
+		}
+		_ = n.dht.Close()
+		_ = n.h.Close()
+		if n.mn != nil {
+			// A closed mocknet host still accepts connections over its
+			// links: cut them so that the node is really gone.
+			for _, p := range n.mn.Peers() {
+				if p != n.h.ID() {
+					_ = n.mn.UnlinkPeers(n.h.ID(), p)
+				}
+			}
+		}
+	})
+}
+
+func quietLogger() *slog.Logger {
+	if testing.Verbose() && os.Getenv("PLEXUS_TEST_LOG") != "" {
+		return slog.Default()
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// testDHT builds a server-mode DHT with the /plexus prefix on h.
+func testDHT(t testing.TB, h host.Host, extra ...dht.Option) *dht.IpfsDHT {
+	t.Helper()
+	opts := append([]dht.Option{
+		dht.Mode(dht.ModeServer),
+		dht.ProtocolPrefix("/plexus"),
+		dht.Datastore(dssync.MutexWrap(datastore.NewMapDatastore())),
+	}, extra...)
+	d, err := dht.New(h, opts...)
+	if err != nil {
+		t.Fatalf("new dht on %s: %v", h.ID(), err)
+	}
+	return d
+}
+
+// fastOptions are the discovery timings for tests.
+func fastOptions() []discovery.Option {
+	return []discovery.Option{
+		discovery.WithLogger(quietLogger()),
+		discovery.WithBackoff(50*time.Millisecond, time.Second),
+		discovery.WithDialTimeout(5 * time.Second),
+		discovery.WithRebootstrapInterval(200 * time.Millisecond),
+		discovery.WithWatchInterval(100 * time.Millisecond),
+		discovery.WithRendezvousInterval(200 * time.Millisecond),
+	}
+}
+
+// p2pAddr returns h's first address with /p2p/<id>.
+func p2pAddr(t testing.TB, h host.Host) string {
+	t.Helper()
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
+	if err != nil || len(addrs) == 0 {
+		t.Fatalf("p2p address of %s: %v", h.ID(), err)
+	}
+	return addrs[0].String()
+}
+
+// startNode builds and starts the discovery service of h; it is closed in
+// t.Cleanup with the DHT and host.
+func startNode(t testing.TB, h host.Host, d *dht.IpfsDHT, store datastore.Batching, opts ...discovery.Option) *testNode {
+	t.Helper()
+	pub := &recorder{}
+	all := append(append(fastOptions(), discovery.WithPublisher(pub)), opts...)
+	svc, err := discovery.New(h, d, store, all...)
+	if err != nil {
+		t.Fatalf("discovery.New on %s: %v", h.ID(), err)
+	}
+	n := &testNode{h: h, dht: d, svc: svc, pub: pub, store: store}
+	t.Cleanup(func() { n.stop(t) })
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatalf("start discovery on %s: %v", h.ID(), err)
+	}
+	return n
+}
+
+// netConfig adjusts a test network.
+type netConfig struct {
+	opts    func(i int) []discovery.Option // extra options of node i
+	dhtOpts []dht.Option                   // extra options of every DHT
+}
+
+// mockNetwork starts n nodes on a mocknet where every node may dial every
+// other; node 0 is the bootstrap node of all the others, which know nothing
+// else.
+func mockNetwork(t testing.TB, n int, cfg netConfig) (mocknet.Mocknet, []*testNode) {
+	t.Helper()
+	mn := mocknet.New()
+	t.Cleanup(func() { _ = mn.Close() })
+	hosts := make([]host.Host, n)
+	for i := range hosts {
+		h, err := mn.GenPeer()
+		if err != nil {
+			t.Fatalf("mocknet peer %d: %v", i, err)
+		}
+		hosts[i] = h
+	}
+	if err := mn.LinkAll(); err != nil {
+		t.Fatalf("mocknet link: %v", err)
+	}
+	boot := p2pAddr(t, hosts[0])
+	nodes := make([]*testNode, n)
+	for i, h := range hosts {
+		var opts []discovery.Option
+		if i > 0 {
+			opts = append(opts, discovery.WithBootstrapPeers(boot))
+		}
+		if cfg.opts != nil {
+			opts = append(opts, cfg.opts(i)...)
+		}
+		store := dssync.MutexWrap(datastore.NewMapDatastore())
+		nodes[i] = startNode(t, h, testDHT(t, h, cfg.dhtOpts...), store, opts...)
+		nodes[i].mn = mn
+	}
+	return mn, nodes
+}
+
+// eventually polls cond until it holds or timeout passes, then fails with
+// the message describe returns. timeout only bounds a hung test.
+func eventually(t testing.TB, timeout time.Duration, cond func() bool, describe func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not reached within %v: %s", timeout, describe())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitRoutingTables waits until every node's routing table holds at least
+// min(20, len(nodes)-1) peers.
+func waitRoutingTables(t testing.TB, nodes []*testNode, timeout time.Duration) {
+	t.Helper()
+	want := min(20, len(nodes)-1)
+	var low []string
+	eventually(t, timeout, func() bool {
+		low = low[:0]
+		for i, n := range nodes {
+			if s := n.dht.RoutingTable().Size(); s < want {
+				low = append(low, fmt.Sprintf("node %d: %d", i, s))
+			}
+		}
+		return len(low) == 0
+	}, func() string { return fmt.Sprintf("routing tables below %d peers: %v", want, low) })
+}
+
+// samplePeers returns k distinct indexes in [0,n) other than self.
+func samplePeers(n, self, k int) []int {
+	var out []int
+	for _, i := range rand.Perm(n) {
+		if len(out) == k {
+			break
+		}
+		if i != self {
+			out = append(out, i)
+		}
+	}
+	return out
+}
