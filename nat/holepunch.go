@@ -143,8 +143,11 @@ func (s *Service) connected(_ network.Network, c network.Conn) {
 		opened = time.Now()
 	}
 	if isRelayed(c.RemoteMultiaddr()) {
+		if s.directConn(p) != nil {
+			return
+		}
 		s.mu.Lock()
-		if _, ok := s.relayedAt[p]; !ok && s.directConn(p) == nil {
+		if _, ok := s.relayedAt[p]; !ok {
 			s.relayedAt[p] = opened
 		}
 		s.mu.Unlock()
@@ -152,16 +155,14 @@ func (s *Service) connected(_ network.Network, c network.Conn) {
 	}
 	s.mu.Lock()
 	since, ok := s.relayedAt[p]
-	if ok {
-		delete(s.relayedAt, p)
-		s.upgrades = append(s.upgrades, opened.Sub(since))
-		if len(s.upgrades) > maxUpgrades {
-			s.upgrades = slices.Delete(s.upgrades, 0, len(s.upgrades)-maxUpgrades)
-		}
-	}
 	if !ok {
 		s.mu.Unlock()
 		return
+	}
+	delete(s.relayedAt, p)
+	s.upgrades = append(s.upgrades, opened.Sub(since))
+	if len(s.upgrades) > maxUpgrades {
+		s.upgrades = slices.Delete(s.upgrades, 0, len(s.upgrades)-maxUpgrades)
 	}
 	ev := UpgradeEvent{PeerID: p.String(), DirectAddr: c.RemoteMultiaddr().String(),
 		Transport: transportOf(c.RemoteMultiaddr()), Direction: strings.ToLower(c.Stat().Direction.String()),
