@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/events"
 )
 
 func (s *Server) getID(w http.ResponseWriter, r *http.Request) {
@@ -81,41 +82,59 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	rc := http.NewResponseController(w)
 	sub := s.node.Events().Subscribe(0)
 	defer sub.Close()
+	var reported uint64
+	streamSSE(w, r, "plexus event stream", sub.C(), func(ev events.Event, emit func(string, any)) {
+		if d := sub.Dropped(); d > reported {
+			emit("events.dropped", wire.Event{Type: "events.dropped", Time: time.Now().UTC(),
+				Data: mustJSON(map[string]uint64{"dropped": d - reported})})
+			reported = d
+		}
+		if matches(ev.Type, prefixes) {
+			emit(ev.Type, wire.Event{Seq: ev.Seq, Type: ev.Type, Time: ev.Time, Data: mustJSON(ev.Data)})
+		}
+	}, nil)
+}
+
+// streamSSE serves a Server-Sent Events stream of the items of ch until the
+// client goes away or ch is closed (then closed, if not nil, may emit a last
+// event). each turns one item into zero or more events; heartbeat comments
+// keep idle streams open through proxies.
+func streamSSE[T any](w http.ResponseWriter, r *http.Request, comment string, ch <-chan T,
+	each func(item T, emit func(typ string, data any)), closed func(emit func(typ string, data any))) {
+	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": plexus event stream\n\n")
-	if err := rc.Flush(); err != nil {
+	fmt.Fprintf(w, ": %s\n\n", comment)
+	if rc.Flush() != nil {
 		return
+	}
+	emit := func(typ string, data any) {
+		b, _ := json.Marshal(data)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b)
 	}
 	hb := time.NewTicker(sseHeartbeat)
 	defer hb.Stop()
-	var reported uint64
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-hb.C:
 			fmt.Fprint(w, ": keepalive\n\n")
-		case ev, ok := <-sub.C():
+		case item, ok := <-ch:
 			if !ok {
+				if closed != nil {
+					closed(emit)
+					rc.Flush()
+				}
 				return
 			}
-			if d := sub.Dropped(); d > reported {
-				writeSSE(w, "events.dropped", wire.Event{Type: "events.dropped", Time: time.Now().UTC(),
-					Data: mustJSON(map[string]uint64{"dropped": d - reported})})
-				reported = d
-			}
-			if !matches(ev.Type, prefixes) {
-				continue
-			}
-			writeSSE(w, ev.Type, wire.Event{Seq: ev.Seq, Type: ev.Type, Time: ev.Time, Data: mustJSON(ev.Data)})
+			each(item, emit)
 		}
-		if err := rc.Flush(); err != nil {
+		if rc.Flush() != nil {
 			return
 		}
 	}
@@ -131,11 +150,6 @@ func matches(typ string, prefixes []string) bool {
 		}
 	}
 	return false
-}
-
-func writeSSE(w http.ResponseWriter, typ string, ev wire.Event) {
-	b, _ := json.Marshal(ev)
-	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b)
 }
 
 func mustJSON(v any) json.RawMessage {

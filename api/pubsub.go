@@ -1,9 +1,7 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/pubsub"
@@ -82,37 +80,12 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, ps *pubsub.Se
 		return
 	}
 	defer sub.Close()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": subscribed to %s\n\n", topic)
-	if rc.Flush() != nil {
-		return
-	}
-	hb := time.NewTicker(sseHeartbeat)
-	defer hb.Stop()
 	var reported uint64
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-hb.C:
-			fmt.Fprint(w, ": keepalive\n\n")
-		case m, ok := <-sub.C():
-			if !ok {
-				fmt.Fprint(w, "event: closed\ndata: {}\n\n")
-				rc.Flush()
-				return
-			}
-			if d := sub.Dropped(); d > reported {
-				fmt.Fprintf(w, "event: dropped\ndata: {\"dropped\":%d}\n\n", d-reported)
-				reported = d
-			}
-			fmt.Fprintf(w, "event: message\ndata: %s\n\n", mustJSON(m))
+	streamSSE(w, r, "subscribed to "+topic, sub.C(), func(m pubsub.Message, emit func(string, any)) {
+		if d := sub.Dropped(); d > reported {
+			emit("dropped", map[string]uint64{"dropped": d - reported})
+			reported = d
 		}
-		if rc.Flush() != nil {
-			return
-		}
-	}
+		emit("message", m)
+	}, func(emit func(string, any)) { emit("closed", struct{}{}) })
 }

@@ -40,16 +40,8 @@ func TestDevnet(t *testing.T) {
 	if len(repos) != 4 {
 		t.Fatalf("devnet table has %d rows", len(repos))
 	}
-	for i, repo := range repos {
-		eventually(t, 20*time.Second, func() bool {
-			var peers []wire.Peer
-			okJSON(t, repo, &peers, "peers")
-			seen := map[string]bool{}
-			for _, p := range peers {
-				seen[p.PeerID] = true
-			}
-			return len(seen) == 3
-		}, "devnet node %d is not connected to the 3 others", i+1)
+	for _, repo := range repos {
+		waitConnected(t, repo, 3)
 	}
 	var res wire.PingResult
 	okJSON(t, repos[3], &res, "ping", peerIDs[1], "-n", "1")

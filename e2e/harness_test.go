@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plexus-p2p/plexus/api/wire"
 )
 
 var binary string
@@ -206,4 +208,19 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg strin
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// waitConnected waits until the daemon on repo is connected to n distinct
+// peers.
+func waitConnected(t *testing.T, repo string, n int) {
+	t.Helper()
+	eventually(t, 20*time.Second, func() bool {
+		var peers []wire.Peer
+		okJSON(t, repo, &peers, "peers")
+		seen := map[string]bool{}
+		for _, p := range peers {
+			seen[p.PeerID] = true
+		}
+		return len(seen) == n
+	}, "%s is not connected to %d peers", filepath.Base(repo), n)
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
 )
@@ -42,16 +41,8 @@ func TestFourDaemonsThroughCLI(t *testing.T) {
 	}
 	// Every node ends up connected to the three others (the DHT introduced
 	// nodes 2-4 to each other; they only knew node 1).
-	for i, repo := range repos {
-		eventually(t, 20*time.Second, func() bool {
-			var peers []wire.Peer
-			okJSON(t, repo, &peers, "peers")
-			seen := map[string]bool{}
-			for _, p := range peers {
-				seen[p.PeerID] = true
-			}
-			return len(seen) == 3
-		}, "node %d is not connected to the 3 others", i+1)
+	for _, repo := range repos {
+		waitConnected(t, repo, 3)
 	}
 	var peers []wire.Peer
 	okJSON(t, repos[1], &peers, "peers")

@@ -25,6 +25,16 @@ func (g *globals) openRepo() (config.Repo, error) {
 	return config.Repo{Path: p}, err
 }
 
+// loadConfig opens the selected repo and loads its config.
+func (g *globals) loadConfig() (config.Repo, config.Config, error) {
+	repo, err := g.openRepo()
+	if err != nil {
+		return repo, config.Config{}, err
+	}
+	c, err := repo.Config()
+	return repo, c, err
+}
+
 func newInitCmd(g *globals) *cobra.Command {
 	var force bool
 	var profile string
@@ -59,11 +69,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Short: "Print the config file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			repo, err := g.openRepo()
-			if err != nil {
-				return err
-			}
-			c, err := repo.Config()
+			_, c, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
@@ -83,11 +89,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Short: "Print one setting, e.g. dht.mode",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			repo, err := g.openRepo()
-			if err != nil {
-				return err
-			}
-			c, err := repo.Config()
+			_, c, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
@@ -104,11 +106,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Short: "Change one setting (validated before saving; lists take a JSON array or comma-separated items)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			repo, err := g.openRepo()
-			if err != nil {
-				return err
-			}
-			c, err := repo.Config()
+			repo, c, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
