@@ -78,16 +78,13 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 		opts = append(opts, libp2p.Transport(websocket.New), noiseSec)
 		listen = []string{"/ip4/127.0.0.1/tcp/0/ws"}
 	case StackAll:
-		nopts, err := plexusHostOptions()
+		nopts, err := plexusHostOptions(cfg.NoListen)
 		if err != nil {
 			return nil, err
 		}
 		// node.HostOptions sets the listen addresses, muxer, resource and
 		// connection managers itself.
 		opts, listen = nopts, nil
-		if cfg.NoListen {
-			opts = append(opts, libp2p.NoListenAddrs)
-		}
 		h, err := libp2p.New(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("bench: new %s host: %w", cfg.Stack, err)
@@ -126,13 +123,21 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 }
 
 // plexusHostOptions are the options of a default Plexus node listening on
-// loopback TCP, QUIC and WebSocket.
-func plexusHostOptions() ([]libp2p.Option, error) {
+// loopback TCP, QUIC and WebSocket (or, dial-only, on nothing).
+func plexusHostOptions(noListen bool) ([]libp2p.Option, error) {
 	c := config.Default()
 	if err := c.ApplyProfile("local"); err != nil {
 		return nil, err
 	}
 	c.Transports.WebRTCDirect, c.Transports.WebTransport = false, false
 	c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1", "/ip4/127.0.0.1/tcp/0/ws"}
-	return node.HostOptions(c, nil)
+	if noListen {
+		// A dial-only host has no relay transport, so no AutoRelay either.
+		c.Network.Listen, c.NAT.AutoRelay = nil, false
+	}
+	opts, err := node.HostOptions(c, nil)
+	if noListen {
+		opts = append(opts, libp2p.NoListenAddrs)
+	}
+	return opts, err
 }
