@@ -140,7 +140,7 @@ var LocalListen = []string{
 
 // ApplyProfile adjusts c for a named profile. "local" keeps all traffic on
 // this machine: loopback listen addresses on port 0, no mDNS, no port
-// mapping, DHT in server mode, API on a free loopback port. "default" (or "")
+// mapping, no AutoNAT, DHT in server mode, API on a free loopback port. "default" (or "")
 // changes nothing.
 func (c *Config) ApplyProfile(name string) error {
 	switch name {
@@ -150,6 +150,9 @@ func (c *Config) ApplyProfile(name string) error {
 		c.Network.Listen = slices.Clone(LocalListen)
 		c.Discovery.MDNS = false
 		c.NAT.PortMapping = false
+		// AutoNAT has nothing to learn on loopback; it costs ~19 goroutines
+		// and 600 KiB per node.
+		c.NAT.AutoNATService, c.NAT.AutoNATv2 = false, false
 		c.DHT.Mode = "server"
 		c.API.Listen = "127.0.0.1:0"
 		return nil

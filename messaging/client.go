@@ -66,7 +66,9 @@ func exchange(ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, re
 	// A protocol the peerstore lists is negotiated lazily, together with
 	// the request; see notSupported.
 	cached, _ := h.Peerstore().SupportsProtocols(p, proto)
-	str, err := h.NewStream(ctx, p, proto)
+	// Requests may use a relayed (limited) connection: applications must keep
+	// working when no direct path exists; the relay bounds time and data.
+	str, err := h.NewStream(network.WithAllowLimitedConn(ctx, "messaging"), p, proto)
 	if err != nil {
 		return nil, notSupported(ctx, h, p, proto, classify(ctx, err), false)
 	}
@@ -110,7 +112,7 @@ func notSupported(ctx context.Context, h host.Host, p peer.ID, proto protocol.ID
 
 // probeUnsupported reports whether p answers "na" to proto on a new stream.
 func probeUnsupported(ctx context.Context, h host.Host, p peer.ID, proto protocol.ID) bool {
-	str, err := h.Network().NewStream(ctx, p)
+	str, err := h.Network().NewStream(network.WithAllowLimitedConn(ctx, "messaging"), p)
 	if err != nil {
 		return false
 	}

@@ -2,6 +2,7 @@ package nat
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -58,11 +59,7 @@ func whyRelayed(rp RelayedPeer, st Status) string {
 	case "direct-dial":
 		fmt.Fprintf(&b, "a direct dial to its known addresses failed (%s) and no hole punch followed yet", hp.Error)
 	default:
-		fmt.Fprintf(&b, "hole punching failed (%s", shortErr(hp.Error))
-		if len(hp.RemoteAddrs) > 0 {
-			fmt.Fprintf(&b, "; punched towards %s", strings.Join(hp.RemoteAddrs, ", "))
-		}
-		b.WriteString(")")
+		fmt.Fprintf(&b, "hole punching failed (%s)", shortErr(hp.Error))
 	}
 	switch mapping := mappingOf(st); {
 	case mapping == MappingEndpointDependent:
@@ -77,13 +74,26 @@ func whyRelayed(rp RelayedPeer, st Status) string {
 	return b.String()
 }
 
-// shortErr keeps the first clause of a long libp2p dial error.
+// dialReason matches one address of a folded libp2p dial error:
+// "* [/ip4/1.2.3.4/tcp/1] dial tcp4 ...: i/o timeout".
+var dialReason = regexp.MustCompile(`\* \[([^\]]+)\] ([^;]+)`)
+
+// shortErr shortens a hole punch error for people: the per-address reasons
+// of a dial error ("/ip4/10.100.0.102/tcp/4001: i/o timeout"), or the text.
 func shortErr(s string) string {
 	if s == "" {
 		return "no error given"
 	}
-	if i := strings.Index(s, ";"); i > 0 && len(s) > 160 {
-		return s[:i]
+	if m := dialReason.FindAllStringSubmatch(s, 3); len(m) > 0 {
+		parts := make([]string, 0, len(m))
+		for _, r := range m {
+			reason := strings.TrimSpace(r[2])
+			if i := strings.LastIndex(reason, ": "); i >= 0 {
+				reason = reason[i+2:]
+			}
+			parts = append(parts, r[1]+": "+reason)
+		}
+		return strings.Join(parts, ", ")
 	}
 	if len(s) > 200 {
 		return s[:200] + "..."
@@ -144,8 +154,8 @@ func advise(st Status) []Advice {
 		add("ok", "relay", "serving as a relay for private nodes (up to %d reservations, relayed connections limited to %s and %s)", rsvc.MaxReservations, limitDur(rsvc.CircuitDurationS), limitBytes(rsvc.CircuitDataBytes))
 	case rsvc.Enabled && st.Reachability == "public":
 		add("info", "relay", "the relay service is enabled and starts now that the node is public")
-	case rsvc.Enabled:
-		add("info", "relay", "the relay service is enabled but runs only while this node is publicly reachable (now %s); set nat.reachability = \"public\" if this node has a public address", st.Reachability)
+	case rsvc.Enabled && st.Reachability == "unknown":
+		add("info", "relay", "the relay service is enabled but runs only once this node is known to be publicly reachable; set nat.reachability = \"public\" if this node has a public address")
 	}
 
 	mapping := mappingOf(st)
@@ -170,7 +180,7 @@ func advise(st Status) []Advice {
 				break
 			}
 		}
-		add("warn", "hole-punching", "every hole punch failed (%d attempts)%s. One of the NATs is probably endpoint-dependent (symmetric); relayed connections keep working within the relay's limits", hp.Attempts, last)
+		add("warn", "hole-punching", "every hole punch failed (%d attempt(s))%s. One of the NATs is probably endpoint-dependent (symmetric); relayed connections keep working within the relay's limits", hp.Attempts, last)
 	case hp.Attempts > 0:
 		add("ok", "hole-punching", "hole punching: %d of %d attempts succeeded (%.0f%%), median %.0f ms from relayed to direct connection", hp.Successes, hp.Attempts, 100*hp.SuccessRate, hp.MedianUpgradeMS)
 	case !hp.Ready && st.Reachability != "public":

@@ -60,10 +60,10 @@ func TestAdvice(t *testing.T) {
 		{"symmetric NAT", nat.Status{Reachability: "private", NATMapping: []nat.NATMapping{{Transport: "udp", Behaviour: nat.MappingEndpointDependent}}},
 			"warn", "endpoint-dependent (symmetric)"},
 		{"every punch failed", nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 3,
-			Recent: []nat.HolePunchResult{failed}}}, "warn", "every hole punch failed (3 attempts); last error: all dials failed"},
+			Recent: []nat.HolePunchResult{failed}}}, "warn", "every hole punch failed (3 attempt(s)); last error: all dials failed"},
 		{"hole punching off", nat.Status{Reachability: "private"}, "warn", "hole punching is off"},
-		{"relay service waiting", nat.Status{Reachability: "private", RelayService: nat.RelayService{Enabled: true}},
-			"info", "runs only while this node is publicly reachable"},
+		{"relay service waiting", nat.Status{Reachability: "unknown", RelayService: nat.RelayService{Enabled: true}},
+			"info", "runs only once this node is known to be publicly reachable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,6 +90,18 @@ func TestWhyRelayedExplainsSymmetricNAT(t *testing.T) {
 		}
 	}
 	t.Fatalf("no advice about the relayed peer: %+v", nat.Advise(st))
+}
+
+func TestWhyRelayedNamesTheDialErrors(t *testing.T) {
+	err := "failed to dial: failed to dial 12D3KooWX: all dials failed; * [/ip4/10.100.0.102/tcp/17866] dial tcp4 0.0.0.0:4001->10.100.0.102:17866: i/o timeout"
+	st := nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 1,
+		Recent: []nat.HolePunchResult{{Kind: "hole-punch", Error: err}}}}
+	for _, a := range nat.Advise(st) {
+		if strings.Contains(a.Message, "last error: /ip4/10.100.0.102/tcp/17866: i/o timeout") {
+			return
+		}
+	}
+	t.Fatalf("advice does not name the failed address and reason: %+v", nat.Advise(st))
 }
 
 func TestTreatAsPublic(t *testing.T) {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	libp2pwebrtc "github.com/libp2p/go-libp2p/p2p/transport/webrtc"
 	ws "github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	webtransport "github.com/libp2p/go-libp2p/p2p/transport/webtransport"
+	"github.com/libp2p/go-libp2p/x/rate"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -123,7 +125,7 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	if c.MaxFileDescriptors == 0 && sys.FD < floor {
 		partial.System.FD = floor
 	}
-	var opts []rcmgr.Option
+	opts := []rcmgr.Option{rcmgr.WithConnRateLimiters(connRateLimiter())}
 	if reg != nil {
 		rcmgr.MustRegisterWith(reg)
 		str, err := rcmgr.NewStatsTraceReporter()
@@ -209,4 +211,26 @@ func newDHT(h host.Host, cfg Config, ds datastore.Batching) (*dht.IpfsDHT, error
 		return nil, fmt.Errorf("start DHT: %w", err)
 	}
 	return d, nil
+}
+
+// connRateLimiter relaxes go-libp2p's default limit on new connections per
+// IP (a burst of 16, then one every 5s): every relayed connection counts
+// against its relay's IP and every peer behind one NAT shares the router's,
+// so a busy relay or NATed site would soon be refused. Loopback stays
+// unlimited.
+func connRateLimiter() *rate.Limiter {
+	return &rate.Limiter{
+		NetworkPrefixLimits: []rate.PrefixLimit{
+			{Prefix: netip.MustParsePrefix("127.0.0.0/8")},
+			{Prefix: netip.MustParsePrefix("::1/128")},
+		},
+		SubnetRateLimiter: rate.SubnetLimiter{
+			IPv4SubnetLimits: []rate.SubnetLimit{{PrefixLength: 32, Limit: rate.Limit{RPS: 2, Burst: 128}}},
+			IPv6SubnetLimits: []rate.SubnetLimit{
+				{PrefixLength: 56, Limit: rate.Limit{RPS: 2, Burst: 128}},
+				{PrefixLength: 48, Limit: rate.Limit{RPS: 5, Burst: 640}},
+			},
+			GracePeriod: time.Minute,
+		},
+	}
 }

@@ -56,6 +56,7 @@ func (n *Node) Info() wire.ID {
 		Protocols:     protos,
 		AgentVersion:  "plexus/" + Version,
 		DHTMode:       mode,
+		Reachability:  n.nat.Reachability(),
 		Bootstrap:     slices.Clone(n.cfg.Network.Bootstrap),
 		BootstrapNode: len(n.cfg.Network.Bootstrap) == 0,
 	}

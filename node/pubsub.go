@@ -4,6 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -19,7 +23,10 @@ func (n *Node) startPubSub(ctx context.Context) error {
 	if n.topicDiscovery != nil {
 		opts = append(opts, pubsub.WithDiscovery(n.topicDiscovery))
 	}
-	svc, err := pubsub.New(ctx, n.host, opts...)
+	// Pub/sub must keep working between peers that only reach each other
+	// through a relay: its streams may use limited (relayed) connections.
+	ctx = network.WithAllowLimitedConn(ctx, "pubsub")
+	svc, err := pubsub.New(ctx, relayTolerantHost{n.host}, opts...)
 	if err != nil {
 		return err
 	}
@@ -30,3 +37,19 @@ func (n *Node) startPubSub(ctx context.Context) error {
 
 // PubSub returns the publish/subscribe service.
 func (n *Node) PubSub() *pubsub.Service { return n.ps }
+
+// relayTolerantHost makes go-libp2p-pubsub (v0.19), which ignores peers
+// whose connectedness is not Connected, accept peers reachable only through
+// a relay (network.Limited).
+type relayTolerantHost struct{ host.Host }
+
+func (h relayTolerantHost) Network() network.Network { return relayTolerantNetwork{h.Host.Network()} }
+
+type relayTolerantNetwork struct{ network.Network }
+
+func (n relayTolerantNetwork) Connectedness(p peer.ID) network.Connectedness {
+	if c := n.Network.Connectedness(p); c != network.Limited {
+		return c
+	}
+	return network.Connected
+}

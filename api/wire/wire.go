@@ -21,6 +21,7 @@ type ID struct {
 	Protocols     []string `json:"protocols"`
 	AgentVersion  string   `json:"agent_version"`
 	DHTMode       string   `json:"dht_mode"`
+	Reachability  string   `json:"reachability"`   // AutoNAT: "unknown", "public" or "private"
 	Bootstrap     []string `json:"bootstrap"`      // configured bootstrap peers
 	BootstrapNode bool     `json:"bootstrap_node"` // true when no bootstrap peers are configured
 }

@@ -29,7 +29,8 @@ func newIDCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), id, func(w io.Writer) {
-				fmt.Fprintf(w, "Peer ID:   %s\nAgent:     %s\nDHT mode:  %s\n", id.PeerID, id.AgentVersion, id.DHTMode)
+				fmt.Fprintf(w, "Peer ID:   %s\nAgent:     %s\nDHT mode:  %s\nReachable: %s (see \"plexus nat status\")\n",
+					id.PeerID, id.AgentVersion, id.DHTMode, id.Reachability)
 				if id.BootstrapNode {
 					fmt.Fprintln(w, "Bootstrap: none (this node is a bootstrap node)")
 				} else {
