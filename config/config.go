@@ -56,7 +56,7 @@ type Transports struct {
 	WebSocket    bool     `toml:"websocket" comment:"WebSocket. Default true."`
 	WebRTCDirect bool     `toml:"webrtc_direct" comment:"WebRTC-direct (browser-dialable). Default true."`
 	WebTransport bool     `toml:"webtransport" comment:"WebTransport, shares the QUIC port. Default true."`
-	Security     []string `toml:"security" comment:"Security protocols for TCP and WebSocket, in order of preference: \"noise\", \"tls\". Default [\"noise\", \"tls\"]."`
+	Security     []string `toml:"security" comment:"Security protocols for TCP and WebSocket, in order of preference: \"tls\" (TLS 1.3), \"noise\". Default [\"tls\", \"noise\"]."`
 }
 
 // ConnManager holds the connection manager's water marks.
@@ -113,7 +113,12 @@ func Default() Config {
 			Bootstrap: []string{},
 		},
 		Transports: Transports{TCP: true, QUIC: true, WebSocket: true, WebRTCDirect: true, WebTransport: true,
-			Security: []string{"noise", "tls"}},
+			// TLS first: on this hardware TCP+TLS+Yamux moves 1.07x the bytes of
+			// raw Go TLS 1.3 per second against 0.88x for Noise, at 20% less
+			// CPU per byte (AES-GCM vs ChaCha20); see bench/report.md. Peers
+			// that only speak Noise (js-libp2p) negotiate it on the next
+			// multistream-select round.
+			Security: []string{"tls", "noise"}},
 		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
 		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
 		Discovery:   Discovery{MDNS: true},

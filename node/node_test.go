@@ -134,3 +134,22 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A default node (TLS preferred) and a Noise-only node (like js-libp2p)
+// still agree on Noise.
+func TestSecurityNegotiationFallsBackToNoise(t *testing.T) {
+	nodes := testnet.Start(t, 2, testnet.Options{Mutate: func(i int, c *node.Config) {
+		if i == 1 {
+			c.Transports.Security = []string{"noise"}
+			c.Transports.QUIC = false
+		}
+	}})
+	for _, p := range nodes[1].Peers() {
+		if p.Security != "/noise" {
+			t.Fatalf("connection secured with %q, want /noise", p.Security)
+		}
+	}
+	if len(nodes[1].Peers()) == 0 {
+		t.Fatal("no connection")
+	}
+}
