@@ -36,3 +36,13 @@ out="$bin/packages.txt"
   echo '```'
 } >> bench/report.md
 echo "appended capability benchmarks to bench/report.md"
+if [ -f bench/natlab.md ]; then
+  {
+    echo
+    echo "## NAT lab"
+    echo
+    echo "Hole punching in network namespaces (success rate per transport and NAT combination, median"
+    echo "relayed-to-direct time over 20 attempts each): see [natlab.md](natlab.md), regenerated as root with"
+    echo "PLEXUS_NATLAB_FIGURES=bench/natlab.md go test ./natlab -run TestNATLabFigures -timeout 20m"
+  } >> bench/report.md
+fi
