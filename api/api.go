@@ -268,6 +268,15 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, code, err)
 }
 
+// answer writes v as JSON, or the error with its status.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err != nil {
+		s.WriteError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
+}
+
 // statusTable maps error classes to status codes, first match wins.
 var statusTable = []struct {
 	err  error

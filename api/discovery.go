@@ -63,12 +63,3 @@ func (s *Server) discoveryRoutes(n discoveryNode) {
 		WriteJSON(w, http.StatusOK, d.Rendezvous().Topics())
 	})
 }
-
-// answer writes v as JSON, or the error with its status.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		s.WriteError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, v)
-}

@@ -24,11 +24,7 @@ func (s *Server) messagingRoutes(m messagingNode) {
 			return
 		}
 		res, err := m.Send(r.Context(), strings.TrimSpace(req.Peer), req.Protocol, req.Data)
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
+		s.answer(w, r, res, err)
 	})
 	s.handle("GET /v1/handlers", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, m.Handlers())

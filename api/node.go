@@ -25,11 +25,7 @@ func (s *Server) postConnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.node.Connect(r.Context(), strings.TrimSpace(req.Addr))
-	if err != nil {
-		s.WriteError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, res)
+	s.answer(w, r, res, err)
 }
 
 func (s *Server) postDisconnect(w http.ResponseWriter, r *http.Request) {
@@ -50,11 +46,7 @@ func (s *Server) postPing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.node.Ping(r.Context(), strings.TrimSpace(req.Target), req.Count)
-	if err != nil {
-		s.WriteError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, res)
+	s.answer(w, r, res, err)
 }
 
 func (s *Server) postShutdown(w http.ResponseWriter, r *http.Request) {

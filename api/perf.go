@@ -22,10 +22,6 @@ func (s *Server) perfRoutes(n perfNode) {
 		}
 		req.Target = strings.TrimSpace(req.Target)
 		res, err := n.Perf(r.Context(), req)
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
+		s.answer(w, r, res, err)
 	})
 }

@@ -19,33 +19,21 @@ func (s *Server) pubsubRoutes(ps *pubsub.Service) {
 			return
 		}
 		res, err := ps.Publish(r.Context(), req.Topic, req.Data)
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, res)
+		s.answer(w, r, res, err)
 	})
 	s.handle("POST /v1/pubsub/join", func(w http.ResponseWriter, r *http.Request) {
 		var req wire.TopicRequest
 		if !s.DecodeJSON(w, r, &req) {
 			return
 		}
-		if err := ps.Join(req.Topic); err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, req)
+		s.answer(w, r, req, ps.Join(req.Topic))
 	})
 	s.handle("POST /v1/pubsub/leave", func(w http.ResponseWriter, r *http.Request) {
 		var req wire.TopicRequest
 		if !s.DecodeJSON(w, r, &req) {
 			return
 		}
-		if err := ps.Leave(req.Topic); err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, req)
+		s.answer(w, r, req, ps.Leave(req.Topic))
 	})
 	s.handle("GET /v1/pubsub/topics", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, ps.Topics())

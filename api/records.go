@@ -37,27 +37,15 @@ func (s *Server) recordsRoutes(n recordsNode) {
 			ttl = d
 		}
 		rec, err := rs.Put(r.Context(), req.Name, req.Value, ttl)
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, rec)
+		s.answer(w, r, rec, err)
 	})
 	s.handle("GET /v1/dht/get", func(w http.ResponseWriter, r *http.Request) {
 		rec, err := rs.Get(r.Context(), r.URL.Query().Get("key"))
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, rec)
+		s.answer(w, r, rec, err)
 	})
 	s.handle("GET /v1/dht/records", func(w http.ResponseWriter, r *http.Request) {
 		own, err := rs.OwnRecords(r.Context())
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, own)
+		s.answer(w, r, own, err)
 	})
 	s.handle("POST /v1/dht/provide", func(w http.ResponseWriter, r *http.Request) {
 		var req wire.KeyRequest
@@ -73,11 +61,7 @@ func (s *Server) recordsRoutes(n recordsNode) {
 	})
 	s.handle("GET /v1/dht/provided", func(w http.ResponseWriter, r *http.Request) {
 		ps, err := rs.Provided(r.Context())
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, ps)
+		s.answer(w, r, ps, err)
 	})
 	s.handle("GET /v1/dht/findprovs", func(w http.ResponseWriter, r *http.Request) {
 		count := 20
@@ -90,10 +74,6 @@ func (s *Server) recordsRoutes(n recordsNode) {
 			count = c
 		}
 		ps, err := n.FindProviders(r.Context(), r.URL.Query().Get("key"), count)
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, ps)
+		s.answer(w, r, ps, err)
 	})
 }
