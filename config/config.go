@@ -113,9 +113,9 @@ func Default() Config {
 			Bootstrap: []string{},
 		},
 		Transports: Transports{TCP: true, QUIC: true, WebSocket: true, WebRTCDirect: true, WebTransport: true,
-			// TLS first: on this hardware TCP+TLS+Yamux moves 1.07x the bytes of
-			// raw Go TLS 1.3 per second against 0.88x for Noise, at 20% less
-			// CPU per byte (AES-GCM vs ChaCha20); see bench/report.md. Peers
+			// TLS first: in five of six benchmark runs here TCP+TLS+Yamux used
+			// less CPU per byte than TCP+Noise (AES-GCM vs ChaCha20), and both
+			// reach about raw Go TLS 1.3 throughput (bench/report.md). Peers
 			// that only speak Noise (js-libp2p) negotiate it on the next
 			// multistream-select round.
 			Security: []string{"tls", "noise"}},
