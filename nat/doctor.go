@@ -111,9 +111,9 @@ func advise(st Status) []Advice {
 
 	switch st.Reachability {
 	case "public":
-		add("ok", "reachability", "publicly reachable (%s): other nodes can dial this node directly", sourceText(st))
+		add("ok", "reachability", "publicly reachable (%s): other nodes can dial this node directly", st.SourceText())
 	case "private":
-		add("info", "reachability", "not publicly reachable (%s): other nodes reach this node through a relay, then hole punching tries a direct connection", sourceText(st))
+		add("info", "reachability", "not publicly reachable (%s): other nodes reach this node through a relay, then hole punching tries a direct connection", st.SourceText())
 	default:
 		if st.Connections.DirectPeers == 0 {
 			add("warn", "reachability", "reachability unknown: AutoNAT needs connected peers that run the AutoNAT service; join a network (plexus connect <multiaddr> or network.bootstrap), or set nat.reachability to private or public if you know it")
@@ -213,7 +213,8 @@ func advise(st Status) []Advice {
 	return out
 }
 
-func sourceText(st Status) string {
+// SourceText says where the reachability verdict comes from, for people.
+func (st Status) SourceText() string {
 	if st.ReachabilitySource == "config" {
 		return "set by nat.reachability"
 	}

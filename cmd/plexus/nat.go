@@ -35,13 +35,7 @@ func newNATCmd(g *globals) *cobra.Command {
 }
 
 func printNATStatus(w io.Writer, st nat.Status, now time.Time) {
-	src := "AutoNAT"
-	if st.ReachabilitySource == "config" {
-		src = "set by nat.reachability"
-	} else if st.Confidence != nil {
-		src = fmt.Sprintf("AutoNAT, confidence %d/%d", *st.Confidence, nat.MaxConfidence)
-	}
-	fmt.Fprintf(w, "Reachability:  %s (%s) for %s\n", st.Reachability, src, natAgo(now, st.ReachabilitySince))
+	fmt.Fprintf(w, "Reachability:  %s (%s) for %s\n", st.Reachability, st.SourceText(), natAgo(now, st.ReachabilitySince))
 
 	fmt.Fprintln(w, "\nAddresses:")
 	rows := [][]string{}
