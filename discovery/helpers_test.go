@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"fmt"
+	"github.com/plexus-p2p/plexus/events"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -19,42 +20,12 @@ import (
 	"github.com/plexus-p2p/plexus/discovery"
 )
 
-// recorder is a Publisher that keeps every event.
-type recorder struct {
-	mu     sync.Mutex
-	events []recorded
-}
-
-type recorded struct {
-	typ  string
-	data any
-	at   time.Time
-}
-
-func (r *recorder) Publish(typ string, data any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, recorded{typ: typ, data: data, at: time.Now()})
-}
-
-func (r *recorder) of(typ string) []recorded {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []recorded
-	for _, e := range r.events {
-		if e.typ == typ {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // testNode is one node of a test network.
 type testNode struct {
 	h     host.Host
 	dht   *dht.IpfsDHT
 	svc   *discovery.Service
-	pub   *recorder
+	pub   *events.Recorder
 	store datastore.Batching
 	mn    mocknet.Mocknet // set for mocknet nodes
 	once  sync.Once
@@ -129,7 +100,7 @@ func p2pAddr(t testing.TB, h host.Host) string {
 // t.Cleanup with the DHT and host.
 func startNode(t testing.TB, h host.Host, d *dht.IpfsDHT, store datastore.Batching, opts ...discovery.Option) *testNode {
 	t.Helper()
-	pub := &recorder{}
+	pub := &events.Recorder{}
 	all := append(append(fastOptions(), discovery.WithPublisher(pub)), opts...)
 	svc, err := discovery.New(h, d, store, all...)
 	if err != nil {

@@ -102,8 +102,8 @@ func TestNetworkFillsRoutingTablesAndFindsEveryNode(t *testing.T) {
 		return fmt.Sprintf("known peers of node %d lack sources bootstrap/dht or addresses: %v", n-1, missing)
 	})
 	var discovered int
-	for _, e := range last.pub.of(discovery.EventPeerDiscovered) {
-		if d := e.data.(discovery.PeerDiscovered); d.Source == discovery.SourceIdentify && len(d.Addrs) > 0 {
+	for _, e := range last.pub.Of(discovery.EventPeerDiscovered) {
+		if d := e.Data.(discovery.PeerDiscovered); d.Source == discovery.SourceIdentify && len(d.Addrs) > 0 {
 			discovered++
 		}
 	}
@@ -269,8 +269,8 @@ func TestWatcherReconnectsThroughKnownPeersWhenBootstrapIsGone(t *testing.T) {
 	if st.Peer != nodes[0].h.ID() || st.Connected || st.LastError == "" || st.LastConnected.IsZero() {
 		t.Errorf("bootstrap status = %+v, want peer %s not connected, with an error and an earlier connection", st, nodes[0].h.ID())
 	}
-	failed := x.pub.of(discovery.EventBootstrapFailed)
-	if len(failed) == 0 || failed[0].data.(discovery.BootstrapFailed).Peer != nodes[0].h.ID() {
+	failed := x.pub.Of(discovery.EventBootstrapFailed)
+	if len(failed) == 0 || failed[0].Data.(discovery.BootstrapFailed).Peer != nodes[0].h.ID() {
 		t.Errorf("bootstrap.failed events = %+v, want one for %s", failed, nodes[0].h.ID())
 	}
 

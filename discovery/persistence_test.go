@@ -203,7 +203,7 @@ func TestBootstrapReportsPeerThatNeverAnswers(t *testing.T) {
 		discovery.WithBackoff(base, max))
 
 	eventually(t, 30*time.Second, func() bool {
-		return len(x.pub.of(discovery.EventBootstrapFailed)) >= 6
+		return len(x.pub.Of(discovery.EventBootstrapFailed)) >= 6
 	}, func() string { return fmt.Sprintf("status %+v", x.svc.BootstrapStatus()) })
 
 	st := x.svc.BootstrapStatus()
@@ -222,18 +222,18 @@ func TestBootstrapReportsPeerThatNeverAnswers(t *testing.T) {
 
 	// One event per failed dial, counting up, with a retry delay that grows
 	// from base and never passes max.
-	events := x.pub.of(discovery.EventBootstrapFailed)
+	events := x.pub.Of(discovery.EventBootstrapFailed)
 	for i, e := range events {
-		f := e.data.(discovery.BootstrapFailed)
+		f := e.Data.(discovery.BootstrapFailed)
 		if f.Peer != dead.ID() || f.Attempts != i+1 || f.Error == "" {
 			t.Errorf("event %d = %+v, want attempt %d of %s with an error", i, f, i+1, dead.ID())
 		}
-		if wait := f.NextRetry.Sub(e.at); wait > max {
+		if wait := f.NextRetry.Sub(e.Time); wait > max {
 			t.Errorf("event %d: next retry in %v, more than the cap %v", i, wait, max)
 		}
 		if i > 0 {
-			if prev := events[i-1]; e.at.Before(prev.data.(discovery.BootstrapFailed).NextRetry) {
-				t.Errorf("attempt %d at %v, before its scheduled retry %v", i+1, e.at, prev.data.(discovery.BootstrapFailed).NextRetry)
+			if prev := events[i-1]; e.Time.Before(prev.Data.(discovery.BootstrapFailed).NextRetry) {
+				t.Errorf("attempt %d at %v, before its scheduled retry %v", i+1, e.Time, prev.Data.(discovery.BootstrapFailed).NextRetry)
 			}
 		}
 	}

@@ -66,7 +66,7 @@ func TestRendezvousMembersFindEachOtherOnly(t *testing.T) {
 		if got := rv.Topics(); !slices.Equal(got, []string{topic}) {
 			t.Errorf("node %d topics = %v, want [%s]", i, got, topic)
 		}
-		if ev := nodes[i].pub.of(discovery.EventRendezvousJoined); len(ev) != 1 || ev[0].data.(discovery.RendezvousTopic).Topic != topic {
+		if ev := nodes[i].pub.Of(discovery.EventRendezvousJoined); len(ev) != 1 || ev[0].Data.(discovery.RendezvousTopic).Topic != topic {
 			t.Errorf("node %d rendezvous.joined events = %+v", i, ev)
 		}
 		// The members it found are known peers from rendezvous.
@@ -100,7 +100,7 @@ func TestRendezvousMembersFindEachOtherOnly(t *testing.T) {
 	if got := m.svc.Rendezvous().Topics(); len(got) != 0 {
 		t.Errorf("topics after leave = %v, want none", got)
 	}
-	if ev := m.pub.of(discovery.EventRendezvousLeft); len(ev) != 1 || ev[0].data.(discovery.RendezvousTopic).Topic != topic {
+	if ev := m.pub.Of(discovery.EventRendezvousLeft); len(ev) != 1 || ev[0].Data.(discovery.RendezvousTopic).Topic != topic {
 		t.Errorf("rendezvous.left events = %+v", ev)
 	}
 	if err := m.svc.Rendezvous().Leave(topic); !errors.Is(err, discovery.ErrNotJoined) {

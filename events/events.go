@@ -5,6 +5,7 @@
 package events
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,4 +124,50 @@ func (s *Subscription) deliver(ev Event) {
 	default:
 		s.dropped.Add(1)
 	}
+}
+
+// Recorder keeps every event published to it, in order. It satisfies the
+// Publisher interfaces of the capability packages, so a test (or a program
+// that runs one service without a bus) can inspect what a service emitted.
+// The zero value is ready to use.
+type Recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// Publish records an event.
+func (r *Recorder) Publish(typ string, data any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, Event{Seq: uint64(len(r.events) + 1), Type: typ, Time: time.Now(), Data: data})
+}
+
+// Of returns the recorded events of type typ.
+func (r *Recorder) Of(typ string) []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Event
+	for _, e := range r.events {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// All returns every recorded event.
+func (r *Recorder) All() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+// Data returns the data of the recorded events of type typ.
+func (r *Recorder) Data(typ string) []any {
+	evs := r.Of(typ)
+	out := make([]any, len(evs))
+	for i, e := range evs {
+		out[i] = e.Data
+	}
+	return out
 }

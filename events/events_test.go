@@ -79,3 +79,19 @@ func TestConcurrentPublishSubscribe(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRecorder(t *testing.T) {
+	var r events.Recorder
+	r.Publish("a", 1)
+	r.Publish("b", 2)
+	r.Publish("a", 3)
+	if got := r.Data("a"); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Fatalf("Data(a) = %v", got)
+	}
+	if got := r.Of("b"); len(got) != 1 || got[0].Seq != 2 || got[0].Time.IsZero() {
+		t.Fatalf("Of(b) = %+v", got)
+	}
+	if len(r.Of("c")) != 0 {
+		t.Fatal("Of(c) not empty")
+	}
+}

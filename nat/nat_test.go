@@ -3,12 +3,12 @@ package nat_test
 import (
 	"context"
 	"fmt"
+	"github.com/plexus-p2p/plexus/events"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,34 +34,17 @@ func TestMain(m *testing.M) {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// recorder is a Publisher that keeps the events.
-type recorder struct {
-	mu     sync.Mutex
-	events []event
-}
-
-type event struct {
-	typ  string
-	data any
-}
-
-func (r *recorder) Publish(typ string, data any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, event{typ, data})
-}
-
-func (r *recorder) find(typ string, match func(any) bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.ContainsFunc(r.events, func(e event) bool { return e.typ == typ && (match == nil || match(e.data)) })
+// has reports whether r recorded an event of type typ whose data matches
+// (any data when match is nil).
+func has(r *events.Recorder, typ string, match func(any) bool) bool {
+	return slices.ContainsFunc(r.Data(typ), func(d any) bool { return match == nil || match(d) })
 }
 
 // node is a loopback host with the NAT options and a started service.
 type node struct {
 	h   host.Host
 	svc *nat.Service
-	ev  *recorder
+	ev  *events.Recorder
 }
 
 func newNode(t *testing.T, c nat.Config) *node {
@@ -72,7 +55,7 @@ func newNode(t *testing.T, c nat.Config) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	ev := &recorder{}
+	ev := &events.Recorder{}
 	svc, err := nat.New(h, nat.Options{Config: c, Logger: quiet, Events: ev})
 	if err != nil {
 		t.Fatal(err)
@@ -123,8 +106,8 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	if st.Reachability != "private" || st.ReachabilitySource != "config" {
 		t.Fatalf("reachability %s from %s, want private from config", st.Reachability, st.ReachabilitySource)
 	}
-	if !a.ev.find("nat.relay.reserved", nil) || !a.ev.find("nat.reachability", nil) {
-		t.Fatalf("missing nat.relay.reserved or nat.reachability events: %+v", a.ev.events)
+	if !has(a.ev, "nat.relay.reserved", nil) || !has(a.ev, "nat.reachability", nil) {
+		t.Fatalf("missing nat.relay.reserved or nat.reachability events: %+v", a.ev.All())
 	}
 	if !slices.ContainsFunc(st.Addrs, func(as nat.AddrStatus) bool { return as.Reachability == nat.AddrRelayed && as.Advertised }) {
 		t.Fatalf("no advertised relayed address in %+v", st.Addrs)
@@ -152,11 +135,11 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	if up.PeerID != b.h.ID().String() || up.Transport != "tcp" || up.ElapsedMS <= 0 {
 		t.Fatalf("upgrade %+v: want a tcp upgrade for %s", up, b.h.ID())
 	}
-	if !a.ev.find("nat.connection.upgraded", nil) || !a.ev.find("nat.holepunch.finished", func(d any) bool {
+	if !has(a.ev, "nat.connection.upgraded", nil) || !has(a.ev, "nat.holepunch.finished", func(d any) bool {
 		r, ok := d.(nat.HolePunchResult)
 		return ok && r.Kind == "direct-dial" && r.Success && r.DirectAddr != ""
 	}) {
-		t.Fatalf("missing upgrade or direct-dial events: %+v", a.ev.events)
+		t.Fatalf("missing upgrade or direct-dial events: %+v", a.ev.All())
 	}
 	if n := a.h.Network().Connectedness(b.h.ID()); n != network.Connected {
 		t.Fatalf("a and b are %s, want connected directly", n)
@@ -167,8 +150,8 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	eventually(t, 10*time.Second, "the reservation is dropped", func() bool {
 		return len(a.svc.Status().RelayClient.Reservations) == 0
 	})
-	if !a.ev.find("nat.relay.lost", func(d any) bool { return d.(nat.RelayEvent).Relay == relay.h.ID().String() }) {
-		t.Fatalf("no nat.relay.lost event: %+v", a.ev.events)
+	if !has(a.ev, "nat.relay.lost", func(d any) bool { return d.(nat.RelayEvent).Relay == relay.h.ID().String() }) {
+		t.Fatalf("no nat.relay.lost event: %+v", a.ev.All())
 	}
 	st = a.svc.Status()
 	if !slices.ContainsFunc(st.Advice, func(ad nat.Advice) bool { return ad.Topic == "relay" && ad.Level == "warn" }) {

@@ -124,32 +124,3 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-// recorder is a pubsub.Publisher that keeps events.
-type recorder struct {
-	mu     sync.Mutex
-	events []event
-}
-
-type event struct {
-	typ  string
-	data any
-}
-
-func (r *recorder) Publish(typ string, data any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, event{typ, data})
-}
-
-func (r *recorder) find(typ string) []any {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []any
-	for _, e := range r.events {
-		if e.typ == typ {
-			out = append(out, e.data)
-		}
-	}
-	return out
-}

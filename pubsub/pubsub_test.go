@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/plexus-p2p/plexus/events"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -442,7 +443,7 @@ func TestTopicNames(t *testing.T) {
 func TestEventsTopicsAndPeers(t *testing.T) {
 	mn, hosts := newNet(t, 2)
 	connect(t, mn, hosts[0], hosts[1])
-	rec := &recorder{}
+	rec := &events.Recorder{}
 	a := newService(t, hosts[0], pubsub.WithEvents(rec))
 	b := newService(t, hosts[1], pubsub.WithPublishWait(time.Second))
 	subA, err := a.Subscribe("ev", 4)
@@ -468,15 +469,15 @@ func TestEventsTopicsAndPeers(t *testing.T) {
 		t.Errorf("message %+v", in)
 	}
 
-	if got := rec.find(pubsub.EventJoined); len(got) != 1 || got[0] != (pubsub.TopicEvent{Topic: "ev"}) {
+	if got := rec.Data(pubsub.EventJoined); len(got) != 1 || got[0] != (pubsub.TopicEvent{Topic: "ev"}) {
 		t.Errorf("joined events %v", got)
 	}
-	pub := rec.find(pubsub.EventPublished)
+	pub := rec.Data(pubsub.EventPublished)
 	if len(pub) != 1 || pub[0] != (pubsub.PublishedEvent{Topic: "ev", Size: 3, Peers: 1, MeshPeers: res.MeshPeers}) {
 		t.Errorf("published events %v", pub)
 	}
-	eventually(t, time.Second, "message event", func() bool { return len(rec.find(pubsub.EventMessage)) == 1 })
-	msg := rec.find(pubsub.EventMessage)[0].(pubsub.MessageEvent)
+	eventually(t, time.Second, "message event", func() bool { return len(rec.Data(pubsub.EventMessage)) == 1 })
+	msg := rec.Data(pubsub.EventMessage)[0].(pubsub.MessageEvent)
 	if msg.From != hosts[1].ID() || msg.Seqno != in.Seqno || msg.Size != 3 || msg.Topic != "ev" || msg.ID != in.ID {
 		t.Errorf("message event %+v for message %+v", msg, in)
 	}
@@ -496,7 +497,7 @@ func TestEventsTopicsAndPeers(t *testing.T) {
 	if _, ok := <-subA.C(); ok {
 		t.Error("subscription open after Leave")
 	}
-	if got := rec.find(pubsub.EventLeft); len(got) != 1 || got[0] != (pubsub.TopicEvent{Topic: "ev"}) {
+	if got := rec.Data(pubsub.EventLeft); len(got) != 1 || got[0] != (pubsub.TopicEvent{Topic: "ev"}) {
 		t.Errorf("left events %v", got)
 	}
 	if err := a.Leave("ev"); !errors.Is(err, pubsub.ErrNotJoined) {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/plexus-p2p/plexus/events"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +31,7 @@ type node struct {
 	dht  *dht.IpfsDHT
 	svc  *records.Service
 	ds   datastore.Batching
-	pub  *eventLog
+	pub  *events.Recorder
 }
 
 func (n *node) id() peer.ID { return n.host.ID() }
@@ -135,7 +135,7 @@ func newNetwork(t testing.TB, n int, cfg netConfig) *network {
 			ds.Close()
 			t.Fatal(err)
 		}
-		pub := &eventLog{}
+		pub := &events.Recorder{}
 		opts := append([]records.Option{records.WithLogger(discardLogger), records.WithPublisher(pub)}, cfg.svcOpts...)
 		svc, err := records.New(d, k, ds, opts...)
 		if err != nil {
@@ -207,35 +207,6 @@ func eventually(t testing.TB, timeout time.Duration, cond func() bool, format st
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// eventLog is a records.Publisher that remembers what it got.
-type eventLog struct {
-	mu     sync.Mutex
-	events []event
-}
-
-type event struct {
-	typ  string
-	data any
-}
-
-func (l *eventLog) Publish(typ string, data any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, event{typ, data})
-}
-
-func (l *eventLog) ofType(typ string) []any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []any
-	for _, e := range l.events {
-		if e.typ == typ {
-			out = append(out, e.data)
-		}
-	}
-	return out
 }
 
 // openLevelDB opens (or reopens) a LevelDB datastore at dir.

@@ -65,11 +65,11 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 			}
 			getEverywhere(t, net, rec.Key, skip, "hello from "+o.id().String(), 1)
 		}
-		put := owner.pub.ofType(records.EventRecordPut)
+		put := owner.pub.Data(records.EventRecordPut)
 		if len(put) != 1 || put[0].(records.RecordEvent).Key != records.Key(owner.id(), "status") || put[0].(records.RecordEvent).Seq != 1 {
 			t.Fatalf("record.put events: %+v", put)
 		}
-		got := net.nodes[1].pub.ofType(records.EventRecordGot)
+		got := net.nodes[1].pub.Data(records.EventRecordGot)
 		if len(got) != 2 || got[0].(records.RecordEvent).Owner != owner.id().String() {
 			t.Fatalf("record.got events on node 1: %+v", got)
 		}
@@ -235,7 +235,7 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 		if err != nil || len(provided) != 2 {
 			t.Fatalf("Provided = %+v, %v", provided, err)
 		}
-		if ev := provider.pub.ofType(records.EventProviderAdded); len(ev) != 2 || ev[0].(records.ProviderEvent).Key != "chat-room:lobby" {
+		if ev := provider.pub.Data(records.EventProviderAdded); len(ev) != 2 || ev[0].(records.ProviderEvent).Key != "chat-room:lobby" {
 			t.Fatalf("provider.added events: %+v", ev)
 		}
 		if err := provider.svc.Reprovide(ctx); err != nil {
