@@ -8,6 +8,7 @@ import (
 
 	kb "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/discovery"
@@ -113,6 +114,7 @@ func (n *Node) ClosestPeers(ctx context.Context, key string) (wire.ClosestPeers,
 func (n *Node) Explore(ctx context.Context) (discovery.Report, error) {
 	return discovery.Explore(ctx, n.host, n.dht, discovery.ExploreOptions{
 		AgentVersion: "plexus/" + Version,
+		Protocols:    []protocol.ID{DHTProtocol(n.cfg.DHT.ProtocolPrefix)},
 	})
 }
 

@@ -202,7 +202,7 @@ var dhtModes = map[string]dht.ModeOpt{"auto": dht.ModeAutoServer, "server": dht.
 func newDHT(h host.Host, cfg Config, ds datastore.Batching) (*dht.IpfsDHT, error) {
 	opts := []dht.Option{
 		dht.Mode(dhtModes[cfg.DHT.Mode]),
-		dht.ProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)),
+		dht.ProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)), // speaks DHTProtocol(prefix)
 		dht.Datastore(namespace.Wrap(ds, datastore.NewKey("/dht"))),
 		dht.Validator(recordValidator(h.Peerstore(), cfg.Records)),
 	}

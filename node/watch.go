@@ -1,6 +1,7 @@
 package node
 
 import (
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -78,7 +79,7 @@ func (n *Node) handleHostEvent(e any) {
 			if conns := n.host.Network().ConnsToPeer(e.Peer); len(conns) > 0 {
 				c := conns[0]
 				ev.Addr = c.RemoteMultiaddr().String()
-				ev.Direction = lower(c.Stat().Direction.String())
+				ev.Direction = strings.ToLower(c.Stat().Direction.String())
 				ev.Transport = transportOf(c.RemoteMultiaddr())
 			}
 			n.log.Info("peer connected", "peer", e.Peer, "addr", ev.Addr, "direction", ev.Direction)
@@ -143,14 +144,4 @@ func (n *Node) watchRoutingTable() {
 		}
 		known = cur
 	}
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
