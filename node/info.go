@@ -145,25 +145,14 @@ func (n *Node) Ping(ctx context.Context, target string, count int) (wire.PingRes
 	if count < 0 || count > MaxPingCount {
 		return wire.PingResult{}, fmt.Errorf("%w: count %d is outside 1..%d", ErrInvalidArgument, count, MaxPingCount)
 	}
-	var p peer.ID
-	if strings.HasPrefix(target, "/") {
-		res, err := n.Connect(ctx, target)
-		if err != nil {
-			return wire.PingResult{}, err
-		}
-		p, _ = peer.Decode(res.PeerID)
-	} else {
-		var err error
-		if p, err = ParsePeer(target); err != nil {
-			return wire.PingResult{}, err
-		}
-		if p == n.host.ID() {
-			return wire.PingResult{}, fmt.Errorf("%w: cannot ping this node itself", ErrInvalidArgument)
-		}
-		if err := n.ensureConnected(ctx, p); err != nil {
-			return wire.PingResult{}, err
-		}
+	ai, err := n.parseTarget(target)
+	if err != nil {
+		return wire.PingResult{}, err
 	}
+	if err := n.connectTarget(ctx, ai); err != nil {
+		return wire.PingResult{}, err
+	}
+	p := ai.ID
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := ping.Ping(pctx, n.host, p)
@@ -180,6 +169,41 @@ func (n *Node) Ping(ctx context.Context, target string, count int) (wire.PingRes
 		}
 	}
 	return out, nil
+}
+
+// parseTarget parses a peer ID or a full multiaddr (ending in /p2p/<peer
+// ID>); this node itself is refused.
+func (n *Node) parseTarget(target string) (peer.AddrInfo, error) {
+	var ai peer.AddrInfo
+	if strings.HasPrefix(target, "/") {
+		a, err := config.ParsePeerAddr(target)
+		if err != nil {
+			return ai, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		}
+		ai = a
+	} else {
+		p, err := ParsePeer(target)
+		if err != nil {
+			return ai, err
+		}
+		ai.ID = p
+	}
+	if ai.ID == n.host.ID() {
+		return ai, fmt.Errorf("%w: %s is this node itself", ErrInvalidArgument, target)
+	}
+	return ai, nil
+}
+
+// connectTarget connects to ai through its addresses when it has some,
+// otherwise through known addresses or a DHT lookup.
+func (n *Node) connectTarget(ctx context.Context, ai peer.AddrInfo) error {
+	if len(ai.Addrs) == 0 {
+		return n.ensureConnected(ctx, ai.ID)
+	}
+	if err := n.host.Connect(ctx, ai); err != nil {
+		return fmt.Errorf("%w: connect %s: %s", ErrUnreachable, ai.ID, oneLine(err))
+	}
+	return nil
 }
 
 // ensureConnected connects to p using known addresses, or finds it in the

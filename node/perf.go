@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -11,7 +10,6 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/perf"
 )
 
@@ -40,32 +38,17 @@ func (n *Node) Perf(ctx context.Context, req wire.PerfRequest) (perf.Result, err
 	if req.Upload > MaxPerfBytes || req.Download > MaxPerfBytes {
 		return perf.Result{}, fmt.Errorf("%w: upload and download are limited to %d bytes each", ErrInvalidArgument, MaxPerfBytes)
 	}
-	var p peer.ID
-	var addrs []ma.Multiaddr
-	if strings.HasPrefix(req.Target, "/") {
-		ai, err := config.ParsePeerAddr(req.Target)
-		if err != nil {
-			return perf.Result{}, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
-		}
-		p, addrs = ai.ID, ai.Addrs
-	} else {
-		var err error
-		if p, err = ParsePeer(req.Target); err != nil {
-			return perf.Result{}, err
-		}
+	ai, err := n.parseTarget(req.Target)
+	if err != nil {
+		return perf.Result{}, err
 	}
-	if p == n.host.ID() {
-		return perf.Result{}, errSelf
-	}
+	p := ai.ID
 	if req.Transport != "" {
-		if err := n.connectOver(ctx, p, addrs, req.Transport); err != nil {
-			return perf.Result{}, err
-		}
-	} else if len(addrs) > 0 {
-		if err := n.host.Connect(ctx, peer.AddrInfo{ID: p, Addrs: addrs}); err != nil {
-			return perf.Result{}, fmt.Errorf("%w: connect %s: %s", ErrUnreachable, p, oneLine(err))
-		}
-	} else if err := n.ensureConnected(ctx, p); err != nil {
+		err = n.connectOver(ctx, p, ai.Addrs, req.Transport)
+	} else {
+		err = n.connectTarget(ctx, ai)
+	}
+	if err != nil {
 		return perf.Result{}, err
 	}
 	res, err := perf.Run(ctx, n.host, p, req.Upload, req.Download)
