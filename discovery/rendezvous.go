@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -18,10 +16,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+
+	"github.com/plexus-p2p/plexus/internal/topic"
 )
 
 // MaxTopicLen is the longest rendezvous topic, in bytes.
-const MaxTopicLen = 256
+const MaxTopicLen = topic.MaxLen
 
 // Errors returned by Rendezvous; test with errors.Is.
 var (
@@ -31,22 +31,13 @@ var (
 	ErrClosed        = errors.New("discovery service closed")
 )
 
-// ValidateTopic reports why topic cannot be a rendezvous topic (or
+// ValidateTopic reports why name cannot be a rendezvous topic (or
 // namespace), or nil if it can: it must be 1 to MaxTopicLen bytes of
-// printable UTF-8 (spaces allowed, control characters not).
-func ValidateTopic(topic string) error {
-	switch {
-	case topic == "":
-		return fmt.Errorf("topic %q: %w: empty", topic, ErrInvalidTopic)
-	case len(topic) > MaxTopicLen:
-		return fmt.Errorf("topic %.32q…: %w: %d bytes, at most %d", topic, ErrInvalidTopic, len(topic), MaxTopicLen)
-	case !utf8.ValidString(topic):
-		return fmt.Errorf("topic %q: %w: not UTF-8", topic, ErrInvalidTopic)
-	}
-	for _, r := range topic {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("topic %q: %w: unprintable character %U", topic, ErrInvalidTopic, r)
-		}
+// printable UTF-8 (spaces allowed, control and format characters not). The
+// rule is package topic's, shared with pub/sub topic names.
+func ValidateTopic(name string) error {
+	if err := topic.Check(name, MaxTopicLen); err != nil {
+		return fmt.Errorf("topic %.32q: %w: %w", name, ErrInvalidTopic, err)
 	}
 	return nil
 }

@@ -120,8 +120,10 @@ func WithPublishWait(d time.Duration) Option {
 }
 
 // WithDiscovery lets pubsub find and advertise topic peers through d (for
-// example DHT rendezvous); default none: only directly connected peers are
-// used. A nil d is the default.
+// example DHT rendezvous, discovery.Rendezvous); default none: only directly
+// connected peers are used. A nil d is the default. go-libp2p-pubsub
+// advertises and looks up a topic under the namespace "floodsub:<topic>",
+// which ValidateTopicName keeps within discovery.MaxTopicLen.
 func WithDiscovery(d discovery.Discovery) Option {
 	return func(c *config) error {
 		c.disc = d

@@ -7,29 +7,27 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/plexus-p2p/plexus/internal/topic"
 )
 
-// MaxTopicLen is the longest topic name, in bytes.
-const MaxTopicLen = 256
+// MaxTopicLen is the longest topic name, in bytes: 247, so that the DHT
+// rendezvous namespace of the topic ("floodsub:" and the name, see
+// WithDiscovery) fits discovery's limit of 256 bytes.
+const MaxTopicLen = topic.MaxPubSubLen
 
 // ValidateTopicName returns an error wrapping ErrInvalidTopic unless name is
-// non-empty, at most MaxTopicLen bytes, valid UTF-8 and free of control
-// characters.
+// non-empty, at most MaxTopicLen bytes, valid UTF-8 and printable (no control
+// or format characters, no spaces other than the ASCII space). It is the
+// rule of DHT rendezvous (discovery.ValidateTopic), applied to the namespace
+// pub/sub advertises the topic under, so a topic accepted here can always be
+// found through rendezvous.
 func ValidateTopicName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("topic name is empty: %w", ErrInvalidTopic)
-	case len(name) > MaxTopicLen:
-		return fmt.Errorf("topic name of %d bytes is longer than %d: %w", len(name), MaxTopicLen, ErrInvalidTopic)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("topic name %q is not valid UTF-8: %w", name, ErrInvalidTopic)
-	case strings.ContainsFunc(name, unicode.IsControl):
-		return fmt.Errorf("topic name %q contains a control character: %w", name, ErrInvalidTopic)
+	if err := topic.Check(name, MaxTopicLen); err != nil {
+		return fmt.Errorf("topic name %.32q: %w: %w", name, ErrInvalidTopic, err)
 	}
 	return nil
 }
