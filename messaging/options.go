@@ -4,27 +4,31 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	pconfig "github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/internal/protoid"
 )
 
-// Defaults of the options.
+// Defaults of the options: the defaults of the messaging settings in the
+// configuration file (package config), written once there.
 const (
 	// DefaultPrefix is the protocol ID prefix applications must use.
-	DefaultPrefix = "/app/"
+	DefaultPrefix = pconfig.DefaultMessagingPrefix
 	// DefaultMaxMessageSize bounds a request and a response payload (1 MiB).
-	DefaultMaxMessageSize = 1 << 20
+	DefaultMaxMessageSize = pconfig.DefaultMessagingMaxMessageSize
 	// DefaultRequestTimeout bounds an outgoing request whose context has no
 	// deadline, and each read or write of an inbound stream.
-	DefaultRequestTimeout = 10 * time.Second
+	DefaultRequestTimeout = pconfig.DefaultMessagingRequestTimeout
 	// DefaultHandlerTimeout bounds one call of a handler. It is below
 	// DefaultRequestTimeout so that a caller using the default sees the
 	// handler's timeout as a HandlerError rather than its own timeout.
-	DefaultHandlerTimeout = 5 * time.Second
+	DefaultHandlerTimeout = pconfig.DefaultMessagingHandlerTimeout
 	// DefaultMaxConcurrent bounds the inbound requests handled at once.
-	DefaultMaxConcurrent = 256
+	DefaultMaxConcurrent = pconfig.DefaultMessagingMaxConcurrent
 )
 
 // maxMessageSizeLimit is the largest value WithMaxMessageSize accepts (64 MiB).
-const maxMessageSizeLimit = 64 << 20
+const maxMessageSizeLimit = pconfig.MaxMessagingMaxMessageSize
 
 // Publisher receives the events this package emits; the node passes its event bus.
 type Publisher interface{ Publish(typ string, data any) }
@@ -57,7 +61,7 @@ func defaultConfig() config {
 // would let applications take over libp2p's own protocols.
 func WithPrefix(prefix string) Option {
 	return func(c *config) error {
-		if err := checkPrefix(prefix); err != nil {
+		if err := protoid.CheckPrefix(prefix); err != nil {
 			return err
 		}
 		c.prefix = prefix
@@ -69,7 +73,7 @@ func WithPrefix(prefix string) Option {
 // that the service sends or accepts (default 1 MiB, at most 64 MiB).
 func WithMaxMessageSize(n int) Option {
 	return func(c *config) error {
-		if n <= 0 || n > maxMessageSizeLimit {
+		if n < 1 || n > maxMessageSizeLimit {
 			return fmt.Errorf("max message size %d: must be between 1 and %d", n, maxMessageSizeLimit)
 		}
 		c.maxSize = n
@@ -105,7 +109,7 @@ func WithHandlerTimeout(d time.Duration) Option {
 // once (default 256). Requests beyond it are answered StatusBusy at once.
 func WithMaxConcurrent(n int) Option {
 	return func(c *config) error {
-		if n <= 0 {
+		if n < 1 {
 			return fmt.Errorf("max concurrent %d: must be positive", n)
 		}
 		c.maxConcurrent = n

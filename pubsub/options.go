@@ -8,23 +8,26 @@ import (
 
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/discovery"
+
+	pconfig "github.com/plexus-p2p/plexus/config"
 )
 
 // Router names accepted by WithRouter.
 const (
 	// RouterGossipSub speaks gossipsub v1.3/v1.2/v1.1/v1.0 with peer scoring, and
 	// falls back to floodsub for peers that only speak /floodsub/1.0.0.
-	RouterGossipSub = "gossipsub"
+	RouterGossipSub = pconfig.PubSubRouterGossipSub
 	// RouterFloodSub speaks only /floodsub/1.0.0, for networks of old floodsub peers.
-	RouterFloodSub = "floodsub"
+	RouterFloodSub = pconfig.PubSubRouterFloodSub
 )
 
-// Defaults of the options.
+// Defaults of the options. Those that are settings of the configuration file
+// (package config) are written once there.
 const (
 	// DefaultMaxMessageSize is the largest payload a message may carry: 1 MiB.
-	DefaultMaxMessageSize = 1 << 20
+	DefaultMaxMessageSize = pconfig.DefaultPubSubMaxMessageSize
 	// DefaultPublishWait bounds how long Publish waits for a peer on the topic.
-	DefaultPublishWait = 5 * time.Second
+	DefaultPublishWait = pconfig.DefaultPubSubPublishWait
 	// DefaultSubscriberBuffer is the buffer of a local Subscription when
 	// Subscribe is given buf <= 0.
 	DefaultSubscriberBuffer = 64
@@ -40,7 +43,7 @@ const (
 	envelopeAllowance = 4 << 10
 	// maxMaxMessageSize caps WithMaxMessageSize: pubsub amplifies every
 	// message D times, so large payloads belong in files/, not here.
-	maxMaxMessageSize = 64 << 20
+	maxMaxMessageSize = pconfig.MaxPubSubMaxMessageSize
 	// topicSubscriptionBuffer is the buffer of the one go-libp2p-pubsub
 	// subscription per topic; its reader never blocks.
 	topicSubscriptionBuffer = 256
@@ -82,9 +85,6 @@ func WithRouter(name string) Option {
 		switch name {
 		case RouterGossipSub, RouterFloodSub:
 			c.router = name
-			return nil
-		case "":
-			c.router = RouterGossipSub
 			return nil
 		}
 		return fmt.Errorf("pubsub router %q: want %q or %q", name, RouterGossipSub, RouterFloodSub)
