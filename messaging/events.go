@@ -25,19 +25,25 @@ const (
 
 // RequestHandled is the data of an EventRequestHandled event.
 type RequestHandled struct {
-	Protocol   string  `json:"protocol"`
-	Peer       string  `json:"peer"`
-	BytesIn    int     `json:"bytes_in"`
-	BytesOut   int     `json:"bytes_out"`
-	DurationMS float64 `json:"duration_ms"`
+	Protocol protocol.ID
+	// Peer is the peer that sent the request.
+	Peer     peer.ID
+	BytesIn  int
+	BytesOut int
+	// Duration is the time from accepting the stream to writing the answer.
+	Duration time.Duration
 }
 
 // RequestFailed is the data of an EventRequestFailed event.
 type RequestFailed struct {
-	Protocol  string `json:"protocol"`
-	Peer      string `json:"peer"`
-	Error     string `json:"error"`
-	Direction string `json:"direction"`
+	Protocol protocol.ID
+	// Peer is the remote peer: the caller of an inbound request, the
+	// callee of an outbound one.
+	Peer peer.ID
+	// Error is the failure's text.
+	Error string
+	// Direction is DirectionInbound or DirectionOutbound.
+	Direction string
 }
 
 func (s *Service) publishHandled(proto protocol.ID, from peer.ID, in, out int, d time.Duration) {
@@ -45,11 +51,11 @@ func (s *Service) publishHandled(proto protocol.ID, from peer.ID, in, out int, d
 		return
 	}
 	s.cfg.publisher.Publish(EventRequestHandled, RequestHandled{
-		Protocol:   string(proto),
-		Peer:       from.String(),
-		BytesIn:    in,
-		BytesOut:   out,
-		DurationMS: float64(d.Microseconds()) / 1000,
+		Protocol: proto,
+		Peer:     from,
+		BytesIn:  in,
+		BytesOut: out,
+		Duration: d,
 	})
 }
 
@@ -58,8 +64,8 @@ func (s *Service) publishFailed(proto protocol.ID, p peer.ID, direction string, 
 		return
 	}
 	s.cfg.publisher.Publish(EventRequestFailed, RequestFailed{
-		Protocol:  string(proto),
-		Peer:      p.String(),
+		Protocol:  proto,
+		Peer:      p,
 		Error:     err.Error(),
 		Direction: direction,
 	})

@@ -58,7 +58,7 @@ func (s *Service) HandleHTTP(proto protocol.ID, targetURL string) error {
 func parseTarget(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrInvalidURL, raw, err)
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidURL, raw, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("%w %q: scheme must be http or https", ErrInvalidURL, raw)
@@ -122,5 +122,5 @@ func httpFailure(ctx context.Context, err error, timeout time.Duration) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("http handler unavailable: %v", err)
+	return fmt.Errorf("http handler unavailable: %w", err)
 }

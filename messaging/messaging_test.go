@@ -109,7 +109,7 @@ func TestTimeout(t *testing.T) {
 			t.Fatalf("err = %v, want ErrTimeout and context.DeadlineExceeded", err)
 		}
 		ev := events.next(t, messaging.EventRequestFailed).(messaging.RequestFailed)
-		if ev.Direction != messaging.DirectionOutbound || ev.Protocol != recipes || ev.Peer != hs[0].ID().String() {
+		if ev.Direction != messaging.DirectionOutbound || ev.Protocol != recipes || ev.Peer != hs[0].ID() {
 			t.Fatalf("event %+v", ev)
 		}
 	})
@@ -195,7 +195,7 @@ func TestHandlerError(t *testing.T) {
 		t.Fatalf("err = %v, want HandlerError with the handler's message", err)
 	}
 	ev := events.next(t, messaging.EventRequestFailed).(messaging.RequestFailed)
-	if ev.Direction != messaging.DirectionInbound || ev.Peer != hs[1].ID().String() || !strings.Contains(ev.Error, "borscht") {
+	if ev.Direction != messaging.DirectionInbound || ev.Peer != hs[1].ID() || !strings.Contains(ev.Error, "borscht") {
 		t.Fatalf("event %+v", ev)
 	}
 	waitCounters(t, server, recipes, 0, 1)
@@ -232,7 +232,7 @@ func TestHandledEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := events.next(t, messaging.EventRequestHandled).(messaging.RequestHandled)
-	if ev.Protocol != recipes || ev.Peer != hs[1].ID().String() || ev.BytesIn != 3 || ev.BytesOut != 10 || ev.DurationMS < 0 {
+	if ev.Protocol != recipes || ev.Peer != hs[1].ID() || ev.BytesIn != 3 || ev.BytesOut != 10 || ev.Duration < 0 {
 		t.Fatalf("event %+v", ev)
 	}
 }

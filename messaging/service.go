@@ -35,12 +35,16 @@ const (
 
 // HandlerInfo describes a registered handler.
 type HandlerInfo struct {
-	Protocol   protocol.ID `json:"protocol"`
-	Kind       string      `json:"kind"`          // "go" or "http"
-	URL        string      `json:"url,omitempty"` // target of an "http" handler
-	Registered time.Time   `json:"registered"`
-	Handled    uint64      `json:"handled"` // requests answered with StatusOK
-	Failed     uint64      `json:"failed"`  // requests that failed in any way
+	Protocol protocol.ID
+	// Kind is KindGo or KindHTTP.
+	Kind string
+	// URL is the target of a KindHTTP handler, "" for KindGo.
+	URL        string
+	Registered time.Time
+	// Handled counts the requests answered with StatusOK.
+	Handled uint64
+	// Failed counts the requests that failed in any way.
+	Failed uint64
 }
 
 // handler is one registered protocol.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
-	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/messaging"
 )
 
@@ -32,42 +32,42 @@ func (n *Node) startMessaging() error {
 // Messaging returns the request/response service, to register Go handlers.
 func (n *Node) Messaging() *messaging.Service { return n.msg }
 
-// Send sends one request to a peer (connecting to it first, through the DHT
-// if needed) and returns the response.
-func (n *Node) Send(ctx context.Context, peerID, proto string, data []byte) (wire.SendResult, error) {
-	p, err := ParsePeer(peerID)
-	if err != nil {
-		return wire.SendResult{}, err
-	}
+// SendResult is the answer to a request sent with Send.
+type SendResult struct {
+	Peer     peer.ID
+	Protocol protocol.ID
+	Data     []byte
+	// Duration is how long the request took once connected to the peer.
+	Duration time.Duration
+}
+
+// Send sends one request to peer p on proto (connecting to p first, through
+// the DHT if needed) and returns the response. Errors wrap
+// ErrInvalidArgument (p is this node), ErrUnreachable, or messaging's
+// sentinels (messaging.ErrTimeout, ErrProtocolNotSupported, ErrTooLarge, ...).
+func (n *Node) Send(ctx context.Context, p peer.ID, proto protocol.ID, data []byte) (SendResult, error) {
 	if p == n.host.ID() {
-		return wire.SendResult{}, errSelf
+		return SendResult{}, errSelf
 	}
 	if err := n.ensureConnected(ctx, p); err != nil {
-		return wire.SendResult{}, err
+		return SendResult{}, err
 	}
 	start := time.Now()
-	resp, err := n.msg.Send(ctx, p, protocol.ID(proto), data)
+	resp, err := n.msg.Send(ctx, p, proto, data)
 	if err != nil {
-		return wire.SendResult{}, err
+		return SendResult{}, err
 	}
-	return wire.SendResult{PeerID: p.String(), Protocol: proto, Data: resp, DurationMS: ms(time.Since(start))}, nil
+	return SendResult{Peer: p, Protocol: proto, Data: resp, Duration: time.Since(start)}, nil
 }
 
 // Handlers lists the registered application protocol handlers.
-func (n *Node) Handlers() []wire.Handler {
-	hs := n.msg.Handlers()
-	out := make([]wire.Handler, len(hs))
-	for i, h := range hs {
-		out[i] = wire.Handler{Protocol: string(h.Protocol), Kind: h.Kind, URL: h.URL, Registered: h.Registered,
-			Handled: h.Handled, Failed: h.Failed}
-	}
-	return out
-}
+func (n *Node) Handlers() []messaging.HandlerInfo { return n.msg.Handlers() }
 
-// AddHTTPHandler serves proto by forwarding each request to a local URL.
-func (n *Node) AddHTTPHandler(proto, url string) error {
-	return n.msg.HandleHTTP(protocol.ID(proto), url)
+// AddHTTPHandler serves proto by forwarding each request to a local http(s)
+// URL (see messaging.Service.HandleHTTP).
+func (n *Node) AddHTTPHandler(proto protocol.ID, url string) error {
+	return n.msg.HandleHTTP(proto, url)
 }
 
 // RemoveHandler stops serving proto.
-func (n *Node) RemoveHandler(proto string) error { return n.msg.Unhandle(protocol.ID(proto)) }
+func (n *Node) RemoveHandler(proto protocol.ID) error { return n.msg.Unhandle(proto) }

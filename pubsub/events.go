@@ -21,24 +21,24 @@ const (
 
 // MessageEvent is the data of EventMessage.
 type MessageEvent struct {
-	Topic string  `json:"topic"`
-	From  peer.ID `json:"from"`
-	Seqno uint64  `json:"seqno"`
-	Size  int     `json:"size"`
-	ID    string  `json:"id"`
+	Topic string
+	From  peer.ID
+	Seqno uint64
+	Size  int
+	ID    string
 }
 
 // PublishedEvent is the data of EventPublished.
 type PublishedEvent struct {
-	Topic     string `json:"topic"`
-	Size      int    `json:"size"`
-	Peers     int    `json:"peers"`
-	MeshPeers int    `json:"mesh_peers"`
+	Topic     string
+	Size      int
+	Peers     int
+	MeshPeers int
 }
 
 // TopicEvent is the data of EventJoined and EventLeft.
 type TopicEvent struct {
-	Topic string `json:"topic"`
+	Topic string
 }
 
 func (s *Service) emit(typ string, data any) {

@@ -11,20 +11,20 @@ import (
 
 // PublishResult tells who was there to receive a published message.
 type PublishResult struct {
-	Topic string `json:"topic"`
+	Topic string
 	// Peers is the number of connected peers subscribed to the topic when the
 	// message was sent; under gossipsub the message is flood-published to
 	// all of them (except peers scored below PublishScoreThreshold).
-	Peers int `json:"peers"`
+	Peers int
 	// MeshPeers is the number of gossipsub mesh peers (0 under floodsub).
-	MeshPeers int `json:"mesh_peers"`
+	MeshPeers int
 	// NoPeers reports that no peer was on the topic even after waiting:
 	// only local subscribers received the message.
-	NoPeers bool `json:"no_peers"`
+	NoPeers bool
 	// Warning explains NoPeers, or a message sent without a mesh.
-	Warning string `json:"warning,omitempty"`
+	Warning string
 	// Waited is how long Publish waited for a peer.
-	Waited time.Duration `json:"waited_ns"`
+	Waited time.Duration
 }
 
 // Publish signs data and publishes it to topic, joining the topic first if

@@ -16,20 +16,20 @@ import (
 // subscribers of the topic and must not be modified.
 type Message struct {
 	// From is the author, whose signature was verified.
-	From peer.ID `json:"from"`
+	From peer.ID
 	// Seqno is the author's sequence number of the message.
-	Seqno uint64 `json:"seqno"`
-	Topic string `json:"topic"`
-	// Data is the payload; encoding/json renders it as base64.
-	Data []byte `json:"data"`
+	Seqno uint64
+	Topic string
+	// Data is the payload.
+	Data []byte
 	// ReceivedAt is when this node received the message.
-	ReceivedAt time.Time `json:"received_at"`
+	ReceivedAt time.Time
 	// ID identifies the message: "<author>/<seqno>", the printable form of
 	// pubsub's default message ID (author and seqno bytes).
-	ID string `json:"id"`
+	ID string
 	// ReceivedFrom is the peer that forwarded the message to us (this node
 	// itself for messages it published).
-	ReceivedFrom peer.ID `json:"received_from"`
+	ReceivedFrom peer.ID
 }
 
 func newMessage(m *ps.Message) Message {

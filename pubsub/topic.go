@@ -34,13 +34,13 @@ func ValidateTopicName(name string) error {
 
 // TopicInfo describes a joined topic.
 type TopicInfo struct {
-	Name string `json:"name"`
+	Name string
 	// MeshPeers is the number of gossipsub mesh peers (0 under floodsub).
-	MeshPeers int `json:"mesh_peers"`
+	MeshPeers int
 	// Peers is the number of connected peers subscribed to the topic.
-	Peers int `json:"peers"`
+	Peers int
 	// LocalSubscribers is the number of open local Subscriptions.
-	LocalSubscribers int `json:"local_subscribers"`
+	LocalSubscribers int
 }
 
 // topicState is a joined topic: the go-libp2p-pubsub topic, its one
