@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -14,59 +12,104 @@ import (
 	"github.com/plexus-p2p/plexus/node"
 )
 
-// messagingNode is what the request/response routes need.
-type messagingNode interface {
+// Messaging is what the request/response routes need: the node (Send
+// connects to the peer first) and its messaging service.
+type Messaging interface {
 	Send(ctx context.Context, p peer.ID, proto protocol.ID, data []byte) (node.SendResult, error)
 	Handlers() []messaging.HandlerInfo
 	AddHTTPHandler(proto protocol.ID, url string) error
 	RemoveHandler(proto protocol.ID) error
 }
 
-func (s *Server) messagingRoutes(m messagingNode) {
-	s.handle("POST /v1/send", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.SendRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
+// protocolID reads a protocol ID from a request; the messaging service
+// checks the rest (prefix, characters).
+func protocolID(s string) (protocol.ID, error) {
+	if s == "" {
+		return "", invalid("missing protocol: want an application protocol ID such as /app/echo/1.0.0")
+	}
+	return protocol.ID(s), nil
+}
+
+func (s *Server) postSend(w http.ResponseWriter, r *http.Request) {
+	var req wire.SendRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	p, err := parsePeerID(req.Peer)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	proto, err := protocolID(req.Protocol)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.svc.Messaging.Send(r.Context(), p, proto, req.Data)
+	s.answer(w, r, sendResultWire(res), err)
+}
+
+func sendResultWire(in node.SendResult) wire.SendResult {
+	return wire.SendResult{
+		PeerID:     in.Peer.String(),
+		Protocol:   string(in.Protocol),
+		Data:       in.Data,
+		DurationMS: ms(in.Duration),
+	}
+}
+
+func (s *Server) getHandlers(w http.ResponseWriter, r *http.Request) {
+	hs := s.svc.Messaging.Handlers()
+	out := make([]wire.Handler, len(hs))
+	for i, h := range hs {
+		out[i] = wire.Handler{
+			Protocol:   string(h.Protocol),
+			Kind:       h.Kind,
+			URL:        h.URL,
+			Registered: h.Registered,
+			Handled:    h.Handled,
+			Failed:     h.Failed,
 		}
-		p, err := node.ParsePeer(strings.TrimSpace(req.Peer))
-		if err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		res, err := m.Send(r.Context(), p, protocol.ID(req.Protocol), req.Data)
-		s.answer(w, r, wire.SendResult{PeerID: res.Peer.String(), Protocol: string(res.Protocol), Data: res.Data,
-			DurationMS: float64(res.Duration.Microseconds()) / 1000}, err)
-	})
-	s.handle("GET /v1/handlers", func(w http.ResponseWriter, r *http.Request) {
-		hs := m.Handlers()
-		out := make([]wire.Handler, len(hs))
-		for i, h := range hs {
-			out[i] = wire.Handler{Protocol: string(h.Protocol), Kind: h.Kind, URL: h.URL, Registered: h.Registered,
-				Handled: h.Handled, Failed: h.Failed}
-		}
-		WriteJSON(w, http.StatusOK, out)
-	})
-	s.handle("POST /v1/handlers", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.HandlerRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		if err := m.AddHTTPHandler(protocol.ID(req.Protocol), req.URL); err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusCreated, req)
-	})
-	s.handle("DELETE /v1/handlers", func(w http.ResponseWriter, r *http.Request) {
-		proto := r.URL.Query().Get("protocol")
-		if proto == "" {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("missing ?protocol="))
-			return
-		}
-		if err := m.RemoveHandler(protocol.ID(proto)); err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, map[string]string{"protocol": proto})
-	})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) postHandlers(w http.ResponseWriter, r *http.Request) {
+	var req wire.HandlerRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	proto, err := protocolID(req.Protocol)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.svc.Messaging.AddHTTPHandler(proto, req.URL); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, req)
+}
+
+func (s *Server) deleteHandlers(w http.ResponseWriter, r *http.Request) {
+	proto, err := protocolID(r.URL.Query().Get("protocol"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err = s.svc.Messaging.RemoveHandler(proto)
+	s.answer(w, r, wire.HandlerRequest{Protocol: string(proto)}, err)
+}
+
+// messagingEventWire converts the messaging package's event payloads.
+func messagingEventWire(data any) (any, bool) {
+	switch e := data.(type) {
+	case messaging.RequestHandled:
+		return wire.RequestHandledEvent{Protocol: string(e.Protocol), Peer: e.Peer.String(),
+			BytesIn: e.BytesIn, BytesOut: e.BytesOut, DurationMS: ms(e.Duration)}, true
+	case messaging.RequestFailed:
+		return wire.RequestFailedEvent{Protocol: string(e.Protocol), Peer: e.Peer.String(),
+			Error: e.Error, Direction: e.Direction}, true
+	}
+	return nil, false
 }

@@ -1,79 +1,181 @@
 package api
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
-// pubsubNode is what the pub/sub routes need.
-type pubsubNode interface {
-	PubSub() *pubsub.Service
+// PubSub is what the pub/sub routes need: a *pubsub.Service, adapted by
+// PubSubService.
+type PubSub interface {
+	Publish(ctx context.Context, topic string, data []byte) (pubsub.PublishResult, error)
+	Join(topic string) error
+	Leave(topic string) error
+	Topics() []pubsub.TopicInfo
+	Peers(topic string) []peer.ID
+	Subscribe(topic string, buf int) (Subscription, error)
 }
 
-func (s *Server) pubsubRoutes(ps *pubsub.Service) {
-	s.handle("POST /v1/pubsub/publish", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.PublishRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		res, err := ps.Publish(r.Context(), req.Topic, req.Data)
-		s.answer(w, r, res, err)
-	})
-	s.handle("POST /v1/pubsub/join", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.TopicRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		s.answer(w, r, req, ps.Join(req.Topic))
-	})
-	s.handle("POST /v1/pubsub/leave", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.TopicRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		s.answer(w, r, req, ps.Leave(req.Topic))
-	})
-	s.handle("GET /v1/pubsub/topics", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, ps.Topics())
-	})
-	s.handle("GET /v1/pubsub/peers", func(w http.ResponseWriter, r *http.Request) {
-		topic := r.URL.Query().Get("topic")
-		if err := pubsub.ValidateTopicName(topic); err != nil {
-			s.WriteError(w, r, err)
-			return
-		}
-		peers := ps.Peers(topic)
-		out := make([]string, len(peers))
-		for i, p := range peers {
-			out[i] = p.String()
-		}
-		WriteJSON(w, http.StatusOK, out)
-	})
-	s.handle("GET /v1/pubsub/subscribe", func(w http.ResponseWriter, r *http.Request) {
-		s.subscribe(w, r, ps)
-	})
+// Subscription is one local subscriber of a topic (a *pubsub.Subscription).
+type Subscription interface {
+	C() <-chan pubsub.Message
+	Dropped() uint64
+	Close()
 }
 
-// subscribe streams a topic's messages as Server-Sent Events ("event:
-// message", data = the message as JSON with base64 data). Several clients
-// may follow the same topic; each has its own bounded buffer, and a client
-// that falls behind gets an "event: dropped" with the count.
-func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, ps *pubsub.Service) {
-	topic := r.URL.Query().Get("topic")
-	sub, err := ps.Subscribe(topic, 256)
+// PubSubService adapts s to PubSub: its Subscribe returns the concrete
+// *pubsub.Subscription, which Subscription describes.
+func PubSubService(s *pubsub.Service) PubSub { return pubsubService{s} }
+
+type pubsubService struct{ *pubsub.Service }
+
+func (s pubsubService) Subscribe(topic string, buf int) (Subscription, error) {
+	sub, err := s.Service.Subscribe(topic, buf)
 	if err != nil {
-		s.WriteError(w, r, err)
+		return nil, err // not a nil *pubsub.Subscription in a non-nil interface
+	}
+	return sub, nil
+}
+
+// subscribeBuffer is the number of messages buffered for one
+// GET /v1/pubsub/subscribe stream; a client that falls further behind loses
+// messages and is told how many.
+const subscribeBuffer = 256
+
+// topicName checks a topic name from a request (pubsub's rule, so that a
+// bad name answers 400 before the service is asked).
+func topicName(s string) (string, error) {
+	if err := pubsub.ValidateTopicName(s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+func (s *Server) postPublish(w http.ResponseWriter, r *http.Request) {
+	var req wire.PublishRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	topic, err := topicName(req.Topic)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.svc.PubSub.Publish(r.Context(), topic, req.Data)
+	s.answer(w, r, publishResultWire(res), err)
+}
+
+func publishResultWire(in pubsub.PublishResult) wire.PublishResult {
+	return wire.PublishResult{
+		Topic:     in.Topic,
+		Peers:     in.Peers,
+		MeshPeers: in.MeshPeers,
+		NoPeers:   in.NoPeers,
+		Warning:   in.Warning,
+		WaitedMS:  ms(in.Waited),
+	}
+}
+
+func (s *Server) postPubSubJoin(w http.ResponseWriter, r *http.Request) {
+	var req wire.TopicRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	topic, err := topicName(req.Topic)
+	if err == nil {
+		err = s.svc.PubSub.Join(topic)
+	}
+	s.answer(w, r, req, err)
+}
+
+func (s *Server) postPubSubLeave(w http.ResponseWriter, r *http.Request) {
+	var req wire.TopicRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	topic, err := topicName(req.Topic)
+	if err == nil {
+		err = s.svc.PubSub.Leave(topic)
+	}
+	s.answer(w, r, req, err)
+}
+
+func (s *Server) getPubSubTopics(w http.ResponseWriter, r *http.Request) {
+	ts := s.svc.PubSub.Topics()
+	out := make([]wire.TopicInfo, len(ts))
+	for i, t := range ts {
+		out[i] = wire.TopicInfo{Name: t.Name, MeshPeers: t.MeshPeers, Peers: t.Peers, LocalSubscribers: t.LocalSubscribers}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getPubSubPeers(w http.ResponseWriter, r *http.Request) {
+	topic, err := topicName(r.URL.Query().Get("topic"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	peers := s.svc.PubSub.Peers(topic)
+	out := make([]string, len(peers))
+	for i, p := range peers {
+		out[i] = p.String()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getPubSubSubscribe streams a topic's messages as Server-Sent Events
+// ("event: message", data = wire.Message). Several clients may follow the
+// same topic; each has its own bounded buffer, and a client that falls
+// behind gets an "event: dropped" with the count. When the topic is left
+// the stream ends with "event: closed".
+func (s *Server) getPubSubSubscribe(w http.ResponseWriter, r *http.Request) {
+	topic, err := topicName(r.URL.Query().Get("topic"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sub, err := s.svc.PubSub.Subscribe(topic, subscribeBuffer)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	defer sub.Close()
 	var reported uint64
 	streamSSE(w, r, "subscribed to "+topic, sub.C(), func(m pubsub.Message, emit func(string, any)) {
 		if d := sub.Dropped(); d > reported {
-			emit("dropped", map[string]uint64{"dropped": d - reported})
+			emit("dropped", wire.DroppedEvent{Dropped: d - reported})
 			reported = d
 		}
-		emit("message", m)
+		emit("message", messageWire(m))
 	}, func(emit func(string, any)) { emit("closed", struct{}{}) })
+}
+
+func messageWire(m pubsub.Message) wire.Message {
+	return wire.Message{
+		From:         m.From.String(),
+		Seqno:        m.Seqno,
+		Topic:        m.Topic,
+		Data:         m.Data,
+		ReceivedAt:   m.ReceivedAt,
+		ID:           m.ID,
+		ReceivedFrom: m.ReceivedFrom.String(),
+	}
+}
+
+// pubsubEventWire converts the pubsub package's event payloads.
+func pubsubEventWire(data any) (any, bool) {
+	switch e := data.(type) {
+	case pubsub.MessageEvent:
+		return wire.PubSubMessageEvent{Topic: e.Topic, From: e.From.String(), Seqno: e.Seqno, Size: e.Size, ID: e.ID}, true
+	case pubsub.PublishedEvent:
+		return wire.PubSubPublishedEvent{Topic: e.Topic, Size: e.Size, Peers: e.Peers, MeshPeers: e.MeshPeers}, true
+	case pubsub.TopicEvent:
+		return wire.PubSubTopicEvent{Topic: e.Topic}, true
+	}
+	return nil, false
 }

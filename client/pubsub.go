@@ -5,12 +5,11 @@ import (
 	"net/url"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 // Publish publishes data on a topic (joining it first).
-func (c *Client) Publish(ctx context.Context, topic string, data []byte) (pubsub.PublishResult, error) {
-	var v pubsub.PublishResult
+func (c *Client) Publish(ctx context.Context, topic string, data []byte) (wire.PublishResult, error) {
+	var v wire.PublishResult
 	return v, c.Do(ctx, "POST", "/v1/pubsub/publish", wire.PublishRequest{Topic: topic, Data: data}, &v)
 }
 
@@ -25,8 +24,8 @@ func (c *Client) Leave(ctx context.Context, topic string) error {
 }
 
 // Topics lists joined topics.
-func (c *Client) Topics(ctx context.Context) ([]pubsub.TopicInfo, error) {
-	var v []pubsub.TopicInfo
+func (c *Client) Topics(ctx context.Context) ([]wire.TopicInfo, error) {
+	var v []wire.TopicInfo
 	return v, c.Do(ctx, "GET", "/v1/pubsub/topics", nil, &v)
 }
 
@@ -36,7 +35,9 @@ func (c *Client) TopicPeers(ctx context.Context, topic string) ([]string, error)
 	return v, c.Do(ctx, "GET", "/v1/pubsub/peers?topic="+url.QueryEscape(topic), nil, &v)
 }
 
-// Subscribe follows a topic; read messages with Stream.Next(&pubsub.Message{}).
+// Subscribe follows a topic. The stream's events are "message" (read it with
+// Stream.Next(&wire.Message{})), "dropped" (wire.DroppedEvent: messages lost
+// because this reader fell behind) and a last "closed" when the topic is left.
 func (c *Client) Subscribe(ctx context.Context, topic string) (*Stream, error) {
 	return c.Stream(ctx, "/v1/pubsub/subscribe?topic="+url.QueryEscape(topic))
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 // Three daemons: B and C join through A. C follows a topic with
@@ -37,12 +36,12 @@ func TestPubSubThroughDaemons(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); sub.Wait() })
-	msgs := make(chan pubsub.Message, 16)
+	msgs := make(chan wire.Message, 16)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 4<<20)
 		for sc.Scan() {
-			var m pubsub.Message
+			var m wire.Message
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
 				msgs <- m
 			}
@@ -51,12 +50,12 @@ func TestPubSubThroughDaemons(t *testing.T) {
 	}()
 	// Wait until C's subscription has meshed with the others.
 	eventually(t, 20*time.Second, func() bool {
-		var ts []pubsub.TopicInfo
+		var ts []wire.TopicInfo
 		okJSON(t, c, &ts, "pubsub", "ls")
 		return len(ts) == 1 && ts[0].Peers >= 2 && ts[0].LocalSubscribers == 1
 	}, "C's subscription did not see the topic's peers")
 
-	var res pubsub.PublishResult
+	var res wire.PublishResult
 	okJSON(t, a, &res, "pubsub", "pub", "news", "hello from a")
 	if res.Peers < 1 || res.NoPeers {
 		t.Fatalf("publish result %+v", res)
@@ -78,10 +77,10 @@ func TestPubSubThroughDaemons(t *testing.T) {
 			if !ok {
 				t.Fatal("subscription ended early")
 			}
-			if w, found := want[m.From.String()]; !found || w != string(m.Data) || m.Topic != "news" {
+			if w, found := want[m.From]; !found || w != string(m.Data) || m.Topic != "news" {
 				t.Fatalf("unexpected message %+v", m)
 			}
-			delete(want, m.From.String())
+			delete(want, m.From)
 		case <-time.After(20 * time.Second):
 			t.Fatalf("messages not received: %v", want)
 		}

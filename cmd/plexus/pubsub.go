@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/client"
-	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 func newPubSubCmd(g *globals) *cobra.Command {
@@ -38,7 +38,7 @@ func newPubCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (pubsub.PublishResult, error) {
+			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.PublishResult, error) {
 				return c.Publish(ctx, args[0], data)
 			})
 			if err != nil {
@@ -82,7 +82,11 @@ func newSubCmd(g *globals) *cobra.Command {
 				}
 				switch typ {
 				case "dropped":
-					fmt.Fprintf(cmd.ErrOrStderr(), "warning: messages dropped (reader too slow): %s\n", data)
+					var d wire.DroppedEvent
+					if err := json.Unmarshal(data, &d); err != nil {
+						return fmt.Errorf("decode dropped event: %w", err)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %d messages dropped (reader too slow)\n", d.Dropped)
 					continue
 				case "closed":
 					return fmt.Errorf("the daemon closed the subscription to %s (topic left?)", args[0])
@@ -91,7 +95,7 @@ func newSubCmd(g *globals) *cobra.Command {
 					fmt.Fprintf(out, "%s\n", data)
 					continue
 				}
-				var m pubsub.Message
+				var m wire.Message
 				if err := json.Unmarshal(data, &m); err != nil {
 					return fmt.Errorf("decode message: %w", err)
 				}
@@ -119,7 +123,7 @@ func newTopicsCmd(g *globals) *cobra.Command {
 		Short:   "List joined topics with mesh and subscriber counts",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ts, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]pubsub.TopicInfo, error) { return c.Topics(ctx) })
+			ts, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.TopicInfo, error) { return c.Topics(ctx) })
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,90 @@
+package wire
+
+import "time"
+
+// PublishRequest is the body of POST /v1/pubsub/publish.
+type PublishRequest struct {
+	Topic string `json:"topic"`
+	Data  []byte `json:"data"` // base64 in JSON
+}
+
+// PublishResult is the answer of POST /v1/pubsub/publish: who was there to
+// receive the message.
+type PublishResult struct {
+	Topic string `json:"topic"`
+	// Peers is the number of connected peers subscribed to the topic when
+	// the message was sent.
+	Peers int `json:"peers"`
+	// MeshPeers is the number of gossipsub mesh peers (0 under floodsub).
+	MeshPeers int `json:"mesh_peers"`
+	// NoPeers reports that no peer was on the topic even after waiting:
+	// only local subscribers received the message.
+	NoPeers bool `json:"no_peers"`
+	// Warning explains NoPeers, or a message sent without a mesh.
+	Warning string `json:"warning,omitempty"`
+	// WaitedMS is how long the publish waited for a first peer on the topic.
+	WaitedMS float64 `json:"waited_ms"`
+}
+
+// TopicRequest is the body of POST /v1/pubsub/join and /v1/pubsub/leave (a
+// pub/sub topic), and of POST /v1/discover/join and /v1/discover/leave (a
+// rendezvous topic); those routes answer it back.
+type TopicRequest struct {
+	Topic string `json:"topic"`
+}
+
+// TopicInfo is one joined topic (GET /v1/pubsub/topics).
+type TopicInfo struct {
+	Name string `json:"name"`
+	// MeshPeers is the number of gossipsub mesh peers (0 under floodsub).
+	MeshPeers int `json:"mesh_peers"`
+	// Peers is the number of connected peers subscribed to the topic.
+	Peers int `json:"peers"`
+	// LocalSubscribers is the number of local subscriptions (API streams
+	// included).
+	LocalSubscribers int `json:"local_subscribers"`
+}
+
+// Message is a message received on a topic: the data of the "message" events
+// of GET /v1/pubsub/subscribe. That stream also sends "dropped"
+// (DroppedEvent: messages this client lost by falling behind) and "closed"
+// (an empty object: the topic was left).
+type Message struct {
+	// From is the author's peer ID; its signature was verified.
+	From string `json:"from"`
+	// Seqno is the author's sequence number of the message.
+	Seqno uint64 `json:"seqno"`
+	Topic string `json:"topic"`
+	Data  []byte `json:"data"` // base64 in JSON
+	// ReceivedAt is when the node received the message.
+	ReceivedAt time.Time `json:"received_at"`
+	// ID identifies the message: "<author>/<seqno>".
+	ID string `json:"id"`
+	// ReceivedFrom is the peer that forwarded the message (the node itself
+	// for messages it published).
+	ReceivedFrom string `json:"received_from"`
+}
+
+// PubSubMessageEvent is the data of the pubsub.message event: a message from
+// another peer arrived on a joined topic.
+type PubSubMessageEvent struct {
+	Topic string `json:"topic"`
+	From  string `json:"from"`
+	Seqno uint64 `json:"seqno"`
+	Size  int    `json:"size"` // payload bytes
+	ID    string `json:"id"`
+}
+
+// PubSubPublishedEvent is the data of the pubsub.published event: the node
+// published a message.
+type PubSubPublishedEvent struct {
+	Topic     string `json:"topic"`
+	Size      int    `json:"size"` // payload bytes
+	Peers     int    `json:"peers"`
+	MeshPeers int    `json:"mesh_peers"`
+}
+
+// PubSubTopicEvent is the data of the pubsub.joined and pubsub.left events.
+type PubSubTopicEvent struct {
+	Topic string `json:"topic"`
+}
