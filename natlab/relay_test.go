@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/nat"
-	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 // TestSymmetricNATStaysRelayed: with one or both NATs endpoint-dependent
@@ -118,7 +118,7 @@ func TestSymmetricNATStaysRelayed(t *testing.T) {
 				}
 				select {
 				case m := <-msgs:
-					if string(m.Data) != "hello over the relay" || m.From.String() != a.ID.String() {
+					if string(m.Data) != "hello over the relay" || m.From != a.ID.String() {
 						return false, fmt.Errorf("unexpected message %+v", m)
 					}
 					return true, nil
@@ -156,7 +156,7 @@ func echoServer(t *testing.T, h *Host) string {
 
 // subscribe runs "plexus pubsub sub TOPIC --json" on d and returns the
 // messages it prints. The subscription ends with the test.
-func subscribe(t *testing.T, d *Daemon, topic string) <-chan pubsub.Message {
+func subscribe(t *testing.T, d *Daemon, topic string) <-chan wire.Message {
 	t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", d.Host.NS, d.bin, "--repo", d.Repo, "pubsub", "sub", topic, "--json")
 	cmd.Env = Env()
@@ -171,11 +171,11 @@ func subscribe(t *testing.T, d *Daemon, topic string) <-chan pubsub.Message {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	ch := make(chan pubsub.Message, 16)
+	ch := make(chan wire.Message, 16)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			var m pubsub.Message
+			var m wire.Message
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
 				select {
 				case ch <- m:
