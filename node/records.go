@@ -1,13 +1,11 @@
 package node
 
 import (
-	"context"
 	"time"
 
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 
-	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/records"
 )
@@ -40,17 +38,3 @@ func (n *Node) startRecords() error {
 
 // Records returns the DHT record and provider service.
 func (n *Node) Records() *records.Service { return n.records }
-
-// FindProviders finds up to count providers of key (an arbitrary string or
-// a CID), as full multiaddr lists.
-func (n *Node) FindProviders(ctx context.Context, key string, count int) ([]wire.Provider, error) {
-	ais, err := n.records.FindProviders(ctx, key, count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]wire.Provider, len(ais))
-	for i, ai := range ais {
-		out[i] = wire.Provider{PeerID: ai.ID.String(), Addrs: strs(ai.Addrs)}
-	}
-	return out, nil
-}
