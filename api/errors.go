@@ -38,6 +38,7 @@ var statusTable = []struct {
 	{records.ErrNotOwner, http.StatusForbidden},
 	{records.ErrExpired, http.StatusBadRequest},
 	{records.ErrInvalidProvideKey, http.StatusBadRequest},
+	{records.ErrInvalidTTL, http.StatusBadRequest},
 	// discovery
 	{discovery.ErrInvalidTopic, http.StatusBadRequest},
 	{discovery.ErrAlreadyJoined, http.StatusConflict},

@@ -6,9 +6,7 @@ import (
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/nat"
-	"github.com/plexus-p2p/plexus/perf"
 	"github.com/plexus-p2p/plexus/pubsub"
-	"github.com/plexus-p2p/plexus/records"
 )
 
 // route is one line of the route table. in and out are zero values of the
@@ -54,14 +52,14 @@ func (s *Server) routes() []route {
 		{"GET /v1/dht/closest", s.getDHTClosest, "The K closest peers to a key", nil, wire.ClosestPeers{}, []string{"key"}},
 		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, discovery.Report{}, nil},
 		// Records.
-		{"POST /v1/dht/put", s.postDHTPut, "Publish a signed record", wire.PutRequest{}, records.Record{}, nil},
-		{"GET /v1/dht/get", s.getDHTGet, "Fetch and verify a record", nil, records.Record{}, []string{"key"}},
-		{"GET /v1/dht/records", s.getDHTRecords, "This node's own records", nil, []records.Record{}, nil},
-		{"POST /v1/dht/provide", s.postDHTProvide, "Announce this node as a provider of a key", wire.KeyRequest{}, map[string]string{}, nil},
-		{"GET /v1/dht/provided", s.getDHTProvided, "Keys this node provides", nil, []records.Provision{}, nil},
+		{"POST /v1/dht/put", s.postDHTPut, "Publish a signed record", wire.PutRequest{}, wire.Record{}, nil},
+		{"GET /v1/dht/get", s.getDHTGet, "Fetch and verify a record", nil, wire.Record{}, []string{"key"}},
+		{"GET /v1/dht/records", s.getDHTRecords, "This node's own records", nil, []wire.Record{}, nil},
+		{"POST /v1/dht/provide", s.postDHTProvide, "Announce this node as a provider of a key", wire.KeyRequest{}, wire.ProvideResult{}, nil},
+		{"GET /v1/dht/provided", s.getDHTProvided, "Keys this node provides", nil, []wire.Provision{}, nil},
 		{"GET /v1/dht/findprovs", s.getDHTFindProvs, "Find providers of a key", nil, []wire.Provider{}, []string{"key", "count?"}},
 		// Perf.
-		{"POST /v1/perf", s.postPerf, "Measure throughput to a peer", wire.PerfRequest{}, perf.Result{}, nil},
+		{"POST /v1/perf", s.postPerf, "Measure throughput to a peer", wire.PerfRequest{}, wire.PerfResult{}, nil},
 		// Pub/sub.
 		{"POST /v1/pubsub/publish", s.postPublish, "Publish a message", wire.PublishRequest{}, pubsub.PublishResult{}, nil},
 		{"POST /v1/pubsub/join", s.postPubSubJoin, "Join a topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},

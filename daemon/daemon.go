@@ -108,7 +108,7 @@ func Services(n *node.Node) api.Services {
 		Node:      n,
 		Discovery: n,
 		Routing:   n,
-		Records:   n,
+		Records:   n.Records(),
 		Perf:      n,
 		PubSub:    n,
 		Messaging: n,

@@ -91,7 +91,7 @@ func (n *Node) connectOver(ctx context.Context, p peer.ID, given []ma.Multiaddr,
 	defer ps.AddAddrs(p, known, peerstore.RecentlyConnectedAddrTTL)
 	ps.AddAddrs(p, pick, peerstore.TempAddrTTL)
 	if err := n.host.Connect(network.WithForceDirectDial(ctx, "perf"), peer.AddrInfo{ID: p}); err != nil {
-		return fmt.Errorf("%w: connect %s over %s: %w", ErrUnreachable, p, transport, err)
+		return fmt.Errorf("%w: connect %s over %s: %w", ErrUnreachable, p, transport, oneLineError{err})
 	}
 	return nil
 }

@@ -140,30 +140,10 @@ type TopicRequest struct {
 	Topic string `json:"topic"`
 }
 
-// PutRequest is the body of POST /v1/dht/put.
-type PutRequest struct {
-	Name  string `json:"name"`
-	Value []byte `json:"value"`         // base64 in JSON
-	TTL   string `json:"ttl,omitempty"` // e.g. "1h"; default from the config
-}
-
-// KeyRequest is the body of POST /v1/dht/provide.
-type KeyRequest struct {
-	Key string `json:"key"`
-}
-
 // Provider is one provider record found (GET /v1/dht/findprovs).
 type Provider struct {
 	PeerID string   `json:"peer_id"`
 	Addrs  []string `json:"addrs"`
-}
-
-// PerfRequest is the body of POST /v1/perf.
-type PerfRequest struct {
-	Target    string `json:"target"`              // peer ID or full multiaddr
-	Upload    uint64 `json:"upload"`              // bytes to send
-	Download  uint64 `json:"download"`            // bytes to receive
-	Transport string `json:"transport,omitempty"` // tcp, quic or ws: measure over that transport
 }
 
 // RoutingEntry is one peer of the Kademlia routing table (GET /v1/dht/table).
