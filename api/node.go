@@ -84,7 +84,11 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 			reported = d
 		}
 		if matches(ev.Type, prefixes) {
-			emit(ev.Type, wire.Event{Seq: ev.Seq, Type: ev.Type, Time: ev.Time, Data: mustJSON(ev.Data)})
+			data := ev.Data
+			if d, ok := natEventWire(data); ok {
+				data = d
+			}
+			emit(ev.Type, wire.Event{Seq: ev.Seq, Type: ev.Type, Time: ev.Time, Data: mustJSON(data)})
 		}
 	}, nil)
 }

@@ -56,7 +56,7 @@ func (n *Node) Info() wire.ID {
 		Protocols:     protos,
 		AgentVersion:  "plexus/" + Version,
 		DHTMode:       mode,
-		Reachability:  n.nat.Reachability(),
+		Reachability:  strings.ToLower(n.nat.Reachability().String()),
 		Bootstrap:     slices.Clone(n.cfg.Network.Bootstrap),
 		BootstrapNode: len(n.cfg.Network.Bootstrap) == 0,
 	}
