@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -14,19 +13,15 @@ import (
 	"github.com/plexus-p2p/plexus/nat"
 )
 
-// natNode is what GET /v1/nat needs; nodes without NAT traversal answer 501.
-type natNode interface {
-	NATStatus() nat.Status
+// NAT is the NAT traversal capability: the connectivity doctor behind
+// GET /v1/nat. *nat.Service implements it.
+type NAT interface {
+	Status() nat.Status
 }
 
 // getNAT answers the connectivity doctor's report.
 func (s *Server) getNAT(w http.ResponseWriter, r *http.Request) {
-	nn, ok := s.node.(natNode)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, errors.New("this node has no NAT traversal service"))
-		return
-	}
-	WriteJSON(w, http.StatusOK, natStatusWire(nn.NATStatus()))
+	writeJSON(w, http.StatusOK, natStatusWire(s.svc.NAT.Status()))
 }
 
 // natStatusWire converts the doctor's report to its wire form.
@@ -206,16 +201,4 @@ func optTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// ms converts a duration to the wire's milliseconds.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// addrStrings converts multiaddrs to their wire form.
-func addrStrings(addrs []ma.Multiaddr) []string {
-	out := make([]string, len(addrs))
-	for i, a := range addrs {
-		out[i] = a.String()
-	}
-	return out
 }

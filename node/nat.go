@@ -61,6 +61,3 @@ func (n *Node) startNAT() error {
 // NAT returns the NAT traversal service: reachability, relay reservations,
 // hole punching and the connectivity doctor (Status).
 func (n *Node) NAT() *nat.Service { return n.nat }
-
-// NATStatus returns the connectivity doctor's report.
-func (n *Node) NATStatus() nat.Status { return n.nat.Status() }
