@@ -116,9 +116,12 @@ func parseTarget(s string) (peer.AddrInfo, error) {
 	if strings.HasPrefix(s, "/") {
 		return parsePeerAddr(s)
 	}
+	if s == "" {
+		return peer.AddrInfo{}, invalid("empty target: want a peer ID or a full multiaddr ending in /p2p/<peer ID>")
+	}
 	p, err := parsePeerID(s)
 	if err != nil {
-		return peer.AddrInfo{}, invalid("invalid target %q: want a peer ID or a full multiaddr ending in /p2p/<peer ID>", s)
+		return peer.AddrInfo{}, err
 	}
 	return peer.AddrInfo{ID: p}, nil
 }

@@ -185,7 +185,9 @@ func TestPing(t *testing.T) {
 	code, body = call(t, h, "POST", "/v1/ping", `{"target":"`+p.String()+`","count":1000}`)
 	wantError(t, code, body, 400, wire.CodeInvalidArgument, "count 1000")
 	code, body = call(t, h, "POST", "/v1/ping", `{"target":"nope"}`)
-	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid target")
+	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid peer ID")
+	code, body = call(t, h, "POST", "/v1/ping", `{"target":""}`)
+	wantError(t, code, body, 400, wire.CodeInvalidArgument, "empty target")
 }
 
 func TestShutdown(t *testing.T) {
