@@ -17,6 +17,7 @@ var eventConverters = []func(data any) (any, bool){
 	nodeEventWire,
 	recordsEventWire,
 	perfEventWire,
+	natEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

@@ -5,7 +5,6 @@ import (
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/discovery"
-	"github.com/plexus-p2p/plexus/nat"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -73,6 +72,6 @@ func (s *Server) routes() []route {
 		{"POST /v1/handlers", s.postHandlers, "Forward a protocol to a local URL", wire.HandlerRequest{}, status{201, wire.HandlerRequest{}}, nil},
 		{"DELETE /v1/handlers", s.deleteHandlers, "Stop serving a protocol", nil, wire.HandlerRequest{}, []string{"protocol"}},
 		// NAT traversal.
-		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report", nil, nat.Status{}, nil},
+		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report: reachability, NAT behaviour, relays, hole punching, advice", nil, wire.NATStatus{}, nil},
 	}
 }

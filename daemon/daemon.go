@@ -112,7 +112,7 @@ func Services(n *node.Node) api.Services {
 		Perf:      n,
 		PubSub:    n,
 		Messaging: n,
-		NAT:       n,
+		NAT:       n.NAT(),
 	}
 }
 

@@ -31,12 +31,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/nat"
 )
 
 // HostOptions returns the libp2p options of a Plexus host for cfg: the
-// transports, security order, muxer, agent version, resource manager and
-// connection manager. Benchmarks use it to measure exactly what the node runs.
+// transports, security order, muxer, agent version, NAT traversal, resource
+// manager and connection manager. Benchmarks use it to measure exactly what
+// the node runs; the NAT service that reports on the host is left out.
 func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option, error) {
+	_, natOpts, err := nat.New(natConfig(cfg.NAT), nat.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return hostOptions(cfg, reg, natOpts)
+}
+
+// hostOptions returns HostOptions with natOpts, the options of the node's
+// NAT service.
+func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option) ([]libp2p.Option, error) {
 	t := cfg.Transports
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
@@ -66,7 +78,7 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 			opts = append(opts, libp2p.Security(tls.ID, tls.New))
 		}
 	}
-	opts = append(opts, natHostOptions(cfg)...)
+	opts = append(opts, natOpts...)
 
 	rm, err := newResourceManager(cfg.ResourceManager, cfg.ConnManager.HighWater, reg)
 	if err != nil {
@@ -179,8 +191,8 @@ func transportOf(a ma.Multiaddr) string {
 	return name
 }
 
-func newHost(cfg Config, reg prometheus.Registerer) (host.Host, error) {
-	opts, err := HostOptions(cfg.Config, reg)
+func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (host.Host, error) {
+	opts, err := hostOptions(cfg.Config, reg, natOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -32,8 +32,8 @@ type Info struct {
 	ListenAddrs  []ma.Multiaddr
 	Protocols    []protocol.ID
 	AgentVersion string
-	DHTMode      string // "server" or "client"
-	Reachability string // AutoNAT: "unknown", "public" or "private"
+	DHTMode      string               // "server" or "client"
+	Reachability network.Reachability // AutoNAT v1, or nat.reachability when forced
 	// Bootstrap are the configured bootstrap peers; none means this node
 	// is a bootstrap node (the first node of a network).
 	Bootstrap []string

@@ -153,7 +153,13 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.ds = dssync.MutexWrap(datastore.NewMapDatastore())
 	}
 
-	if n.host, err = newHost(cfg, n.reg); err != nil {
+	// The NAT service comes with the host options it watches.
+	natSvc, natOpts, err := nat.New(natConfig(cfg.NAT), nat.Options{Logger: cfg.Logger, Events: n.bus, Metrics: n.reg})
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.nat = natSvc
+	if n.host, err = newHost(cfg, n.reg, natOpts); err != nil {
 		return nil, err
 	}
 	n.addCloser(n.host.Close)
