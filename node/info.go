@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
@@ -45,17 +44,13 @@ func (n *Node) Info() wire.ID {
 		protos = append(protos, string(p))
 	}
 	slices.Sort(protos)
-	mode := "client"
-	if n.dht.Mode() == dht.ModeServer {
-		mode = "server"
-	}
 	return wire.ID{
 		PeerID:        id.String(),
 		Addrs:         full(n.host.Addrs()),
 		ListenAddrs:   strs(listen),
 		Protocols:     protos,
 		AgentVersion:  "plexus/" + Version,
-		DHTMode:       mode,
+		DHTMode:       string(n.routing.Mode()),
 		Reachability:  n.nat.Reachability(),
 		Bootstrap:     slices.Clone(n.cfg.Network.Bootstrap),
 		BootstrapNode: len(n.cfg.Network.Bootstrap) == 0,
@@ -214,14 +209,14 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 	}
 	ai := n.host.Peerstore().PeerInfo(p)
 	if len(ai.Addrs) == 0 {
-		found, err := n.dht.FindPeer(ctx, p)
+		found, err := n.routing.FindPeer(ctx, p)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return fmt.Errorf("%w: find peer %s: %v", ErrUnreachable, p, err)
 			}
 			return fmt.Errorf("%w: peer %s is not connected and was not found in the DHT: %v", ErrNotFound, p, err)
 		}
-		ai = found
+		ai = found.AddrInfo()
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
 		return fmt.Errorf("%w: connect %s: %s", ErrUnreachable, p, oneLine(err))

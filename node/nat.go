@@ -63,7 +63,7 @@ func (n *Node) startNAT() error {
 		Logger:       n.cfg.Logger,
 		Events:       n.bus,
 		Metrics:      n.reg,
-		ClosestPeers: n.dht.GetClosestPeers,
+		ClosestPeers: n.routing.Closest,
 	})
 	if err != nil {
 		return fmt.Errorf("start NAT service: %w", err)
