@@ -4,62 +4,110 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/discovery"
 )
 
-// discoveryNode is what the discovery and routing routes need.
-type discoveryNode interface {
-	Discovery() *discovery.Service
-	RoutingTable() []wire.RoutingEntry
-	FindPeer(ctx context.Context, peerID string) (wire.FoundPeer, error)
-	ClosestPeers(ctx context.Context, key string) (wire.ClosestPeers, error)
-	Explore(ctx context.Context) (discovery.Report, error)
-	RendezvousPeers(ctx context.Context, topic string) (wire.RendezvousPeers, error)
+// Discovery is what the discovery routes need: known peers, bootstrap
+// peers, rendezvous. *discovery.Service implements it.
+type Discovery interface {
+	KnownPeers() []discovery.KnownPeer
+	BootstrapStatus() []discovery.BootstrapStatus
+	JoinRendezvous(ctx context.Context, topic string) error
+	LeaveRendezvous(topic string) error
+	RendezvousPeers(ctx context.Context, topic string) ([]peer.AddrInfo, error)
+	RendezvousTopics() []string
 }
 
-func (s *Server) discoveryRoutes(n discoveryNode) {
-	d := n.Discovery()
-	s.handle("GET /v1/peers/known", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, d.KnownPeers())
-	})
-	s.handle("GET /v1/bootstrap", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, d.BootstrapStatus())
-	})
-	s.handle("GET /v1/dht/table", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, n.RoutingTable())
-	})
-	s.handle("GET /v1/dht/findpeer", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.FindPeer(r.Context(), r.URL.Query().Get("peer"))
-		s.answer(w, r, res, err)
-	})
-	s.handle("GET /v1/dht/closest", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.ClosestPeers(r.Context(), r.URL.Query().Get("key"))
-		s.answer(w, r, res, err)
-	})
-	s.handle("GET /v1/explore", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.Explore(r.Context())
-		s.answer(w, r, res, err)
-	})
-	s.handle("POST /v1/discover/join", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.TopicRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
+func (s *Server) getKnownPeers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, knownPeersWire(s.svc.Discovery.KnownPeers()))
+}
+
+func (s *Server) getBootstrap(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, bootstrapWire(s.svc.Discovery.BootstrapStatus()))
+}
+
+func (s *Server) postDiscoverJoin(w http.ResponseWriter, r *http.Request) {
+	var req wire.TopicRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	s.answer(w, r, req, s.svc.Discovery.JoinRendezvous(r.Context(), req.Topic))
+}
+
+func (s *Server) postDiscoverLeave(w http.ResponseWriter, r *http.Request) {
+	var req wire.TopicRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	s.answer(w, r, req, s.svc.Discovery.LeaveRendezvous(req.Topic))
+}
+
+func (s *Server) getDiscoverPeers(w http.ResponseWriter, r *http.Request) {
+	topic := r.URL.Query().Get("topic")
+	ais, err := s.svc.Discovery.RendezvousPeers(r.Context(), topic)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.RendezvousPeers{Topic: topic, Peers: rendezvousPeersWire(ais)})
+}
+
+func (s *Server) getDiscoverTopics(w http.ResponseWriter, r *http.Request) {
+	topics := s.svc.Discovery.RendezvousTopics()
+	if topics == nil {
+		topics = []string{}
+	}
+	writeJSON(w, http.StatusOK, topics)
+}
+
+func knownPeersWire(kps []discovery.KnownPeer) []wire.KnownPeer {
+	out := make([]wire.KnownPeer, len(kps))
+	for i, k := range kps {
+		srcs := make([]string, len(k.Sources))
+		for j, src := range k.Sources {
+			srcs[j] = string(src)
 		}
-		s.answer(w, r, req, d.Rendezvous().Join(r.Context(), req.Topic))
-	})
-	s.handle("POST /v1/discover/leave", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.TopicRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
+		out[i] = wire.KnownPeer{
+			PeerID: k.ID.String(), Addrs: addrStrings(k.Addrs), Sources: srcs,
+			FirstSeen: k.FirstSeen.UTC(), LastSeen: k.LastSeen.UTC(), Connected: k.Connected,
 		}
-		s.answer(w, r, req, d.Rendezvous().Leave(req.Topic))
-	})
-	s.handle("GET /v1/discover/peers", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.RendezvousPeers(r.Context(), r.URL.Query().Get("topic"))
-		s.answer(w, r, res, err)
-	})
-	s.handle("GET /v1/discover/topics", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, d.Rendezvous().Topics())
-	})
+	}
+	return out
+}
+
+func bootstrapWire(st []discovery.BootstrapStatus) []wire.BootstrapStatus {
+	out := make([]wire.BootstrapStatus, len(st))
+	for i, b := range st {
+		out[i] = wire.BootstrapStatus{
+			Peer: b.Peer.String(), Addrs: addrStrings(b.Addrs), Connected: b.Connected,
+			Attempts: b.Attempts, LastError: b.LastError,
+			LastAttempt: b.LastAttempt.UTC(), LastConnected: b.LastConnected.UTC(), NextRetry: b.NextRetry.UTC(),
+		}
+	}
+	return out
+}
+
+// rendezvousPeersWire converts peers with their addresses (rendezvous peers).
+func rendezvousPeersWire(ais []peer.AddrInfo) []wire.Provider {
+	out := make([]wire.Provider, len(ais))
+	for i, ai := range ais {
+		out[i] = wire.Provider{PeerID: ai.ID.String(), Addrs: addrStrings(ai.Addrs)}
+	}
+	return out
+}
+
+// discoveryEventWire converts the event payloads of package discovery.
+func discoveryEventWire(data any) (any, bool) {
+	switch e := data.(type) {
+	case discovery.PeerDiscovered:
+		return wire.PeerDiscoveredEvent{Peer: e.Peer.String(), Source: string(e.Source), Addrs: addrStrings(e.Addrs)}, true
+	case discovery.BootstrapFailed:
+		return wire.BootstrapFailedEvent{Peer: e.Peer.String(), Error: e.Error, Attempts: e.Attempts, NextRetry: e.NextRetry.UTC()}, true
+	case discovery.RendezvousTopic:
+		return wire.RendezvousEvent{Topic: e.Topic}, true
+	}
+	return nil, false
 }

@@ -24,8 +24,6 @@ var (
 	ErrNotFound = errors.New("peer not found")
 	// ErrInvalidKey: Closest was given an empty key.
 	ErrInvalidKey = errors.New("invalid key")
-	// ErrClosed: the Service was closed.
-	ErrClosed = errors.New("routing service closed")
 )
 
 // DatastoreNamespace is where the DHT keeps its records in the datastore

@@ -33,6 +33,13 @@ type BootstrapStatus struct {
 	NextRetry time.Time `json:"next_retry,omitzero"`
 }
 
+// RendezvousPeers is the answer of GET /v1/discover/peers: the other peers
+// that joined a rendezvous topic.
+type RendezvousPeers struct {
+	Topic string     `json:"topic"`
+	Peers []Provider `json:"peers"`
+}
+
 // Event payloads of discovery.
 
 // PeerDiscoveredEvent is the data of peer.discovered: the first time a peer
@@ -58,6 +65,31 @@ type RendezvousEvent struct {
 }
 
 // Routing: the Kademlia DHT's table, lookups and the crawler.
+
+// RoutingEntry is one peer of the Kademlia routing table (GET /v1/dht/table).
+type RoutingEntry struct {
+	Bucket     int       `json:"bucket"` // common prefix length with this node's key
+	PeerID     string    `json:"peer_id"`
+	Addr       string    `json:"addr,omitempty"` // of an open connection, else a known one
+	Connected  bool      `json:"connected"`
+	AddedAt    time.Time `json:"added_at"`
+	LastUseful time.Time `json:"last_useful,omitzero"` // absent: never useful yet
+}
+
+// FoundPeer is the answer of GET /v1/dht/findpeer.
+type FoundPeer struct {
+	PeerID     string   `json:"peer_id"`
+	Addrs      []string `json:"addrs"`
+	Via        string   `json:"via"` // "connected", "peerstore" or "dht"
+	DurationMS float64  `json:"duration_ms"`
+}
+
+// ClosestPeers is the answer of GET /v1/dht/closest.
+type ClosestPeers struct {
+	Key        string   `json:"key"`
+	Peers      []string `json:"peers"`
+	DurationMS float64  `json:"duration_ms"`
+}
 
 // ExploreReport is the answer of GET /v1/explore: every node the crawl
 // reached from this node's routing table.
