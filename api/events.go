@@ -16,6 +16,8 @@ import (
 var eventConverters = []func(data any) (any, bool){
 	nodeEventWire,
 	natEventWire,
+	discoveryEventWire,
+	routingEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no
