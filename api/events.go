@@ -18,6 +18,8 @@ var eventConverters = []func(data any) (any, bool){
 	recordsEventWire,
 	perfEventWire,
 	natEventWire,
+	discoveryEventWire,
+	routingEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

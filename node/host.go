@@ -9,13 +9,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ipfs/go-datastore"
-	"github.com/ipfs/go-datastore/namespace"
 	"github.com/libp2p/go-libp2p"
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -207,26 +203,6 @@ func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (ho
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	return h, nil
-}
-
-// DHTProtocol returns the DHT protocol ID for a prefix, e.g. /plexus/kad/1.0.0.
-func DHTProtocol(prefix string) protocol.ID { return protocol.ID(prefix + "/kad/1.0.0") }
-
-// dhtModes maps config names to kad-dht modes.
-var dhtModes = map[string]dht.ModeOpt{"auto": dht.ModeAutoServer, "server": dht.ModeServer, "client": dht.ModeClient}
-
-func newDHT(h host.Host, cfg Config, ds datastore.Batching) (*dht.IpfsDHT, error) {
-	opts := []dht.Option{
-		dht.Mode(dhtModes[cfg.DHT.Mode]),
-		dht.ProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)), // speaks DHTProtocol(prefix)
-		dht.Datastore(namespace.Wrap(ds, datastore.NewKey("/dht"))),
-		dht.Validator(recordValidator(h.Peerstore(), cfg.Records)),
-	}
-	d, err := dht.New(h, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("start DHT: %w", err)
-	}
-	return d, nil
 }
 
 // connRateLimiter relaxes go-libp2p's default limit on new connections per

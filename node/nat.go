@@ -51,7 +51,7 @@ func natConfig(c config.NAT) nat.Config {
 // startNAT starts the NAT service New created with the host's options,
 // now that the host and the DHT exist.
 func (n *Node) startNAT() error {
-	if err := n.nat.Start(n.host, n.dht.GetClosestPeers); err != nil {
+	if err := n.nat.Start(n.host, n.routing.Closest); err != nil {
 		return fmt.Errorf("start NAT service: %w", err)
 	}
 	n.addCloser(n.nat.Close)
