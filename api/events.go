@@ -15,6 +15,11 @@ import (
 // services into wire types; the first that knows a payload wins.
 var eventConverters = []func(data any) (any, bool){
 	nodeEventWire,
+	recordsEventWire,
+	perfEventWire,
+	natEventWire,
+	discoveryEventWire,
+	routingEventWire,
 	pubsubEventWire,
 	messagingEventWire,
 }

@@ -3,15 +3,20 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/perf"
 )
 
-// Perf is what the perf route needs.
+// Perf is what the perf route needs; *node.Node implements it (it connects
+// over the requested transport first).
 type Perf interface {
-	Perf(ctx context.Context, req wire.PerfRequest) (perf.Result, error)
+	// Perf uploads upload bytes to target and downloads download bytes
+	// with the libp2p perf protocol, over transport ("tcp", "quic", "ws";
+	// "" for any).
+	Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string) (perf.Result, error)
 }
 
 func (s *Server) postPerf(w http.ResponseWriter, r *http.Request) {
@@ -19,7 +24,34 @@ func (s *Server) postPerf(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	req.Target = strings.TrimSpace(req.Target)
-	res, err := s.svc.Perf.Perf(r.Context(), req)
-	s.answer(w, r, res, err)
+	target, err := parseTarget(req.Target)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.svc.Perf.Perf(r.Context(), target, req.Upload, req.Download, req.Transport)
+	s.answer(w, r, perfResultWire(res), err)
+}
+
+func perfResultWire(r perf.Result) wire.PerfResult {
+	return wire.PerfResult{
+		UploadBytes:        r.Upload,
+		DownloadBytes:      r.Download,
+		TimeToFirstByteMS:  ms(r.TimeToFirstByte),
+		UploadDurationMS:   ms(r.UploadDuration),
+		DownloadDurationMS: ms(r.DownloadDuration),
+		TotalMS:            ms(r.Total),
+		UploadBPS:          r.UploadBitsPerSecond,
+		DownloadBPS:        r.DownloadBitsPerSecond,
+		BPS:                r.BitsPerSecond,
+	}
+}
+
+// perfEventWire converts the perf service's event payloads.
+func perfEventWire(data any) (any, bool) {
+	if e, ok := data.(perf.Served); ok {
+		return wire.PerfServedEvent{Peer: e.Peer.String(), UploadedBytes: e.Uploaded, DownloadedBytes: e.Downloaded,
+			RequestedBytes: e.Requested, DurationMS: ms(e.Duration), Error: e.Error}, true
+	}
+	return nil, false
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/perf"
 )
 
 // "plexus perf" measures another daemon over each transport with the
@@ -19,9 +18,9 @@ func TestPerfThroughDaemons(t *testing.T) {
 	okJSON(t, a, &idA, "id")
 	for _, tr := range []string{"tcp", "quic", "ws"} {
 		t.Run(tr, func(t *testing.T) {
-			var res perf.Result
+			var res wire.PerfResult
 			okJSON(t, b, &res, "perf", idA.Addrs[0], "--upload", "1048576", "--download", "4194304", "--transport", tr)
-			if res.Upload != 1<<20 || res.Download != 4<<20 || res.BitsPerSecond <= 0 || res.TimeToFirstByte <= 0 {
+			if res.UploadBytes != 1<<20 || res.DownloadBytes != 4<<20 || res.BPS <= 0 || res.TimeToFirstByteMS <= 0 {
 				t.Fatalf("perf over %s: %+v", tr, res)
 			}
 			var peers []wire.Peer

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/records"
 )
 
 // Records and provider records between two daemons that are not directly
@@ -32,7 +31,7 @@ func TestRecordsThroughDaemons(t *testing.T) {
 		}
 	}
 
-	var rec records.Record
+	var rec wire.Record
 	okJSON(t, b, &rec, "dht", "put", "greeting", "hello, world")
 	key := "/plexus/" + idB.PeerID + "/greeting"
 	if rec.Key != key || rec.Seq != 1 {
@@ -48,9 +47,9 @@ func TestRecordsThroughDaemons(t *testing.T) {
 	if out, err := put.Output(); err != nil || !strings.Contains(string(out), `"seq": 2`) {
 		t.Fatalf("second put: %s %v", out, err)
 	}
-	var got records.Record
+	var got wire.Record
 	okJSON(t, a, &got, "dht", "get", key)
-	if got.Seq != 2 || !bytes.Equal(got.Value, []byte{0, 1, 0xfe}) || got.Owner.String() != idB.PeerID {
+	if got.Seq != 2 || !bytes.Equal(got.Value, []byte{0, 1, 0xfe}) || got.Owner != idB.PeerID {
 		t.Fatalf("get after update: %+v", got)
 	}
 	if out := ok(t, b, "dht", "records"); !strings.Contains(out, key) {

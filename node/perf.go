@@ -9,12 +9,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/perf"
 )
-
-// MaxPerfBytes bounds one perf transfer in each direction (16 GiB).
-const MaxPerfBytes = 16 << 30
 
 func (n *Node) startPerf() error {
 	if !n.cfg.Perf.Enabled {
@@ -28,30 +25,37 @@ func (n *Node) startPerf() error {
 	return nil
 }
 
-// perfTransports maps --transport names to the multiaddr transport names.
+// perfTransports maps the transport names Perf accepts to the multiaddr
+// transport names.
 var perfTransports = map[string]string{"tcp": "tcp", "quic": "quic-v1", "ws": "ws"}
 
-// Perf measures throughput to a peer with the libp2p perf protocol. With a
-// transport name it (re)connects over that transport only, closing other
-// connections to the peer first.
-func (n *Node) Perf(ctx context.Context, req wire.PerfRequest) (perf.Result, error) {
-	if req.Upload > MaxPerfBytes || req.Download > MaxPerfBytes {
-		return perf.Result{}, fmt.Errorf("%w: upload and download are limited to %d bytes each", ErrInvalidArgument, MaxPerfBytes)
+// Perf measures throughput to target with the libp2p perf protocol,
+// uploading upload bytes and then downloading download bytes (each at most
+// config.MaxPerfBytes). It connects through target's addresses when it has
+// some, otherwise through known addresses or a DHT lookup. With a transport
+// ("tcp", "quic" or "ws"; "" for any) it (re)connects over that transport
+// only, closing other connections to the peer first.
+func (n *Node) Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string) (perf.Result, error) {
+	if upload > config.MaxPerfBytes || download > config.MaxPerfBytes {
+		return perf.Result{}, fmt.Errorf("%w: upload and download are limited to %d bytes each", ErrInvalidArgument, uint64(config.MaxPerfBytes))
 	}
-	ai, err := n.parseTarget(req.Target)
-	if err != nil {
-		return perf.Result{}, err
+	p := target.ID
+	switch {
+	case p == "":
+		return perf.Result{}, fmt.Errorf("%w: perf needs a peer ID", ErrInvalidArgument)
+	case p == n.host.ID():
+		return perf.Result{}, fmt.Errorf("%w: %s is this node itself", ErrInvalidArgument, p)
 	}
-	p := ai.ID
-	if req.Transport != "" {
-		err = n.connectOver(ctx, p, ai.Addrs, req.Transport)
+	var err error
+	if transport != "" {
+		err = n.connectOver(ctx, p, target.Addrs, transport)
 	} else {
-		err = n.connectTarget(ctx, ai)
+		err = n.connectTarget(ctx, target)
 	}
 	if err != nil {
 		return perf.Result{}, err
 	}
-	res, err := perf.Run(ctx, n.host, p, req.Upload, req.Download)
+	res, err := perf.Run(ctx, n.host, p, upload, download)
 	if err != nil {
 		return res, fmt.Errorf("perf %s: %w", p, err)
 	}
@@ -87,7 +91,7 @@ func (n *Node) connectOver(ctx context.Context, p peer.ID, given []ma.Multiaddr,
 	defer ps.AddAddrs(p, known, peerstore.RecentlyConnectedAddrTTL)
 	ps.AddAddrs(p, pick, peerstore.TempAddrTTL)
 	if err := n.host.Connect(network.WithForceDirectDial(ctx, "perf"), peer.AddrInfo{ID: p}); err != nil {
-		return fmt.Errorf("%w: connect %s over %s: %s", ErrUnreachable, p, transport, oneLine(err))
+		return fmt.Errorf("%w: connect %s over %s: %w", ErrUnreachable, p, transport, oneLineError{err})
 	}
 	return nil
 }

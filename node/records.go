@@ -1,28 +1,14 @@
 package node
 
 import (
-	"context"
 	"time"
 
-	record "github.com/libp2p/go-libp2p-record"
-	"github.com/libp2p/go-libp2p/core/peerstore"
-
-	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/records"
 )
 
-// recordValidator is the DHT's namespaced validator: "plexus" application
-// records with the configured value limit, plus "pk" and "ipns".
-func recordValidator(kb peerstore.KeyBook, c config.Records) record.NamespacedValidator {
-	v := records.Validator(kb)
-	v["plexus"] = records.RecordValidator{MaxValueSize: c.MaxValueSize}
-	return v
-}
-
 func (n *Node) startRecords() error {
 	c := n.cfg.Records
-	svc, err := records.New(n.dht, n.cfg.Identity, n.ds,
+	svc, err := records.New(n.routing, n.cfg.Identity, n.ds,
 		records.WithLogger(n.cfg.Logger),
 		records.WithPublisher(n.bus),
 		records.WithTTL(time.Duration(c.TTL)),
@@ -40,17 +26,3 @@ func (n *Node) startRecords() error {
 
 // Records returns the DHT record and provider service.
 func (n *Node) Records() *records.Service { return n.records }
-
-// FindProviders finds up to count providers of key (an arbitrary string or
-// a CID), as full multiaddr lists.
-func (n *Node) FindProviders(ctx context.Context, key string, count int) ([]wire.Provider, error) {
-	ais, err := n.records.FindProviders(ctx, key, count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]wire.Provider, len(ais))
-	for i, ai := range ais {
-		out[i] = wire.Provider{PeerID: ai.ID.String(), Addrs: strs(ai.Addrs)}
-	}
-	return out, nil
-}

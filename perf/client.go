@@ -14,25 +14,25 @@ import (
 type Result struct {
 	// Upload and Download are the byte counts sent and received (after the
 	// header).
-	Upload   uint64 `json:"upload_bytes"`
-	Download uint64 `json:"download_bytes"`
+	Upload   uint64
+	Download uint64
 	// TimeToFirstByte runs from the start of Run (before the stream, and a
 	// connection if there was none, is opened) to the first response byte.
 	// Zero when Download is zero.
-	TimeToFirstByte time.Duration `json:"time_to_first_byte_ns"`
+	TimeToFirstByte time.Duration
 	// UploadDuration runs from the first write to the moment the server
 	// confirmed it had drained the upload: its first response byte, or its
 	// EOF when Download is zero.
-	UploadDuration time.Duration `json:"upload_duration_ns"`
+	UploadDuration time.Duration
 	// DownloadDuration runs from the first response byte to EOF.
-	DownloadDuration time.Duration `json:"download_duration_ns"`
+	DownloadDuration time.Duration
 	// Total runs from the start of Run to EOF.
-	Total time.Duration `json:"total_ns"`
+	Total time.Duration
 	// Throughputs in bits per second; zero when nothing was moved.
-	UploadBitsPerSecond   float64 `json:"upload_bps"`
-	DownloadBitsPerSecond float64 `json:"download_bps"`
+	UploadBitsPerSecond   float64
+	DownloadBitsPerSecond float64
 	// BitsPerSecond is (Upload+Download)*8/Total.
-	BitsPerSecond float64 `json:"bps"`
+	BitsPerSecond float64
 }
 
 type runConfig struct {

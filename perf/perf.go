@@ -24,6 +24,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/plexus-p2p/plexus/config"
 )
 
 // ID is the protocol ID of perf.
@@ -40,7 +42,7 @@ const (
 	minBufferSize         = 64 << 10
 	maxBufferSize         = 16 << 20
 	defaultBufferSize     = 256 << 10
-	defaultMaxStreams     = 16
+	defaultMaxStreams     = config.DefaultPerfMaxStreams
 	defaultIdleTimeout    = 30 * time.Second
 	defaultRunBufferSize  = 256 << 10
 	publishedErrorMaxSize = 200
@@ -51,14 +53,16 @@ type Publisher interface{ Publish(typ string, data any) }
 
 // Served is the data of an EventServed event.
 type Served struct {
-	Peer       string  `json:"peer"`
-	Transfer           // byte counts
-	DurationMS float64 `json:"duration_ms"`
+	// Peer is the client.
+	Peer     peer.ID
+	Transfer // byte counts
+	// Duration runs from the stream's arrival to the end of the exchange.
+	Duration time.Duration
 	// Error is empty when the exchange completed.
-	Error string `json:"error,omitempty"`
+	Error string
 }
 
-type config struct {
+type options struct {
 	logger     *slog.Logger
 	publisher  Publisher
 	maxStreams int
@@ -68,11 +72,11 @@ type config struct {
 }
 
 // Option configures a Service.
-type Option func(*config) error
+type Option func(*options) error
 
 // WithLogger sets the logger. Default: slog.Default() with component=perf.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if l == nil {
 			return errors.New("perf: nil logger")
 		}
@@ -83,16 +87,16 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPublisher sets where EventServed events go. Default: none.
 func WithPublisher(p Publisher) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		c.publisher = p
 		return nil
 	}
 }
 
 // WithMaxStreams caps how many perf streams the server handles at once;
-// streams beyond the cap are reset. Default: 16.
+// streams beyond the cap are reset. Default: config.DefaultPerfMaxStreams (16).
 func WithMaxStreams(n int) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if n < 1 {
 			return fmt.Errorf("perf: max streams %d: must be at least 1", n)
 		}
@@ -105,7 +109,7 @@ func WithMaxStreams(n int) Option {
 // write before resetting the stream. Transfers of any size are allowed as
 // long as they keep moving. Default: 30s.
 func WithIdleTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if d <= 0 {
 			return fmt.Errorf("perf: idle timeout %v: must be positive", d)
 		}
@@ -117,7 +121,7 @@ func WithIdleTimeout(d time.Duration) Option {
 // WithBufferSize sets the server's per-stream read and write chunk size.
 // Default: 256 KiB; allowed 64 KiB to 16 MiB.
 func WithBufferSize(n int) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if n < minBufferSize || n > maxBufferSize {
 			return fmt.Errorf("perf: buffer size %d: must be between %d and %d", n, minBufferSize, maxBufferSize)
 		}
@@ -129,7 +133,7 @@ func WithBufferSize(n int) Option {
 // WithAllowPeer restricts the server to peers for which allow reports
 // true; streams from other peers are reset. Default: every peer.
 func WithAllowPeer(allow func(peer.ID) bool) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if allow == nil {
 			return errors.New("perf: nil allow function")
 		}
@@ -141,7 +145,7 @@ func WithAllowPeer(allow func(peer.ID) bool) Option {
 // Service is the server side of perf on one host.
 type Service struct {
 	h   host.Host
-	cfg config
+	cfg options
 	log *slog.Logger
 
 	bufs sync.Pool // of *[]byte, each cfg.bufSize long
@@ -155,7 +159,7 @@ type Service struct {
 // New registers the perf stream handler on h. It starts no goroutines; the
 // host runs one per incoming stream. Close removes the handler.
 func New(h host.Host, opts ...Option) (*Service, error) {
-	cfg := config{
+	cfg := options{
 		maxStreams: defaultMaxStreams,
 		idle:       defaultIdleTimeout,
 		bufSize:    defaultBufferSize,
@@ -230,22 +234,22 @@ func (s *Service) release(st network.Stream) {
 func (s *Service) handle(st network.Stream) {
 	start := time.Now()
 	remote := st.Conn().RemotePeer()
-	ev := Served{Peer: remote.String()}
+	ev := Served{Peer: remote}
 	defer func() {
-		ev.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		ev.Duration = time.Since(start)
 		s.publish(ev)
 	}()
 
 	if s.cfg.allow != nil && !s.cfg.allow(remote) {
 		_ = st.ResetWithError(network.StreamGated)
 		ev.Error = "peer not allowed"
-		s.log.Debug("perf stream refused", slog.String("peer", ev.Peer), slog.String("reason", ev.Error))
+		s.log.Debug("perf stream refused", slog.Any("peer", ev.Peer), slog.String("reason", ev.Error))
 		return
 	}
 	if code, err := s.admit(st); err != nil {
 		_ = st.ResetWithError(code)
 		ev.Error = err.Error()
-		s.log.Debug("perf stream refused", slog.String("peer", ev.Peer), slog.String("reason", ev.Error))
+		s.log.Debug("perf stream refused", slog.Any("peer", ev.Peer), slog.String("reason", ev.Error))
 		return
 	}
 	defer s.release(st)
@@ -259,7 +263,7 @@ func (s *Service) handle(st network.Stream) {
 		}
 		_ = st.ResetWithError(code)
 		ev.Error = truncate(err.Error(), publishedErrorMaxSize)
-		s.log.Debug("perf stream failed", slog.String("peer", ev.Peer), slog.Any("err", err))
+		s.log.Debug("perf stream failed", slog.Any("peer", ev.Peer), slog.Any("err", err))
 		return
 	}
 	_ = st.Close()

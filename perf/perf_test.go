@@ -147,7 +147,7 @@ func TestRunRoundtrip(t *testing.T) {
 				}
 				got := ev.next(t)
 				want := perf.Transfer{Uploaded: c.up, Downloaded: c.down, Requested: c.down}
-				if got.Transfer != want || got.Error != "" || got.Peer != client.ID().String() {
+				if got.Transfer != want || got.Error != "" || got.Peer != client.ID() {
 					t.Errorf("server event %+v, want transfer %+v from %s without error", got, want, client.ID())
 				}
 			}

@@ -74,11 +74,11 @@ func (d *deadlines) write() error {
 // Transfer counts the bytes one perf exchange moved, seen from the server.
 type Transfer struct {
 	// Uploaded is how many bytes the client sent after the header.
-	Uploaded uint64 `json:"uploaded_bytes"`
+	Uploaded uint64
 	// Downloaded is how many bytes the server sent back.
-	Downloaded uint64 `json:"downloaded_bytes"`
+	Downloaded uint64
 	// Requested is the number the client asked for in its header.
-	Requested uint64 `json:"requested_bytes"`
+	Requested uint64
 }
 
 // ServeStream runs the server side of one perf exchange on s: it reads the

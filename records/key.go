@@ -53,6 +53,8 @@ var (
 	// ErrInvalidProvideKey: the key given to Provide or FindProviders is empty,
 	// too long, or a CID whose multihash the DHT does not accept.
 	ErrInvalidProvideKey = errors.New("invalid provide key")
+	// ErrInvalidTTL: a record lifetime outside (0, MaxTTL].
+	ErrInvalidTTL = errors.New("invalid record TTL")
 )
 
 // Key returns the DHT key of owner's record called name:

@@ -15,13 +15,14 @@ import (
 // Provision is a key this node provides.
 type Provision struct {
 	// Key is the key given to Provide.
-	Key string `json:"key"`
+	Key string
 	// CID is the key's CID on the DHT (see ProviderCID).
-	CID cid.Cid `json:"cid"`
+	CID cid.Cid
 	// Since is when Provide was first called for the key.
-	Since time.Time `json:"since"`
+	Since time.Time
 }
 
+// provideState is what the datastore keeps per provided key (JSON).
 type provideState struct {
 	Key   string    `json:"key"`
 	Since time.Time `json:"since"`
@@ -47,7 +48,7 @@ func (s *Service) Provide(ctx context.Context, key string) error {
 		return fmt.Errorf("records: provide %q (%s, saved for reproviding): %w", key, c, err)
 	}
 	s.log.Debug("provided", "key", key, "cid", c)
-	s.publish(EventProviderAdded, ProviderEvent{Key: key, CID: c.String()})
+	s.publish(EventProviderAdded, ProviderEvent{Key: key, CID: c})
 	return nil
 }
 

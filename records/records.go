@@ -29,11 +29,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
+
+	"github.com/plexus-p2p/plexus/config"
 )
 
 // Routing is what a Service needs from the DHT; *dht.IpfsDHT implements it.
@@ -59,18 +62,21 @@ const (
 
 // RecordEvent is the data of record.put and record.got events.
 type RecordEvent struct {
-	Key   string    `json:"key"`
-	Owner string    `json:"owner"`
-	Name  string    `json:"name"`
-	Seq   uint64    `json:"seq"`
-	EOL   time.Time `json:"eol"`
-	Size  int       `json:"size"`
+	// Key is the record's DHT key, /plexus/<Owner>/<Name>.
+	Key   string
+	Owner peer.ID
+	Name  string
+	Seq   uint64
+	EOL   time.Time
+	// Size is the length of the value in bytes.
+	Size int
 }
 
 // ProviderEvent is the data of provider.added events.
 type ProviderEvent struct {
-	Key string `json:"key"`
-	CID string `json:"cid"`
+	// Key is the key given to Provide; CID is its CID on the DHT.
+	Key string
+	CID cid.Cid
 }
 
 // Datastore keys used by a Service (the node's datastore is shared; kad-dht
@@ -81,15 +87,19 @@ const (
 	providePrefix = "/plexus/records/provides"
 )
 
+// The defaults and bounds shared with the node's configuration are written
+// once, in package config; these names refer to them.
 const (
 	// DefaultTTL is the default lifetime (EOL - now) of a published record.
-	DefaultTTL = 24 * time.Hour
+	DefaultTTL = config.DefaultRecordTTL
 	// MaxTTL is the longest lifetime Put accepts.
-	MaxTTL = 365 * 24 * time.Hour
+	MaxTTL = config.MaxRecordTTL
+	// MaxMaxValueSize is the highest limit WithMaxValueSize accepts (1 MiB).
+	MaxMaxValueSize = config.MaxRecordMaxValueSize
 	// DefaultRepublishInterval is how often own records are republished.
-	DefaultRepublishInterval = time.Hour
+	DefaultRepublishInterval = config.DefaultRepublishInterval
 	// DefaultReprovideInterval is how often provided keys are announced again.
-	DefaultReprovideInterval = 11 * time.Hour
+	DefaultReprovideInterval = config.DefaultReprovideInterval
 	// DefaultRetryInterval is how soon a republish or reprovide pass that had
 	// failures is retried.
 	DefaultRetryInterval = time.Minute
@@ -101,7 +111,7 @@ const (
 	DefaultFindProvidersCount = 20
 )
 
-type config struct {
+type options struct {
 	logger            *slog.Logger
 	pub               Publisher
 	ttl               time.Duration
@@ -113,11 +123,11 @@ type config struct {
 }
 
 // Option configures a Service.
-type Option func(*config) error
+type Option func(*options) error
 
 // WithLogger sets the logger. Default: slog.Default() with component=records.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if l != nil {
 			c.logger = l
 		}
@@ -127,7 +137,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithPublisher sets where events go. Default: nowhere.
 func WithPublisher(p Publisher) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		c.pub = p
 		return nil
 	}
@@ -136,9 +146,9 @@ func WithPublisher(p Publisher) Option {
 // WithTTL sets the lifetime of records published without an explicit TTL.
 // Default: DefaultTTL (24h).
 func WithTTL(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 || d > MaxTTL {
-			return fmt.Errorf("records: TTL %s: want (0, %s]", d, MaxTTL)
+	return func(c *options) error {
+		if err := config.CheckRecordTTL(d); err != nil {
+			return fmt.Errorf("records: TTL: %w: %w", ErrInvalidTTL, err)
 		}
 		c.ttl = d
 		return nil
@@ -149,9 +159,9 @@ func WithTTL(d time.Duration) Option {
 // a fresh EOL and stores them again. It is shortened automatically to half the
 // shortest record TTL. Default: DefaultRepublishInterval (1h).
 func WithRepublishInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("records: republish interval %s: must be positive", d)
+	return func(c *options) error {
+		if err := config.CheckRecordInterval(d); err != nil {
+			return fmt.Errorf("records: republish interval: %w", err)
 		}
 		c.republishInterval = d
 		return nil
@@ -162,9 +172,9 @@ func WithRepublishInterval(d time.Duration) Option {
 // should stay well under the 48h kad-dht keeps provider records.
 // Default: DefaultReprovideInterval (11h).
 func WithReprovideInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("records: reprovide interval %s: must be positive", d)
+	return func(c *options) error {
+		if err := config.CheckRecordInterval(d); err != nil {
+			return fmt.Errorf("records: reprovide interval: %w", err)
 		}
 		c.reprovideInterval = d
 		return nil
@@ -175,7 +185,7 @@ func WithReprovideInterval(d time.Duration) Option {
 // (for example while the routing table is still empty) is retried.
 // Default: DefaultRetryInterval (1m).
 func WithRetryInterval(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if d <= 0 {
 			return fmt.Errorf("records: retry interval %s: must be positive", d)
 		}
@@ -190,7 +200,7 @@ func WithRetryInterval(d time.Duration) Option {
 // that loses to its own older one). 0 disables the lookup.
 // Default: DefaultSeqLookupTimeout (10s).
 func WithSeqLookupTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *options) error {
 		if d < 0 {
 			return fmt.Errorf("records: seq lookup timeout %s: must not be negative", d)
 		}
@@ -201,11 +211,11 @@ func WithSeqLookupTimeout(d time.Duration) Option {
 
 // WithMaxValueSize sets the value size limit of Put and of the validation Get
 // applies. It must match the limit of the RecordValidator the DHT nodes use.
-// Default: DefaultMaxValueSize (16 KiB).
+// Allowed: 1 to MaxMaxValueSize (1 MiB). Default: DefaultMaxValueSize (16 KiB).
 func WithMaxValueSize(n int) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("records: max value size %d: must be positive", n)
+	return func(c *options) error {
+		if err := config.CheckRecordMaxValueSize(n); err != nil {
+			return fmt.Errorf("records: max value size: %w", err)
 		}
 		c.maxValueSize = n
 		return nil
@@ -218,7 +228,7 @@ type Service struct {
 	key       crypto.PrivKey
 	self      peer.ID
 	ds        datastore.Batching
-	cfg       config
+	cfg       options
 	log       *slog.Logger
 	validator RecordValidator
 
@@ -243,7 +253,7 @@ func New(d Routing, key crypto.PrivKey, ds datastore.Batching, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("records: peer ID of key: %w", err)
 	}
-	cfg := config{
+	cfg := options{
 		ttl:               DefaultTTL,
 		republishInterval: DefaultRepublishInterval,
 		reprovideInterval: DefaultReprovideInterval,
@@ -310,8 +320,8 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.D
 	if ttl <= 0 {
 		ttl = s.cfg.ttl
 	}
-	if ttl > MaxTTL {
-		return Record{}, fmt.Errorf("records: put %q: TTL %s over the maximum %s", key, ttl, MaxTTL)
+	if err := config.CheckRecordTTL(ttl); err != nil {
+		return Record{}, fmt.Errorf("records: put %q: %w: %w", key, ErrInvalidTTL, err)
 	}
 
 	// Learn the network's seq outside the lock: it is a DHT lookup.
@@ -484,5 +494,5 @@ func (s *Service) publish(typ string, data any) {
 }
 
 func recordEvent(r Record) RecordEvent {
-	return RecordEvent{Key: r.Key, Owner: r.Owner.String(), Name: r.Name, Seq: r.Seq, EOL: r.EOL, Size: len(r.Value)}
+	return RecordEvent{Key: r.Key, Owner: r.Owner, Name: r.Name, Seq: r.Seq, EOL: r.EOL, Size: len(r.Value)}
 }

@@ -70,7 +70,7 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 			t.Fatalf("record.put events: %+v", put)
 		}
 		got := net.nodes[1].pub.Data(records.EventRecordGot)
-		if len(got) != 2 || got[0].(records.RecordEvent).Owner != owner.id().String() {
+		if len(got) != 2 || got[0].(records.RecordEvent).Owner != owner.id() {
 			t.Fatalf("record.got events on node 1: %+v", got)
 		}
 	})

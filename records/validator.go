@@ -9,12 +9,15 @@ import (
 	"github.com/ipfs/boxo/ipns"
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+
+	"github.com/plexus-p2p/plexus/config"
 )
 
-// DefaultMaxValueSize is the default limit on a record's value: 16 KiB. The
-// whole encoded record adds the key, 30 bytes of fixed fields, the signature
-// and, for RSA or ECDSA owners, the public key.
-const DefaultMaxValueSize = 16 << 10
+// DefaultMaxValueSize is the default limit on a record's value: 16 KiB
+// (config.DefaultRecordMaxValueSize). The whole encoded record adds the key,
+// 30 bytes of fixed fields, the signature and, for RSA or ECDSA owners, the
+// public key.
+const DefaultMaxValueSize = config.DefaultRecordMaxValueSize
 
 // Validator returns the record validator of a Plexus DHT, to be given to
 // kad-dht with dht.Validator (not dht.NamespacedValidator):
@@ -137,7 +140,7 @@ func (v RecordValidator) now() time.Time {
 // validation (as opposed to not found, or a network or datastore failure).
 func IsInvalid(err error) bool {
 	for _, target := range []error{ErrInvalidKey, ErrUnknownNamespace, ErrInvalidName, ErrValueTooLarge,
-		ErrInvalidRecord, ErrBadSignature, ErrNotOwner, ErrExpired, ErrInvalidProvideKey} {
+		ErrInvalidRecord, ErrBadSignature, ErrNotOwner, ErrExpired, ErrInvalidProvideKey, ErrInvalidTTL} {
 		if errors.Is(err, target) {
 			return true
 		}

@@ -64,22 +64,22 @@ const (
 // Record is a signed Plexus key/value record.
 type Record struct {
 	// Key is the DHT key, "/plexus/<owner>/<name>".
-	Key string `json:"key"`
+	Key string
 	// Owner is the peer whose key signed the record; it is part of Key.
-	Owner peer.ID `json:"owner"`
+	Owner peer.ID
 	// Name is the last segment of Key.
-	Name string `json:"name"`
+	Name string
 	// Value is the application data.
-	Value []byte `json:"value"`
+	Value []byte
 	// Seq orders the owner's versions of the record: the highest wins.
-	Seq uint64 `json:"seq"`
+	Seq uint64
 	// EOL is when the record stops being valid.
-	EOL time.Time `json:"eol"`
+	EOL time.Time
 	// PublicKey is the embedded marshalled public key, or nil when the key is
 	// extracted from Owner.
-	PublicKey []byte `json:"-"`
+	PublicKey []byte
 	// Signature is the owner's signature (see the wire format in wire.go).
-	Signature []byte `json:"-"`
+	Signature []byte
 }
 
 // NewRecord returns a record under /plexus/<peer ID of priv>/<name> signed with
@@ -278,7 +278,10 @@ func (r Record) verifySignature() error {
 		return err
 	}
 	ok, err := pub.Verify(signedBytes(body), r.Signature)
-	if err != nil || !ok {
+	if err != nil {
+		return fmt.Errorf("%w: %q (seq %d): verify with the key of %s: %w", ErrBadSignature, r.Key, r.Seq, r.Owner, err)
+	}
+	if !ok {
 		return fmt.Errorf("%w: %q (seq %d) is not signed by %s", ErrBadSignature, r.Key, r.Seq, r.Owner)
 	}
 	return nil

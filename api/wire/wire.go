@@ -96,61 +96,10 @@ type Event struct {
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
-// PutRequest is the body of POST /v1/dht/put.
-type PutRequest struct {
-	Name  string `json:"name"`
-	Value []byte `json:"value"`         // base64 in JSON
-	TTL   string `json:"ttl,omitempty"` // e.g. "1h"; default from the config
-}
-
-// KeyRequest is the body of POST /v1/dht/provide.
-type KeyRequest struct {
-	Key string `json:"key"`
-}
-
 // Provider is one provider record found (GET /v1/dht/findprovs).
 type Provider struct {
 	PeerID string   `json:"peer_id"`
 	Addrs  []string `json:"addrs"`
-}
-
-// PerfRequest is the body of POST /v1/perf.
-type PerfRequest struct {
-	Target    string `json:"target"`              // peer ID or full multiaddr
-	Upload    uint64 `json:"upload"`              // bytes to send
-	Download  uint64 `json:"download"`            // bytes to receive
-	Transport string `json:"transport,omitempty"` // tcp, quic or ws: measure over that transport
-}
-
-// RoutingEntry is one peer of the Kademlia routing table (GET /v1/dht/table).
-type RoutingEntry struct {
-	Bucket     int       `json:"bucket"` // common prefix length with this node's key
-	PeerID     string    `json:"peer_id"`
-	Addr       string    `json:"addr,omitempty"`
-	Connected  bool      `json:"connected"`
-	AddedAt    time.Time `json:"added_at"`
-	LastUseful time.Time `json:"last_useful,omitzero"`
-}
-
-// FoundPeer is the answer of GET /v1/dht/findpeer.
-type FoundPeer struct {
-	PeerID     string   `json:"peer_id"`
-	Addrs      []string `json:"addrs"`
-	Via        string   `json:"via"` // "connected", "peerstore" or "dht"
-	DurationMS float64  `json:"duration_ms"`
-}
-
-// ClosestPeers is the answer of GET /v1/dht/closest.
-type ClosestPeers struct {
-	Key        string   `json:"key"`
-	Peers      []string `json:"peers"`
-	DurationMS float64  `json:"duration_ms"`
-}
-
-// RendezvousPeers is the answer of GET /v1/discover/peers.
-type RendezvousPeers struct {
-	Topic string     `json:"topic"`
-	Peers []Provider `json:"peers"`
 }
 
 // PeerEvent is the data of the peer.connected and peer.disconnected events.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/client"
-	"github.com/plexus-p2p/plexus/records"
 )
 
 func newDHTCmd(g *globals) *cobra.Command {
@@ -19,13 +18,13 @@ func newDHTCmd(g *globals) *cobra.Command {
 		Use:   "dht",
 		Short: "Kademlia DHT: signed records, provider records, routing",
 	}
-	cmd.AddCommand(newPutCmd(g), newGetCmd(g), newRecordsCmd(g), newProvideCmd(g), newFindProvsCmd(g),
+	cmd.AddCommand(newPutCmd(g), newGetCmd(g), newRecordsCmd(g), newProvideCmd(g), newProvidedCmd(g), newFindProvsCmd(g),
 		newTableCmd(g), newFindPeerCmd(g), newClosestCmd(g))
 	return cmd
 }
 
 func newPutCmd(g *globals) *cobra.Command {
-	var ttl string
+	var ttl time.Duration
 	cmd := &cobra.Command{
 		Use:   "put NAME [VALUE | -]",
 		Short: "Store a signed record under /plexus/<this peer ID>/NAME (value at most 16 KiB by default)",
@@ -35,7 +34,7 @@ func newPutCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rec, err := call(cmd, g, func(ctx context.Context, c *client.Client) (records.Record, error) {
+			rec, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.Record, error) {
 				return c.Put(ctx, args[0], value, ttl)
 			})
 			if err != nil {
@@ -46,7 +45,7 @@ func newPutCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&ttl, "ttl", "", "record lifetime, e.g. 1h (default from the config, 24h)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "record lifetime, e.g. 1h (default from the config, 24h)")
 	return cmd
 }
 
@@ -56,7 +55,7 @@ func newGetCmd(g *globals) *cobra.Command {
 		Short: "Fetch a record (/plexus/<peer ID>/<name>) from the network and print its value",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rec, err := call(cmd, g, func(ctx context.Context, c *client.Client) (records.Record, error) {
+			rec, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.Record, error) {
 				return c.Get(ctx, args[0])
 			})
 			if err != nil {
@@ -73,7 +72,7 @@ func newRecordsCmd(g *globals) *cobra.Command {
 		Short: "List the records this node owns (and republishes)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			recs, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]records.Record, error) { return c.OwnRecords(ctx) })
+			recs, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.Record, error) { return c.OwnRecords(ctx) })
 			if err != nil {
 				return err
 			}
@@ -94,14 +93,35 @@ func newProvideCmd(g *globals) *cobra.Command {
 		Short: "Announce that this node provides KEY (any string, or a CID); re-announced before expiry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := call(cmd, g, func(ctx context.Context, c *client.Client) (struct{}, error) {
-				return struct{}{}, c.Provide(ctx, args[0])
+			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.ProvideResult, error) {
+				return c.Provide(ctx, args[0])
 			})
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), map[string]string{"key": args[0]}, func(w io.Writer) {
-				fmt.Fprintf(w, "providing %s\n", args[0])
+			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				fmt.Fprintf(w, "providing %s (%s)\n", res.Key, res.CID)
+			})
+		},
+	}
+}
+
+func newProvidedCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "provided",
+		Short: "List the keys this node provides (and re-announces)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ps, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.Provision, error) { return c.Provided(ctx) })
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), ps, func(w io.Writer) {
+				rows := make([][]string, len(ps))
+				for i, p := range ps {
+					rows[i] = []string{p.Key, p.CID, p.Since.Local().Format(time.DateTime)}
+				}
+				table(w, []string{"KEY", "CID", "SINCE"}, rows)
 			})
 		},
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/client"
-	"github.com/plexus-p2p/plexus/perf"
+	"github.com/plexus-p2p/plexus/config"
 )
 
 func newPerfCmd(g *globals) *cobra.Command {
@@ -21,20 +21,26 @@ func newPerfCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Target = args[0]
-			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (perf.Result, error) { return c.Perf(ctx, req) })
+			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.PerfResult, error) { return c.Perf(ctx, req) })
 			if err != nil {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
 				gbps := func(bps float64) string { return fmt.Sprintf("%.3f Gbit/s", bps/1e9) }
-				fmt.Fprintf(w, "upload:     %d bytes in %s (%s)\n", res.Upload, res.UploadDuration.Round(time.Microsecond), gbps(res.UploadBitsPerSecond))
-				fmt.Fprintf(w, "download:   %d bytes in %s (%s)\n", res.Download, res.DownloadDuration.Round(time.Microsecond), gbps(res.DownloadBitsPerSecond))
-				fmt.Fprintf(w, "first byte: %s\ntotal:      %s (%s)\n", res.TimeToFirstByte.Round(time.Microsecond), res.Total.Round(time.Microsecond), gbps(res.BitsPerSecond))
+				fmt.Fprintf(w, "upload:     %d bytes in %s (%s)\n", res.UploadBytes, msDuration(res.UploadDurationMS), gbps(res.UploadBPS))
+				fmt.Fprintf(w, "download:   %d bytes in %s (%s)\n", res.DownloadBytes, msDuration(res.DownloadDurationMS), gbps(res.DownloadBPS))
+				fmt.Fprintf(w, "first byte: %s\ntotal:      %s (%s)\n", msDuration(res.TimeToFirstByteMS), msDuration(res.TotalMS), gbps(res.BPS))
 			})
 		},
 	}
-	cmd.Flags().Uint64Var(&req.Upload, "upload", 64<<20, "bytes to upload")
-	cmd.Flags().Uint64Var(&req.Download, "download", 64<<20, "bytes to download")
+	cmd.Flags().Uint64Var(&req.Upload, "upload", config.DefaultPerfBytes, "bytes to upload")
+	cmd.Flags().Uint64Var(&req.Download, "download", config.DefaultPerfBytes, "bytes to download")
 	cmd.Flags().StringVar(&req.Transport, "transport", "", "measure over this transport: tcp, quic or ws (reconnects to the peer over it)")
 	return cmd
+}
+
+// msDuration turns the wire's milliseconds into a duration for people
+// (microsecond precision, as the API measures).
+func msDuration(v float64) time.Duration {
+	return time.Duration(v * float64(time.Millisecond)).Round(time.Microsecond)
 }
