@@ -74,6 +74,7 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	srv, err := api.New(Services(d.Node), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
+		MaxBodyBytes: maxBodyBytes(o.Config),
 		Shutdown: func() {
 			select {
 			case d.shutdown <- struct{}{}:
@@ -114,6 +115,14 @@ func Services(n *node.Node) api.Services {
 		Messaging: n,
 		NAT:       n.NAT(),
 	}
+}
+
+// maxBodyBytes bounds API request bodies so that the largest message the
+// config allows still fits: base64 makes 3 bytes 4, plus room for the rest
+// of the JSON; never below the API's 4 MiB default.
+func maxBodyBytes(c config.Config) int64 {
+	largest := max(c.PubSub.MaxMessageSize, c.Messaging.MaxMessageSize, c.Records.MaxValueSize)
+	return max(4<<20, int64(largest)/3*4+64<<10)
 }
 
 // ShutdownRequested receives when a client calls POST /v1/shutdown.
