@@ -19,17 +19,19 @@ import (
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/nat"
 )
 
 // go-libp2p relays, punches and keeps relay addresses only for public
 // addresses; these tests run on loopback, so loopback counts as public here.
+// The run fails if a test leaves goroutines behind.
 func TestMain(m *testing.M) {
 	if err := nat.TreatAsPublic("127.0.0.0/8"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	testnet.VerifyNoLeaks(m)
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
