@@ -104,13 +104,7 @@ func BenchmarkGossipPropagation(b *testing.B) {
 	})
 
 	// Let every mesh fill to at least Dlo (5), or all neighbours, before measuring.
-	deadline := time.Now().Add(30 * time.Second)
-	for !meshesReady(svcs, adj, ps.GossipSubDlo) {
-		if time.Now().After(deadline) {
-			b.Fatal("meshes did not form")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testnet.Eventually(b, 30*time.Second, func() bool { return meshesReady(svcs, adj, ps.GossipSubDlo) }, "meshes did not form")
 	for _, tr := range tracers {
 		tr.reset()
 	}

@@ -12,8 +12,9 @@ import (
 // an HTTP call) is not hammered. The timeout only bounds a hung test: pick it
 // generously.
 //
-// Arguments are formatted when the test fails, so a pointer or a Lazy
-// shows the state at that time rather than at the call.
+// Arguments are formatted when the test fails: a pointer to a struct
+// (printed with %+v) or a Lazy shows the state at that time rather than at
+// the call.
 func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	tb.Helper()
 	deadline := time.Now().Add(timeout)
