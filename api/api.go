@@ -1,42 +1,43 @@
 // Package api serves the node over HTTP: a versioned JSON API under /v1/,
-// a Server-Sent Events stream of the node's events, Prometheus /metrics and
-// /healthz. Every route but /healthz needs the bearer token; mutating routes
-// reject cross-origin browser requests.
+// a Server-Sent Events stream of the node's events, Prometheus /metrics,
+// /healthz and the API's own OpenAPI description. It is the only layer that
+// turns JSON and strings into typed Go and back: below it every service
+// speaks peer.ID, multiaddr and time.Duration; above it is the wire contract
+// of package api/wire.
+//
+// New takes one small interface per capability (Services), declared here and
+// implemented by the node and its services, so a missing method fails to
+// compile and every handler can be tested against fakes. Every route but
+// /healthz needs the bearer token; mutating routes reject cross-origin
+// browser requests.
 package api
 
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/discovery"
-	"github.com/plexus-p2p/plexus/events"
-	"github.com/plexus-p2p/plexus/messaging"
-	"github.com/plexus-p2p/plexus/node"
-	"github.com/plexus-p2p/plexus/pubsub"
-	"github.com/plexus-p2p/plexus/records"
 )
 
-// Node is what the API needs from the node.
-type Node interface {
-	Info() wire.ID
-	Peers() []wire.Peer
-	Connect(ctx context.Context, addr string) (wire.ConnectResult, error)
-	Disconnect(peerID string) error
-	Ping(ctx context.Context, target string, count int) (wire.PingResult, error)
-	Events() *events.Bus
+// Services are the capabilities the API serves. Every field is required.
+type Services struct {
+	Node      Node      // id, peers, connect, disconnect, ping, events
+	Discovery Discovery // known peers, bootstrap, rendezvous
+	Routing   Routing   // the Kademlia routing table, lookups, the crawler
+	Records   Records   // signed DHT records and provider records
+	Perf      Perf      // throughput measurement
+	PubSub    PubSub    // gossipsub topics
+	Messaging Messaging // request/response
+	NAT       NAT       // the connectivity doctor
 }
 
 // Options configure a Server.
@@ -55,19 +56,25 @@ type Options struct {
 
 // Server is the HTTP API of one node.
 type Server struct {
-	node     Node
+	svc      Services
 	opts     Options
 	log      *slog.Logger
 	mux      *http.ServeMux
 	csrf     *http.CrossOriginProtection
 	requests *prometheus.CounterVec
+	openapi  []byte // the OpenAPI description of the route table
 }
 
-// New builds the API for a node. Register capability routes with the
-// Handle* methods before serving.
-func New(n Node, opts Options) (*Server, error) {
+// New builds the API for the given services.
+func New(svc Services, opts Options) (*Server, error) {
 	if opts.Token == "" {
 		return nil, errors.New("api: a token is required")
+	}
+	sv := reflect.ValueOf(svc)
+	for i := range sv.NumField() {
+		if sv.Field(i).IsNil() {
+			return nil, fmt.Errorf("api: Services.%s is required", sv.Type().Field(i).Name)
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -75,8 +82,11 @@ func New(n Node, opts Options) (*Server, error) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 4 << 20 // a 1 MiB message is 1.4 MiB in base64
 	}
-	s := &Server{node: n, opts: opts, log: opts.Logger.With("component", "api"),
+	s := &Server{svc: svc, opts: opts, log: opts.Logger.With("component", "api"),
 		mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+	s.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, errors.New("cross-origin request refused: the API only accepts same-origin browser requests"))
+	}))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "plexus_api_requests_total", Help: "HTTP API requests by route and status code.",
 	}, []string{"route", "code"})
@@ -85,40 +95,20 @@ func New(n Node, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("api metrics: %w", err)
 		}
 	}
-	s.routes()
-	return s, nil
-}
-
-// routes is the route table: one line per route.
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz) // no token
-	s.handle("GET /metrics", s.metrics)
-	s.handle("GET /v1/id", s.getID)
-	s.handle("GET /v1/peers", s.getPeers)
-	s.handle("POST /v1/connect", s.postConnect)
-	s.handle("POST /v1/disconnect", s.postDisconnect)
-	s.handle("POST /v1/ping", s.postPing)
-	s.handle("GET /v1/events", s.getEvents)
-	s.handle("POST /v1/shutdown", s.postShutdown)
-	s.handle("GET /v1/nat", s.getNAT) // the connectivity doctor
-	if dn, ok := s.node.(discoveryNode); ok {
-		s.discoveryRoutes(dn) // /v1/peers/known, bootstrap, dht/table|findpeer|closest, explore, discover/*
+	table := s.routes()
+	doc, err := openAPI(table)
+	if err != nil {
+		return nil, fmt.Errorf("api: describe routes: %w", err)
 	}
-	if pn, ok := s.node.(perfNode); ok {
-		s.perfRoutes(pn) // /v1/perf
-	}
-	if rn, ok := s.node.(recordsNode); ok {
-		s.recordsRoutes(rn) // /v1/dht/put, get, records, provide, provided, findprovs
-	}
-	if p, ok := s.node.(pubsubNode); ok {
-		s.pubsubRoutes(p.PubSub()) // /v1/pubsub/...
-	}
-	if m, ok := s.node.(messagingNode); ok {
-		s.messagingRoutes(m) // /v1/send, /v1/handlers
+	s.openapi = doc
+	s.mux.HandleFunc("GET /healthz", s.healthz) // the only route without a token
+	for _, rt := range table {
+		s.handle(rt.pattern, rt.handler)
 	}
 	s.mux.Handle("/", s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
 	})))
+	return s, nil
 }
 
 // handle registers an authenticated, cross-origin-protected route with a
@@ -136,10 +126,6 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	}))
 }
 
-// HandleFunc lets capability packages add routes (authenticated like the
-// built-in ones), for example "POST /v1/pubsub/publish".
-func (s *Server) HandleFunc(pattern string, h http.HandlerFunc) { s.handle(pattern, h) }
-
 // Handler returns the HTTP handler of the API.
 func (s *Server) Handler() http.Handler { return s.mux }
 
@@ -149,6 +135,9 @@ func (s *Server) MetricsHandler() http.Handler {
 	mux.HandleFunc("GET /metrics", s.metrics)
 	return mux
 }
+
+// OpenAPI returns the OpenAPI 3.1 description of the API (JSON).
+func (s *Server) OpenAPI() []byte { return s.openapi }
 
 // Serve serves the API on l until ctx ends, then shuts down gracefully.
 func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
@@ -218,117 +207,10 @@ func (r *statusRecorder) Flush() {
 }
 
 // Unwrap exposes the underlying writer to http.ResponseController.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// DecodeJSON reads a JSON body of at most the configured size into v,
-// rejecting unknown fields and trailing data. On failure it has already
-// written a 400 response and returns false.
-func (s *Server) DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("trailing data after the JSON object")
-	}
-	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", mbe.Limit))
-		case errors.Is(err, io.EOF):
-			writeError(w, http.StatusBadRequest, errors.New("empty request body: a JSON object is required"))
-		default:
-			writeError(w, http.StatusBadRequest, fmt.Errorf("invalid JSON body: %v", err))
-		}
-		return false
-	}
-	return true
-}
-
-// WriteJSON writes v with the given status.
-func WriteJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, err error) {
-	WriteJSON(w, code, wire.Error{Error: err.Error()})
-}
-
-// WriteError maps err to a status code (see statusOf) and writes it as JSON.
-func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	code := statusOf(err)
-	if code >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	writeError(w, code, err)
-}
-
-// answer writes v as JSON, or the error with its status.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		s.WriteError(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, v)
-}
-
-// statusTable maps error classes to status codes, first match wins.
-var statusTable = []struct {
-	err  error
-	code int
-}{
-	{node.ErrInvalidArgument, http.StatusBadRequest},
-	{node.ErrNotFound, http.StatusNotFound},
-	{node.ErrUnreachable, http.StatusNotFound},
-	{node.ErrClosed, http.StatusServiceUnavailable},
-	{records.ErrNotFound, http.StatusNotFound},
-	{records.ErrValueTooLarge, http.StatusRequestEntityTooLarge},
-	{records.ErrInvalidKey, http.StatusBadRequest},
-	{records.ErrUnknownNamespace, http.StatusBadRequest},
-	{records.ErrInvalidName, http.StatusBadRequest},
-	{records.ErrInvalidRecord, http.StatusBadRequest},
-	{records.ErrBadSignature, http.StatusBadRequest},
-	{records.ErrNotOwner, http.StatusForbidden},
-	{records.ErrExpired, http.StatusBadRequest},
-	{records.ErrInvalidProvideKey, http.StatusBadRequest},
-	{discovery.ErrInvalidTopic, http.StatusBadRequest},
-	{discovery.ErrAlreadyJoined, http.StatusConflict},
-	{discovery.ErrNotJoined, http.StatusNotFound},
-	{pubsub.ErrInvalidTopic, http.StatusBadRequest},
-	{pubsub.ErrTooLarge, http.StatusRequestEntityTooLarge},
-	{pubsub.ErrNotJoined, http.StatusNotFound},
-	{messaging.ErrInvalidProtocol, http.StatusBadRequest},
-	{messaging.ErrInvalidURL, http.StatusBadRequest},
-	{messaging.ErrTooLarge, http.StatusRequestEntityTooLarge},
-	{messaging.ErrProtocolNotSupported, http.StatusNotFound},
-	{messaging.ErrNotHandled, http.StatusNotFound},
-	{messaging.ErrAlreadyHandled, http.StatusConflict},
-	{messaging.ErrTimeout, http.StatusRequestTimeout},
-	{messaging.ErrBusy, http.StatusServiceUnavailable},
-	{messaging.ErrBadRequest, http.StatusBadGateway},
-	{context.DeadlineExceeded, http.StatusRequestTimeout},
-}
-
-func statusOf(err error) int {
-	var he *messaging.HandlerError
-	if errors.As(err, &he) {
-		return http.StatusBadGateway // the remote application's handler failed
-	}
-	for _, e := range statusTable {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return http.StatusInternalServerError
-}
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
@@ -337,4 +219,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(s.openapi)
 }

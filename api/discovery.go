@@ -8,58 +8,41 @@ import (
 	"github.com/plexus-p2p/plexus/discovery"
 )
 
-// discoveryNode is what the discovery and routing routes need.
-type discoveryNode interface {
+// Discovery is what the discovery routes need.
+type Discovery interface {
 	Discovery() *discovery.Service
-	RoutingTable() []wire.RoutingEntry
-	FindPeer(ctx context.Context, peerID string) (wire.FoundPeer, error)
-	ClosestPeers(ctx context.Context, key string) (wire.ClosestPeers, error)
-	Explore(ctx context.Context) (discovery.Report, error)
 	RendezvousPeers(ctx context.Context, topic string) (wire.RendezvousPeers, error)
 }
 
-func (s *Server) discoveryRoutes(n discoveryNode) {
-	d := n.Discovery()
-	s.handle("GET /v1/peers/known", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, d.KnownPeers())
-	})
-	s.handle("GET /v1/bootstrap", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, d.BootstrapStatus())
-	})
-	s.handle("GET /v1/dht/table", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, n.RoutingTable())
-	})
-	s.handle("GET /v1/dht/findpeer", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.FindPeer(r.Context(), r.URL.Query().Get("peer"))
-		s.answer(w, r, res, err)
-	})
-	s.handle("GET /v1/dht/closest", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.ClosestPeers(r.Context(), r.URL.Query().Get("key"))
-		s.answer(w, r, res, err)
-	})
-	s.handle("GET /v1/explore", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.Explore(r.Context())
-		s.answer(w, r, res, err)
-	})
-	s.handle("POST /v1/discover/join", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.TopicRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		s.answer(w, r, req, d.Rendezvous().Join(r.Context(), req.Topic))
-	})
-	s.handle("POST /v1/discover/leave", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.TopicRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		s.answer(w, r, req, d.Rendezvous().Leave(req.Topic))
-	})
-	s.handle("GET /v1/discover/peers", func(w http.ResponseWriter, r *http.Request) {
-		res, err := n.RendezvousPeers(r.Context(), r.URL.Query().Get("topic"))
-		s.answer(w, r, res, err)
-	})
-	s.handle("GET /v1/discover/topics", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, d.Rendezvous().Topics())
-	})
+func (s *Server) getKnownPeers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.svc.Discovery.Discovery().KnownPeers())
+}
+
+func (s *Server) getBootstrap(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.svc.Discovery.Discovery().BootstrapStatus())
+}
+
+func (s *Server) postDiscoverJoin(w http.ResponseWriter, r *http.Request) {
+	var req wire.TopicRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	s.answer(w, r, req, s.svc.Discovery.Discovery().Rendezvous().Join(r.Context(), req.Topic))
+}
+
+func (s *Server) postDiscoverLeave(w http.ResponseWriter, r *http.Request) {
+	var req wire.TopicRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	s.answer(w, r, req, s.svc.Discovery.Discovery().Rendezvous().Leave(req.Topic))
+}
+
+func (s *Server) getDiscoverPeers(w http.ResponseWriter, r *http.Request) {
+	res, err := s.svc.Discovery.RendezvousPeers(r.Context(), r.URL.Query().Get("topic"))
+	s.answer(w, r, res, err)
+}
+
+func (s *Server) getDiscoverTopics(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.svc.Discovery.Discovery().Rendezvous().Topics())
 }

@@ -1,23 +1,17 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/plexus-p2p/plexus/nat"
 )
 
-// natNode is what GET /v1/nat needs; nodes without NAT traversal answer 501.
-type natNode interface {
+// NAT is what GET /v1/nat needs: the connectivity doctor.
+type NAT interface {
 	NATStatus() nat.Status
 }
 
-// getNAT answers the connectivity doctor's report (nat.Status).
+// getNAT answers the connectivity doctor's report.
 func (s *Server) getNAT(w http.ResponseWriter, r *http.Request) {
-	nn, ok := s.node.(natNode)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, errors.New("this node has no NAT traversal service"))
-		return
-	}
-	WriteJSON(w, http.StatusOK, nn.NATStatus())
+	writeJSON(w, http.StatusOK, s.svc.NAT.NATStatus())
 }

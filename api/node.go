@@ -1,156 +1,161 @@
 package api
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/events"
+	"github.com/plexus-p2p/plexus/node"
 )
 
+// Node is what the core routes need: the node itself.
+type Node interface {
+	Info() node.Info
+	Peers() []node.PeerInfo
+	Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, error)
+	Disconnect(p peer.ID) error
+	Ping(ctx context.Context, target peer.AddrInfo, count int) ([]time.Duration, error)
+	Events() *events.Bus
+}
+
+// defaultPingCount is the number of pings when the request names none.
+const defaultPingCount = 3
+
 func (s *Server) getID(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, http.StatusOK, s.node.Info())
+	writeJSON(w, http.StatusOK, idWire(s.svc.Node.Info()))
+}
+
+func idWire(in node.Info) wire.ID {
+	protos := make([]string, len(in.Protocols))
+	for i, p := range in.Protocols {
+		protos[i] = string(p)
+	}
+	return wire.ID{
+		PeerID:        in.ID.String(),
+		Addrs:         addrStrings(in.Addrs),
+		ListenAddrs:   addrStrings(in.ListenAddrs),
+		Protocols:     protos,
+		AgentVersion:  in.AgentVersion,
+		DHTMode:       in.DHTMode,
+		Reachability:  in.Reachability,
+		Bootstrap:     append([]string{}, in.Bootstrap...),
+		BootstrapNode: len(in.Bootstrap) == 0,
+	}
 }
 
 func (s *Server) getPeers(w http.ResponseWriter, r *http.Request) {
-	WriteJSON(w, http.StatusOK, s.node.Peers())
+	peers := s.svc.Node.Peers()
+	out := make([]wire.Peer, len(peers))
+	for i, p := range peers {
+		out[i] = wire.Peer{
+			PeerID:       p.ID.String(),
+			Addr:         p.Addr.String(),
+			Direction:    strings.ToLower(p.Direction.String()),
+			Transport:    p.Transport,
+			Security:     p.Security,
+			Muxer:        p.Muxer,
+			LatencyMS:    ms(p.Latency),
+			OpenedAt:     p.Opened,
+			Streams:      p.Streams,
+			AgentVersion: p.AgentVersion,
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) postConnect(w http.ResponseWriter, r *http.Request) {
 	var req wire.ConnectRequest
-	if !s.DecodeJSON(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.node.Connect(r.Context(), strings.TrimSpace(req.Addr))
-	s.answer(w, r, res, err)
+	ai, err := parsePeerAddr(req.Addr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	addr, err := s.svc.Node.Connect(r.Context(), ai)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.ConnectResult{PeerID: ai.ID.String(), Addr: addr.String()})
 }
 
 func (s *Server) postDisconnect(w http.ResponseWriter, r *http.Request) {
 	var req wire.DisconnectRequest
-	if !s.DecodeJSON(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
-	if err := s.node.Disconnect(strings.TrimSpace(req.Peer)); err != nil {
-		s.WriteError(w, r, err)
-		return
+	p, err := parsePeerID(req.Peer)
+	if err == nil {
+		err = s.svc.Node.Disconnect(p)
 	}
-	WriteJSON(w, http.StatusOK, map[string]string{"peer_id": req.Peer})
+	s.answer(w, r, wire.DisconnectResult{PeerID: p.String()}, err)
 }
 
 func (s *Server) postPing(w http.ResponseWriter, r *http.Request) {
 	var req wire.PingRequest
-	if !s.DecodeJSON(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
-	res, err := s.node.Ping(r.Context(), strings.TrimSpace(req.Target), req.Count)
-	s.answer(w, r, res, err)
+	target, err := parseTarget(req.Target)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	count := req.Count
+	if count == 0 {
+		count = defaultPingCount
+	}
+	rtts, err := s.svc.Node.Ping(r.Context(), target, count)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := wire.PingResult{PeerID: target.ID.String(), RTTsMS: make([]float64, len(rtts))}
+	for i, d := range rtts {
+		out.RTTsMS[i] = ms(d)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) postShutdown(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Shutdown == nil {
-		writeError(w, http.StatusNotImplemented, fmt.Errorf("this node cannot be shut down through the API"))
+		writeError(w, http.StatusNotImplemented, errors.New("this node cannot be shut down through the API"))
 		return
 	}
-	WriteJSON(w, http.StatusAccepted, map[string]string{"status": "shutting down"})
+	writeJSON(w, http.StatusAccepted, wire.Status{Status: "shutting down"})
 	go s.opts.Shutdown()
 }
 
-// sseHeartbeat keeps idle event streams alive through proxies.
-const sseHeartbeat = 15 * time.Second
-
-// getEvents streams the node's events as Server-Sent Events. ?types=a,b
-// keeps only events whose type starts with one of the given prefixes. When
-// the client falls behind, lost events are reported as an "events.dropped"
-// event with the count.
-func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
-	var prefixes []string
-	if v := r.URL.Query().Get("types"); v != "" {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				prefixes = append(prefixes, p)
-			}
+// nodeEventWire converts the node's own event payloads.
+func nodeEventWire(data any) (any, bool) {
+	switch e := data.(type) {
+	case node.PeerEvent:
+		ev := wire.PeerEvent{PeerID: e.Peer.String(), Transport: e.Transport}
+		if e.Addr != nil {
+			ev.Addr = e.Addr.String()
+			ev.Direction = strings.ToLower(e.Direction.String())
 		}
-	}
-	sub := s.node.Events().Subscribe(0)
-	defer sub.Close()
-	var reported uint64
-	streamSSE(w, r, "plexus event stream", sub.C(), func(ev events.Event, emit func(string, any)) {
-		if d := sub.Dropped(); d > reported {
-			emit("events.dropped", wire.Event{Type: "events.dropped", Time: time.Now().UTC(),
-				Data: mustJSON(map[string]uint64{"dropped": d - reported})})
-			reported = d
+		return ev, true
+	case node.IdentifiedEvent:
+		protos := make([]string, len(e.Protocols))
+		for i, p := range e.Protocols {
+			protos[i] = string(p)
 		}
-		if matches(ev.Type, prefixes) {
-			emit(ev.Type, wire.Event{Seq: ev.Seq, Type: ev.Type, Time: ev.Time, Data: mustJSON(ev.Data)})
-		}
-	}, nil)
-}
-
-// streamSSE serves a Server-Sent Events stream of the items of ch until the
-// client goes away or ch is closed (then closed, if not nil, may emit a last
-// event). each turns one item into zero or more events; heartbeat comments
-// keep idle streams open through proxies.
-func streamSSE[T any](w http.ResponseWriter, r *http.Request, comment string, ch <-chan T,
-	each func(item T, emit func(typ string, data any)), closed func(emit func(typ string, data any))) {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": %s\n\n", comment)
-	if rc.Flush() != nil {
-		return
+		return wire.IdentifiedEvent{PeerID: e.Peer.String(), AgentVersion: e.AgentVersion, Protocols: protos,
+			Addrs: addrStrings(e.Addrs)}, true
+	case node.AddrsEvent:
+		return wire.AddrsEvent{Addrs: addrStrings(e.Addrs), Added: addrStrings(e.Added), Removed: addrStrings(e.Removed)}, true
+	case node.StartedEvent:
+		return wire.NodeEvent{PeerID: e.Peer.String()}, true
 	}
-	emit := func(typ string, data any) {
-		b, _ := json.Marshal(data)
-		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b)
-	}
-	hb := time.NewTicker(sseHeartbeat)
-	defer hb.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-hb.C:
-			fmt.Fprint(w, ": keepalive\n\n")
-		case item, ok := <-ch:
-			if !ok {
-				if closed != nil {
-					closed(emit)
-					rc.Flush()
-				}
-				return
-			}
-			each(item, emit)
-		}
-		if rc.Flush() != nil {
-			return
-		}
-	}
-}
-
-func matches(typ string, prefixes []string) bool {
-	if len(prefixes) == 0 {
-		return true
-	}
-	for _, p := range prefixes {
-		if strings.HasPrefix(typ, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func mustJSON(v any) json.RawMessage {
-	if v == nil {
-		return nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		b, _ = json.Marshal(map[string]string{"marshal_error": err.Error()})
-	}
-	return b
+	return nil, false
 }

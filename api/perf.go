@@ -9,19 +9,17 @@ import (
 	"github.com/plexus-p2p/plexus/perf"
 )
 
-// perfNode is what the perf route needs.
-type perfNode interface {
+// Perf is what the perf route needs.
+type Perf interface {
 	Perf(ctx context.Context, req wire.PerfRequest) (perf.Result, error)
 }
 
-func (s *Server) perfRoutes(n perfNode) {
-	s.handle("POST /v1/perf", func(w http.ResponseWriter, r *http.Request) {
-		var req wire.PerfRequest
-		if !s.DecodeJSON(w, r, &req) {
-			return
-		}
-		req.Target = strings.TrimSpace(req.Target)
-		res, err := n.Perf(r.Context(), req)
-		s.answer(w, r, res, err)
-	})
+func (s *Server) postPerf(w http.ResponseWriter, r *http.Request) {
+	var req wire.PerfRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	req.Target = strings.TrimSpace(req.Target)
+	res, err := s.svc.Perf.Perf(r.Context(), req)
+	s.answer(w, r, res, err)
 }

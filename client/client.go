@@ -66,13 +66,53 @@ func Locate(repoFlag, apiFlag string) (*Client, error) {
 	return New(addr, token), nil
 }
 
+// Errors the API answers, by class: test with errors.Is (for example
+// errors.Is(err, client.ErrNotFound)). An *Error matches the class named by
+// its code; a request that runs out of time on the client side matches
+// ErrTimeout too.
+var (
+	ErrInvalidArgument = errors.New("invalid argument")
+	ErrUnauthorized    = errors.New("unauthorized")
+	ErrForbidden       = errors.New("forbidden")
+	ErrNotFound        = errors.New("not found")
+	ErrTimeout         = errors.New("timed out")
+	ErrConflict        = errors.New("conflict")
+	ErrTooLarge        = errors.New("too large")
+	ErrInternal        = errors.New("internal error")
+	ErrNotImplemented  = errors.New("not implemented")
+	ErrBadGateway      = errors.New("the remote peer failed")
+	ErrUnavailable     = errors.New("unavailable")
+)
+
+// codeErrors maps the wire's error codes to the sentinels.
+var codeErrors = map[string]error{
+	wire.CodeInvalidArgument: ErrInvalidArgument,
+	wire.CodeUnauthorized:    ErrUnauthorized,
+	wire.CodeForbidden:       ErrForbidden,
+	wire.CodeNotFound:        ErrNotFound,
+	wire.CodeTimeout:         ErrTimeout,
+	wire.CodeConflict:        ErrConflict,
+	wire.CodeTooLarge:        ErrTooLarge,
+	wire.CodeInternal:        ErrInternal,
+	wire.CodeNotImplemented:  ErrNotImplemented,
+	wire.CodeBadGateway:      ErrBadGateway,
+	wire.CodeUnavailable:     ErrUnavailable,
+}
+
 // Error is an error answered by the API.
 type Error struct {
-	Status  int
+	Status  int    // the HTTP status
+	Code    string // the wire error code (wire.Code*), may be empty
 	Message string
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Is reports whether target is the sentinel of this error's code.
+func (e *Error) Is(target error) bool {
+	want, ok := codeErrors[e.Code]
+	return ok && want == target
+}
 
 // StatusOf returns the HTTP status of an API error, or 0.
 func StatusOf(err error) int {
@@ -133,7 +173,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%s %s: timed out: %w", method, path, err)
+			return nil, fmt.Errorf("%s %s: %w: %w", method, path, ErrTimeout, err)
 		}
 		return nil, fmt.Errorf("cannot reach the plexus daemon at %s (is it running?): %w", c.base, err)
 	}
@@ -144,7 +184,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
 		}
-		return nil, &Error{Status: resp.StatusCode, Message: e.Error}
+		return nil, &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
 	}
 	return resp, nil
 }

@@ -73,7 +73,7 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		apiLn.Close()
 		return nil, err
 	}
-	srv, err := api.New(d.Node, api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
+	srv, err := api.New(Services(d.Node), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
 		Shutdown: func() {
 			select {
 			case d.shutdown <- struct{}{}:
@@ -100,6 +100,20 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Services are the node's capabilities the API serves.
+func Services(n *node.Node) api.Services {
+	return api.Services{
+		Node:      n,
+		Discovery: n,
+		Routing:   n,
+		Records:   n,
+		Perf:      n,
+		PubSub:    n,
+		Messaging: n,
+		NAT:       n,
+	}
 }
 
 // ShutdownRequested receives when a client calls POST /v1/shutdown.

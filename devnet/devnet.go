@@ -130,7 +130,7 @@ func startMember(ctx context.Context, base string, i int, boot []string, log *sl
 		return nil, err
 	}
 	id := d.Node.Info()
-	return &Member{Name: name, PeerID: id.PeerID, Addr: id.Addrs[0], APIAddr: d.APIAddr, Repo: dir, daemon: d}, nil
+	return &Member{Name: name, PeerID: id.ID.String(), Addr: id.Addrs[0].String(), APIAddr: d.APIAddr, Repo: dir, daemon: d}, nil
 }
 
 // Dir is the directory holding the repos.

@@ -1,10 +1,12 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ipfs/go-datastore"
@@ -185,7 +187,9 @@ func newHost(cfg Config, reg prometheus.Registerer) (host.Host, error) {
 	opts = append(opts, libp2p.Identity(cfg.Identity))
 	h, err := libp2p.New(opts...)
 	if err != nil {
-		if strings.Contains(err.Error(), "address already in use") {
+		// go-libp2p's swarm formats listen errors with %s
+		// (p2p/net/swarm/swarm_listen.go), so the cause is only in the text.
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), syscall.EADDRINUSE.Error()) {
 			return nil, fmt.Errorf("listen on %v: a port is already in use (another node? pick other ports with --listen): %w", cfg.Network.Listen, err)
 		}
 		return nil, fmt.Errorf("start libp2p host: %w", err)

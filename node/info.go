@@ -11,10 +11,10 @@ import (
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/config"
 )
 
@@ -22,16 +22,31 @@ import (
 const MaxPingCount = 100
 
 // Info describes the local node.
-func (n *Node) Info() wire.ID {
+type Info struct {
+	ID peer.ID
+	// Addrs are the advertised addresses, each ending in /p2p/<ID>, TCP
+	// first (what every libp2p implementation speaks), then QUIC, WebSocket,
+	// the browser transports and relays.
+	Addrs []ma.Multiaddr
+	// ListenAddrs are what the node is bound to (relay addresses excluded).
+	ListenAddrs  []ma.Multiaddr
+	Protocols    []protocol.ID
+	AgentVersion string
+	DHTMode      string // "server" or "client"
+	Reachability string // AutoNAT: "unknown", "public" or "private"
+	// Bootstrap are the configured bootstrap peers; none means this node
+	// is a bootstrap node (the first node of a network).
+	Bootstrap []string
+}
+
+// Info describes the local node.
+func (n *Node) Info() Info {
 	id := n.host.ID()
-	full := func(addrs []ma.Multiaddr) []string {
-		addrs = slices.Clone(addrs)
-		slices.SortStableFunc(addrs, func(a, b ma.Multiaddr) int { return transportRank(a) - transportRank(b) })
-		out := make([]string, 0, len(addrs))
-		for _, a := range addrs {
-			out = append(out, a.Encapsulate(ma.StringCast("/p2p/"+id.String())).String())
-		}
-		return out
+	self := ma.StringCast("/p2p/" + id.String())
+	addrs := slices.Clone(n.host.Addrs())
+	slices.SortStableFunc(addrs, func(a, b ma.Multiaddr) int { return transportRank(a) - transportRank(b) })
+	for i, a := range addrs {
+		addrs[i] = a.Encapsulate(self)
 	}
 	var listen []ma.Multiaddr
 	for _, a := range n.host.Network().ListenAddresses() {
@@ -40,44 +55,55 @@ func (n *Node) Info() wire.ID {
 		}
 	}
 	slices.SortFunc(listen, func(a, b ma.Multiaddr) int { return strings.Compare(a.String(), b.String()) })
-	var protos []string
-	for _, p := range n.host.Mux().Protocols() {
-		protos = append(protos, string(p))
-	}
+	protos := n.host.Mux().Protocols()
 	slices.Sort(protos)
 	mode := "client"
 	if n.dht.Mode() == dht.ModeServer {
 		mode = "server"
 	}
-	return wire.ID{
-		PeerID:        id.String(),
-		Addrs:         full(n.host.Addrs()),
-		ListenAddrs:   strs(listen),
-		Protocols:     protos,
-		AgentVersion:  "plexus/" + Version,
-		DHTMode:       mode,
-		Reachability:  n.nat.Reachability(),
-		Bootstrap:     slices.Clone(n.cfg.Network.Bootstrap),
-		BootstrapNode: len(n.cfg.Network.Bootstrap) == 0,
+	return Info{
+		ID:           id,
+		Addrs:        addrs,
+		ListenAddrs:  listen,
+		Protocols:    protos,
+		AgentVersion: "plexus/" + Version,
+		DHTMode:      mode,
+		Reachability: n.nat.Reachability(),
+		Bootstrap:    slices.Clone(n.cfg.Network.Bootstrap),
 	}
 }
 
-// Peers lists the open connections.
-func (n *Node) Peers() []wire.Peer {
+// PeerInfo is one open connection.
+type PeerInfo struct {
+	ID        peer.ID
+	Addr      ma.Multiaddr // remote address
+	Direction network.Direction
+	Transport string // tcp, quic-v1, ws, webrtc-direct, webtransport, p2p-circuit
+	Security  string
+	Muxer     string
+	Latency   time.Duration // 0 when not yet measured
+	Opened    time.Time
+	Streams   int
+	// AgentVersion is what the peer's identify said, when it has.
+	AgentVersion string
+}
+
+// Peers lists the open connections, by peer ID.
+func (n *Node) Peers() []PeerInfo {
 	conns := n.host.Network().Conns()
-	out := make([]wire.Peer, 0, len(conns))
+	out := make([]PeerInfo, 0, len(conns))
 	for _, c := range conns {
 		st := c.Stat()
 		cs := c.ConnState()
-		p := wire.Peer{
-			PeerID:    c.RemotePeer().String(),
-			Addr:      c.RemoteMultiaddr().String(),
-			Direction: strings.ToLower(st.Direction.String()),
+		p := PeerInfo{
+			ID:        c.RemotePeer(),
+			Addr:      c.RemoteMultiaddr(),
+			Direction: st.Direction,
 			Transport: transportOf(c.RemoteMultiaddr()),
 			Security:  string(cs.Security),
 			Muxer:     string(cs.StreamMultiplexer),
-			LatencyMS: ms(n.host.Peerstore().LatencyEWMA(c.RemotePeer())),
-			OpenedAt:  st.Opened.UTC(),
+			Latency:   n.host.Peerstore().LatencyEWMA(c.RemotePeer()),
+			Opened:    st.Opened.UTC(),
 			Streams:   st.NumStreams,
 		}
 		if cs.Transport == "quic-v1" || p.Transport == "quic-v1" {
@@ -88,9 +114,77 @@ func (n *Node) Peers() []wire.Peer {
 		}
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b wire.Peer) int { return strings.Compare(a.PeerID, b.PeerID) })
+	slices.SortFunc(out, func(a, b PeerInfo) int { return strings.Compare(a.ID.String(), b.ID.String()) })
 	return out
 }
+
+// Connect dials a peer at the given addresses and returns the address the
+// connection uses.
+func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, error) {
+	if ai.ID == n.host.ID() {
+		return nil, errSelf
+	}
+	if err := n.host.Connect(ctx, ai); err != nil {
+		return nil, dialError(ai.ID, err)
+	}
+	if conns := n.host.Network().ConnsToPeer(ai.ID); len(conns) > 0 {
+		return conns[0].RemoteMultiaddr(), nil
+	}
+	return nil, fmt.Errorf("%w: connected to %s but the connection closed at once", ErrUnreachable, ai.ID)
+}
+
+// Disconnect closes every connection to a peer.
+func (n *Node) Disconnect(p peer.ID) error {
+	if n.host.Network().Connectedness(p) != network.Connected {
+		return fmt.Errorf("%w: not connected to peer %s", ErrNotFound, p)
+	}
+	return n.host.Network().ClosePeer(p)
+}
+
+// Ping measures round-trip times to a peer with the libp2p ping protocol,
+// count times (1..MaxPingCount). With no addresses in target, a peer that
+// is not connected is looked up in the peerstore and the DHT. On error it
+// returns the round trips measured so far.
+func (n *Node) Ping(ctx context.Context, target peer.AddrInfo, count int) ([]time.Duration, error) {
+	if count < 1 || count > MaxPingCount {
+		return nil, fmt.Errorf("%w: count %d is outside 1..%d", ErrInvalidArgument, count, MaxPingCount)
+	}
+	if target.ID == n.host.ID() {
+		return nil, errSelf
+	}
+	if err := n.connectTarget(ctx, target); err != nil {
+		return nil, err
+	}
+	p := target.ID
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := ping.Ping(pctx, n.host, p)
+	rtts := make([]time.Duration, 0, count)
+	for range count {
+		select {
+		case r := <-results:
+			if r.Error != nil {
+				return rtts, fmt.Errorf("%w: ping %s: %w", ErrUnreachable, p, r.Error)
+			}
+			rtts = append(rtts, r.RTT)
+		case <-ctx.Done():
+			return rtts, fmt.Errorf("%w: ping %s: %w", ErrUnreachable, p, ctx.Err())
+		}
+	}
+	return rtts, nil
+}
+
+// dialError wraps a failed dial as ErrUnreachable, keeping its cause and
+// folding libp2p's multi-line dial errors into one line.
+func dialError(p peer.ID, err error) error {
+	return fmt.Errorf("%w: connect %s: %w", ErrUnreachable, p, oneLineError{err})
+}
+
+// oneLineError prints a multi-line error on one line and unwraps to it.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string { return oneLine(e.err) }
+func (e oneLineError) Unwrap() error { return e.err }
 
 // ParsePeer parses a peer ID, wrapping failures in ErrInvalidArgument.
 func ParsePeer(s string) (peer.ID, error) {
@@ -99,76 +193,9 @@ func ParsePeer(s string) (peer.ID, error) {
 	}
 	p, err := peer.Decode(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: invalid peer ID %q: %v", ErrInvalidArgument, s, err)
+		return "", fmt.Errorf("%w: invalid peer ID %q: %w", ErrInvalidArgument, s, err)
 	}
 	return p, nil
-}
-
-// Connect dials a full multiaddr (ending in /p2p/<peer ID>).
-func (n *Node) Connect(ctx context.Context, addr string) (wire.ConnectResult, error) {
-	ai, err := config.ParsePeerAddr(addr)
-	if err != nil {
-		return wire.ConnectResult{}, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
-	}
-	if ai.ID == n.host.ID() {
-		return wire.ConnectResult{}, fmt.Errorf("%w: %s is this node itself", ErrInvalidArgument, ai.ID)
-	}
-	if err := n.host.Connect(ctx, ai); err != nil {
-		return wire.ConnectResult{}, fmt.Errorf("%w: connect %s: %s", ErrUnreachable, addr, oneLine(err))
-	}
-	res := wire.ConnectResult{PeerID: ai.ID.String()}
-	if conns := n.host.Network().ConnsToPeer(ai.ID); len(conns) > 0 {
-		res.Addr = conns[0].RemoteMultiaddr().String()
-	}
-	return res, nil
-}
-
-// Disconnect closes every connection to a peer.
-func (n *Node) Disconnect(peerID string) error {
-	p, err := ParsePeer(peerID)
-	if err != nil {
-		return err
-	}
-	if n.host.Network().Connectedness(p) != network.Connected {
-		return fmt.Errorf("%w: not connected to peer %s", ErrNotFound, p)
-	}
-	return n.host.Network().ClosePeer(p)
-}
-
-// Ping measures round-trip times to a peer ID or full multiaddr with the
-// libp2p ping protocol, count times (default 3, at most MaxPingCount). A
-// peer ID that is not connected is looked up in the peerstore and the DHT.
-func (n *Node) Ping(ctx context.Context, target string, count int) (wire.PingResult, error) {
-	if count == 0 {
-		count = 3
-	}
-	if count < 0 || count > MaxPingCount {
-		return wire.PingResult{}, fmt.Errorf("%w: count %d is outside 1..%d", ErrInvalidArgument, count, MaxPingCount)
-	}
-	ai, err := n.parseTarget(target)
-	if err != nil {
-		return wire.PingResult{}, err
-	}
-	if err := n.connectTarget(ctx, ai); err != nil {
-		return wire.PingResult{}, err
-	}
-	p := ai.ID
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	results := ping.Ping(pctx, n.host, p)
-	out := wire.PingResult{PeerID: p.String(), RTTsMS: []float64{}}
-	for range count {
-		select {
-		case r := <-results:
-			if r.Error != nil {
-				return out, fmt.Errorf("%w: ping %s: %v", ErrUnreachable, p, r.Error)
-			}
-			out.RTTsMS = append(out.RTTsMS, ms(r.RTT))
-		case <-ctx.Done():
-			return out, fmt.Errorf("%w: ping %s: %v", ErrUnreachable, p, ctx.Err())
-		}
-	}
-	return out, nil
 }
 
 // parseTarget parses a peer ID or a full multiaddr (ending in /p2p/<peer
@@ -178,7 +205,7 @@ func (n *Node) parseTarget(target string) (peer.AddrInfo, error) {
 	if strings.HasPrefix(target, "/") {
 		a, err := config.ParsePeerAddr(target)
 		if err != nil {
-			return ai, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+			return ai, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		ai = a
 	} else {
@@ -201,7 +228,7 @@ func (n *Node) connectTarget(ctx context.Context, ai peer.AddrInfo) error {
 		return n.ensureConnected(ctx, ai.ID)
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
-		return fmt.Errorf("%w: connect %s: %s", ErrUnreachable, ai.ID, oneLine(err))
+		return dialError(ai.ID, err)
 	}
 	return nil
 }
@@ -217,14 +244,14 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 		found, err := n.dht.FindPeer(ctx, p)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				return fmt.Errorf("%w: find peer %s: %v", ErrUnreachable, p, err)
+				return fmt.Errorf("%w: find peer %s: %w", ErrUnreachable, p, err)
 			}
-			return fmt.Errorf("%w: peer %s is not connected and was not found in the DHT: %v", ErrNotFound, p, err)
+			return fmt.Errorf("%w: peer %s is not connected and was not found in the DHT: %w", ErrNotFound, p, err)
 		}
 		ai = found
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
-		return fmt.Errorf("%w: connect %s: %s", ErrUnreachable, p, oneLine(err))
+		return dialError(p, err)
 	}
 	return nil
 }

@@ -202,7 +202,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.disc.Start(n.ctx); err != nil {
 		return err
 	}
-	n.bus.Publish("node.started", map[string]any{"peer_id": n.host.ID().String()})
+	n.bus.Publish("node.started", StartedEvent{Peer: n.host.ID()})
 	return nil
 }
 

@@ -1,36 +1,40 @@
 package node
 
 import (
-	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Event payloads published by the node.
+// Event payloads published by the node (typed; the API turns them into
+// wire types for the event stream).
 type (
 	// PeerEvent is the data of peer.connected and peer.disconnected.
 	PeerEvent struct {
-		PeerID    string `json:"peer_id"`
-		Addr      string `json:"addr,omitempty"`
-		Direction string `json:"direction,omitempty"`
-		Transport string `json:"transport,omitempty"`
+		Peer      peer.ID
+		Addr      ma.Multiaddr // nil for peer.disconnected
+		Direction network.Direction
+		Transport string
 	}
 	// IdentifiedEvent is the data of peer.identified.
 	IdentifiedEvent struct {
-		PeerID       string   `json:"peer_id"`
-		AgentVersion string   `json:"agent_version"`
-		Protocols    []string `json:"protocols"`
-		Addrs        []string `json:"addrs"`
+		Peer         peer.ID
+		AgentVersion string
+		Protocols    []protocol.ID
+		Addrs        []ma.Multiaddr
 	}
 	// AddrsEvent is the data of addrs.updated.
 	AddrsEvent struct {
-		Addrs   []string `json:"addrs"`
-		Added   []string `json:"added,omitempty"`
-		Removed []string `json:"removed,omitempty"`
+		Addrs, Added, Removed []ma.Multiaddr
+	}
+	// StartedEvent is the data of node.started.
+	StartedEvent struct {
+		Peer peer.ID
 	}
 	// RoutingEvent is the data of routing.peer_added and routing.peer_removed.
 	RoutingEvent struct {
@@ -73,13 +77,13 @@ func (n *Node) watch() {
 func (n *Node) handleHostEvent(e any) {
 	switch e := e.(type) {
 	case event.EvtPeerConnectednessChanged:
-		ev := PeerEvent{PeerID: e.Peer.String()}
+		ev := PeerEvent{Peer: e.Peer}
 		switch e.Connectedness {
 		case network.Connected:
 			if conns := n.host.Network().ConnsToPeer(e.Peer); len(conns) > 0 {
 				c := conns[0]
-				ev.Addr = c.RemoteMultiaddr().String()
-				ev.Direction = strings.ToLower(c.Stat().Direction.String())
+				ev.Addr = c.RemoteMultiaddr()
+				ev.Direction = c.Stat().Direction
 				ev.Transport = transportOf(c.RemoteMultiaddr())
 			}
 			n.log.Info("peer connected", "peer", e.Peer, "addr", ev.Addr, "direction", ev.Direction)
@@ -89,23 +93,19 @@ func (n *Node) handleHostEvent(e any) {
 			n.bus.Publish("peer.disconnected", ev)
 		}
 	case event.EvtPeerIdentificationCompleted:
-		protos := make([]string, len(e.Protocols))
-		for i, p := range e.Protocols {
-			protos[i] = string(p)
-		}
 		n.log.Debug("peer identified", "peer", e.Peer, "agent", e.AgentVersion)
 		n.bus.Publish("peer.identified", IdentifiedEvent{
-			PeerID: e.Peer.String(), AgentVersion: e.AgentVersion, Protocols: protos, Addrs: strs(e.ListenAddrs),
+			Peer: e.Peer, AgentVersion: e.AgentVersion, Protocols: e.Protocols, Addrs: e.ListenAddrs,
 		})
 	case event.EvtLocalAddressesUpdated:
-		ev := AddrsEvent{Addrs: strs(n.host.Addrs())}
+		ev := AddrsEvent{Addrs: n.host.Addrs()}
 		for _, a := range e.Current {
 			if a.Action == event.Added {
-				ev.Added = append(ev.Added, a.Address.String())
+				ev.Added = append(ev.Added, a.Address)
 			}
 		}
 		for _, a := range e.Removed {
-			ev.Removed = append(ev.Removed, a.Address.String())
+			ev.Removed = append(ev.Removed, a.Address)
 		}
 		n.log.Info("listen addresses updated", "addrs", ev.Addrs)
 		n.bus.Publish("addrs.updated", ev)

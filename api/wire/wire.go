@@ -1,6 +1,9 @@
-// Package wire holds the JSON types of the HTTP API, shared by the server
-// (api, node) and the typed client (client). Field names are a stable
-// contract for scripts: add fields, never rename them.
+// Package wire is the contract of the HTTP API: every request, response and
+// event payload type, shared by the server (api) and the typed client
+// (client). It imports only the standard library, so a client links none of
+// libp2p. Field names are a stable contract for scripts: add fields, never
+// rename them. Durations are milliseconds as JSON numbers, in fields whose
+// names end in _ms.
 package wire
 
 import (
@@ -10,8 +13,24 @@ import (
 
 // Error is the body of every non-2xx API response.
 type Error struct {
-	Error string `json:"error"`
+	Error string `json:"error"`          // one line for people
+	Code  string `json:"code,omitempty"` // one of the Code* constants, for programs
 }
+
+// Error codes: one per class of failure, derived from the HTTP status.
+const (
+	CodeInvalidArgument = "invalid_argument" // 400: malformed input
+	CodeUnauthorized    = "unauthorized"     // 401: missing or wrong token
+	CodeForbidden       = "forbidden"        // 403: not allowed (cross-origin, not the owner)
+	CodeNotFound        = "not_found"        // 404: unknown peer, route or object
+	CodeTimeout         = "timeout"          // 408: the deadline passed
+	CodeConflict        = "conflict"         // 409: already exists
+	CodeTooLarge        = "too_large"        // 413: body or value over a limit
+	CodeInternal        = "internal"         // 500
+	CodeNotImplemented  = "not_implemented"  // 501
+	CodeBadGateway      = "bad_gateway"      // 502: the remote peer or handler failed
+	CodeUnavailable     = "unavailable"      // 503: busy or shutting down
+)
 
 // ID describes the local node (GET /v1/id).
 type ID struct {
@@ -176,4 +195,48 @@ type ClosestPeers struct {
 type RendezvousPeers struct {
 	Topic string     `json:"topic"`
 	Peers []Provider `json:"peers"`
+}
+
+// PeerEvent is the data of the peer.connected and peer.disconnected events.
+type PeerEvent struct {
+	PeerID    string `json:"peer_id"`
+	Addr      string `json:"addr,omitempty"`
+	Direction string `json:"direction,omitempty"`
+	Transport string `json:"transport,omitempty"`
+}
+
+// IdentifiedEvent is the data of the peer.identified event.
+type IdentifiedEvent struct {
+	PeerID       string   `json:"peer_id"`
+	AgentVersion string   `json:"agent_version"`
+	Protocols    []string `json:"protocols"`
+	Addrs        []string `json:"addrs"`
+}
+
+// AddrsEvent is the data of the addrs.updated event.
+type AddrsEvent struct {
+	Addrs   []string `json:"addrs"`
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+}
+
+// NodeEvent is the data of the node.started event.
+type NodeEvent struct {
+	PeerID string `json:"peer_id"`
+}
+
+// DroppedEvent is the data of events.dropped (the event stream) and dropped
+// (a pub/sub subscription): how many items this client lost by falling behind.
+type DroppedEvent struct {
+	Dropped uint64 `json:"dropped"`
+}
+
+// Status is the answer of routes that only acknowledge (healthz, shutdown).
+type Status struct {
+	Status string `json:"status"`
+}
+
+// DisconnectResult is the answer of POST /v1/disconnect.
+type DisconnectResult struct {
+	PeerID string `json:"peer_id"`
 }

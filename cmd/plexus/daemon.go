@@ -113,7 +113,7 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 	defer d.Close()
 
 	id := d.Node.Info()
-	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nPeer ID: %s\nListening on:\n", id.AgentVersion, repo.Path, id.PeerID)
+	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nPeer ID: %s\nListening on:\n", id.AgentVersion, repo.Path, id.ID)
 	for _, a := range id.Addrs {
 		fmt.Fprintf(out, "  %s\n", a)
 	}

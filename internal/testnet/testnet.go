@@ -67,7 +67,7 @@ func Start(tb testing.TB, n int, opts Options) []*node.Node {
 		nd := StartNode(tb, cfg)
 		nodes = append(nodes, nd)
 		if i == 0 {
-			boot = []string{nd.Info().Addrs[0]}
+			boot = []string{nd.Info().Addrs[0].String()}
 		} else if len(cfg.Network.Bootstrap) > 0 {
 			// Bootstrap runs in the background: wait for it.
 			Eventually(tb, 20*time.Second, func() bool {

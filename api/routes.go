@@ -1,0 +1,80 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/discovery"
+	"github.com/plexus-p2p/plexus/nat"
+	"github.com/plexus-p2p/plexus/perf"
+	"github.com/plexus-p2p/plexus/pubsub"
+	"github.com/plexus-p2p/plexus/records"
+)
+
+// route is one line of the route table. in and out are zero values of the
+// request body and answer types (in is nil for routes without a body);
+// query lists the query parameters, "name?" when optional. The OpenAPI
+// description is generated from this table.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+	summary string
+	in, out any
+	query   []string
+}
+
+// sse marks a route that answers a Server-Sent Events stream of events of
+// the given type.
+type sse struct{ event any }
+
+// routes is the route table: every authenticated route, one line each.
+// /healthz is the only route without a token.
+func (s *Server) routes() []route {
+	return []route{
+		// The node.
+		{"GET /v1/id", s.getID, "Describe this node", nil, wire.ID{}, nil},
+		{"GET /v1/peers", s.getPeers, "List open connections", nil, []wire.Peer{}, nil},
+		{"POST /v1/connect", s.postConnect, "Connect to a peer", wire.ConnectRequest{}, wire.ConnectResult{}, nil},
+		{"POST /v1/disconnect", s.postDisconnect, "Close every connection to a peer", wire.DisconnectRequest{}, wire.DisconnectResult{}, nil},
+		{"POST /v1/ping", s.postPing, "Measure round trips to a peer", wire.PingRequest{}, wire.PingResult{}, nil},
+		{"GET /v1/events", s.getEvents, "Follow the node's events", nil, sse{wire.Event{}}, []string{"types?"}},
+		{"POST /v1/shutdown", s.postShutdown, "Stop the daemon", nil, status{202, wire.Status{}}, nil},
+		{"GET /v1/openapi.json", s.getOpenAPI, "This description", nil, map[string]any{}, nil},
+		{"GET /metrics", s.metrics, "Prometheus metrics (text exposition)", nil, "", nil},
+		// Discovery.
+		{"GET /v1/peers/known", s.getKnownPeers, "Every peer the node knows", nil, []discovery.KnownPeer{}, nil},
+		{"GET /v1/bootstrap", s.getBootstrap, "State of each bootstrap peer", nil, []discovery.BootstrapStatus{}, nil},
+		{"POST /v1/discover/join", s.postDiscoverJoin, "Advertise under a rendezvous topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
+		{"POST /v1/discover/leave", s.postDiscoverLeave, "Stop advertising a rendezvous topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
+		{"GET /v1/discover/peers", s.getDiscoverPeers, "Find the peers of a rendezvous topic", nil, wire.RendezvousPeers{}, []string{"topic"}},
+		{"GET /v1/discover/topics", s.getDiscoverTopics, "Joined rendezvous topics", nil, []string{}, nil},
+		// Routing (the Kademlia DHT).
+		{"GET /v1/dht/table", s.getDHTTable, "Routing table by bucket", nil, []wire.RoutingEntry{}, nil},
+		{"GET /v1/dht/findpeer", s.getDHTFindPeer, "Find a peer's addresses", nil, wire.FoundPeer{}, []string{"peer"}},
+		{"GET /v1/dht/closest", s.getDHTClosest, "The K closest peers to a key", nil, wire.ClosestPeers{}, []string{"key"}},
+		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, discovery.Report{}, nil},
+		// Records.
+		{"POST /v1/dht/put", s.postDHTPut, "Publish a signed record", wire.PutRequest{}, records.Record{}, nil},
+		{"GET /v1/dht/get", s.getDHTGet, "Fetch and verify a record", nil, records.Record{}, []string{"key"}},
+		{"GET /v1/dht/records", s.getDHTRecords, "This node's own records", nil, []records.Record{}, nil},
+		{"POST /v1/dht/provide", s.postDHTProvide, "Announce this node as a provider of a key", wire.KeyRequest{}, map[string]string{}, nil},
+		{"GET /v1/dht/provided", s.getDHTProvided, "Keys this node provides", nil, []records.Provision{}, nil},
+		{"GET /v1/dht/findprovs", s.getDHTFindProvs, "Find providers of a key", nil, []wire.Provider{}, []string{"key", "count?"}},
+		// Perf.
+		{"POST /v1/perf", s.postPerf, "Measure throughput to a peer", wire.PerfRequest{}, perf.Result{}, nil},
+		// Pub/sub.
+		{"POST /v1/pubsub/publish", s.postPublish, "Publish a message", wire.PublishRequest{}, pubsub.PublishResult{}, nil},
+		{"POST /v1/pubsub/join", s.postPubSubJoin, "Join a topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
+		{"POST /v1/pubsub/leave", s.postPubSubLeave, "Leave a topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
+		{"GET /v1/pubsub/topics", s.getPubSubTopics, "Joined topics", nil, []pubsub.TopicInfo{}, nil},
+		{"GET /v1/pubsub/peers", s.getPubSubPeers, "Peers of a topic", nil, []string{}, []string{"topic"}},
+		{"GET /v1/pubsub/subscribe", s.getPubSubSubscribe, "Follow a topic's messages", nil, sse{pubsub.Message{}}, []string{"topic"}},
+		// Request/response.
+		{"POST /v1/send", s.postSend, "Send a request to a peer's protocol", wire.SendRequest{}, wire.SendResult{}, nil},
+		{"GET /v1/handlers", s.getHandlers, "Registered protocol handlers", nil, []wire.Handler{}, nil},
+		{"POST /v1/handlers", s.postHandlers, "Forward a protocol to a local URL", wire.HandlerRequest{}, status{201, wire.HandlerRequest{}}, nil},
+		{"DELETE /v1/handlers", s.deleteHandlers, "Stop serving a protocol", nil, wire.HandlerRequest{}, []string{"protocol"}},
+		// NAT traversal.
+		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report", nil, nat.Status{}, nil},
+	}
+}
