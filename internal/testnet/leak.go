@@ -49,8 +49,8 @@ var knownBackground = []goleak.Option{
 	// go-libp2p-pubsub's DefaultGossipSubRouter creates an in-memory address
 	// book whose goroutine stops only once the router is attached to a
 	// running PubSub and that ends; when NewGossipSub refuses its options
-	// (pubsub's TestOptionsAreValidated), nothing can stop it. A host that
-	// is not closed leaves its swarm's goroutines too, so this does not hide
-	// one.
+	// (pubsub's TestOptionsAreValidated), nothing can stop it. A host left
+	// open still shows up: identify, its address manager and its peerstore
+	// manager keep running.
 	goleak.IgnoreTopFunction("github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem.(*memoryAddrBook).background"),
 }
