@@ -11,6 +11,7 @@ import (
 	"github.com/plexus-p2p/plexus/node"
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
+	"github.com/plexus-p2p/plexus/routing"
 )
 
 // statusTable maps error classes to HTTP statuses; the first match wins, so
@@ -42,6 +43,10 @@ var statusTable = []struct {
 	{discovery.ErrInvalidTopic, http.StatusBadRequest},
 	{discovery.ErrAlreadyJoined, http.StatusConflict},
 	{discovery.ErrNotJoined, http.StatusNotFound},
+	{discovery.ErrClosed, http.StatusServiceUnavailable},
+	// routing
+	{routing.ErrInvalidKey, http.StatusBadRequest},
+	{routing.ErrNotFound, http.StatusNotFound},
 	// pubsub
 	{pubsub.ErrInvalidTopic, http.StatusBadRequest},
 	{pubsub.ErrTooLarge, http.StatusRequestEntityTooLarge},

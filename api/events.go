@@ -15,6 +15,9 @@ import (
 // services into wire types; the first that knows a payload wins.
 var eventConverters = []func(data any) (any, bool){
 	nodeEventWire,
+	natEventWire,
+	discoveryEventWire,
+	routingEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

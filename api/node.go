@@ -44,7 +44,7 @@ func idWire(in node.Info) wire.ID {
 		Protocols:     protos,
 		AgentVersion:  in.AgentVersion,
 		DHTMode:       in.DHTMode,
-		Reachability:  in.Reachability,
+		Reachability:  reachabilityName(in.Reachability),
 		Bootstrap:     append([]string{}, in.Bootstrap...),
 		BootstrapNode: len(in.Bootstrap) == 0,
 	}

@@ -56,7 +56,7 @@ func TestID(t *testing.T) {
 		Addrs:        []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4101/p2p/" + self.String())},
 		ListenAddrs:  []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4101")},
 		Protocols:    []protocol.ID{"/ipfs/ping/1.0.0"},
-		AgentVersion: "plexus/test", DHTMode: "server", Reachability: "unknown",
+		AgentVersion: "plexus/test", DHTMode: "server", Reachability: network.ReachabilityUnknown,
 	}
 	h := newTestAPI(t, func(s *Services) { s.Node = &fakeNode{info: info} }, nil)
 	code, body := call(t, h, "GET", "/v1/id", "")

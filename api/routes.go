@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/discovery"
-	"github.com/plexus-p2p/plexus/nat"
 	"github.com/plexus-p2p/plexus/perf"
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
@@ -42,8 +40,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/openapi.json", s.getOpenAPI, "This description", nil, map[string]any{}, nil},
 		{"GET /metrics", s.metrics, "Prometheus metrics (text exposition)", nil, "", nil},
 		// Discovery.
-		{"GET /v1/peers/known", s.getKnownPeers, "Every peer the node knows", nil, []discovery.KnownPeer{}, nil},
-		{"GET /v1/bootstrap", s.getBootstrap, "State of each bootstrap peer", nil, []discovery.BootstrapStatus{}, nil},
+		{"GET /v1/peers/known", s.getKnownPeers, "Every peer the node knows", nil, []wire.KnownPeer{}, nil},
+		{"GET /v1/bootstrap", s.getBootstrap, "State of each bootstrap peer", nil, []wire.BootstrapStatus{}, nil},
 		{"POST /v1/discover/join", s.postDiscoverJoin, "Advertise under a rendezvous topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
 		{"POST /v1/discover/leave", s.postDiscoverLeave, "Stop advertising a rendezvous topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
 		{"GET /v1/discover/peers", s.getDiscoverPeers, "Find the peers of a rendezvous topic", nil, wire.RendezvousPeers{}, []string{"topic"}},
@@ -52,7 +50,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/dht/table", s.getDHTTable, "Routing table by bucket", nil, []wire.RoutingEntry{}, nil},
 		{"GET /v1/dht/findpeer", s.getDHTFindPeer, "Find a peer's addresses", nil, wire.FoundPeer{}, []string{"peer"}},
 		{"GET /v1/dht/closest", s.getDHTClosest, "The K closest peers to a key", nil, wire.ClosestPeers{}, []string{"key"}},
-		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, discovery.Report{}, nil},
+		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, wire.ExploreReport{}, nil},
 		// Records.
 		{"POST /v1/dht/put", s.postDHTPut, "Publish a signed record", wire.PutRequest{}, records.Record{}, nil},
 		{"GET /v1/dht/get", s.getDHTGet, "Fetch and verify a record", nil, records.Record{}, []string{"key"}},
@@ -75,6 +73,6 @@ func (s *Server) routes() []route {
 		{"POST /v1/handlers", s.postHandlers, "Forward a protocol to a local URL", wire.HandlerRequest{}, status{201, wire.HandlerRequest{}}, nil},
 		{"DELETE /v1/handlers", s.deleteHandlers, "Stop serving a protocol", nil, wire.HandlerRequest{}, []string{"protocol"}},
 		// NAT traversal.
-		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report", nil, nat.Status{}, nil},
+		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report: reachability, NAT behaviour, relays, hole punching, advice", nil, wire.NATStatus{}, nil},
 	}
 }

@@ -28,23 +28,51 @@ type NAT struct {
 	RelayCount   int      `toml:"relay_count" comment:"Relays to hold reservations with while private. Default 2."`
 }
 
+// The NAT section's defaults and bounds. Package nat fills the zero values
+// of its own Config with the same defaults, reading them from here (config
+// must not import nat, which pulls in libp2p).
+const (
+	// DefaultRelayCount is nat.relay_count's default; MaxRelayCount its upper bound (the lower is 1).
+	DefaultRelayCount = 2
+	MaxRelayCount     = 10
+	// Relay service limits (nat.relay_*), the same as go-libp2p's except
+	// the data limit, which is raised from 128 KiB to fit one largest request
+	// and its response.
+	DefaultRelayMaxReservations  = 128
+	DefaultRelayMaxPerIP         = 8
+	DefaultRelayMaxCircuits      = 16
+	DefaultRelayReservationTTL   = time.Hour
+	DefaultRelayCircuitDuration  = 2 * time.Minute
+	DefaultRelayCircuitDataBytes = 2 << 20
+	// MinRelayReservationTTL is nat.relay_reservation_ttl's lower bound:
+	// clients renew 2 minutes before expiry.
+	MinRelayReservationTTL = time.Minute
+)
+
+// Values of nat.reachability.
+const (
+	ReachabilityAuto    = "auto"
+	ReachabilityPublic  = "public"
+	ReachabilityPrivate = "private"
+)
+
 func defaultNAT() NAT {
 	return NAT{
 		PortMapping:           true,
-		Reachability:          "auto",
+		Reachability:          ReachabilityAuto,
 		AutoNATService:        true,
 		AutoNATv2:             true,
 		HolePunching:          true,
 		RelayService:          true,
-		RelayMaxReservations:  128,
-		RelayMaxPerIP:         8,
-		RelayReservationTTL:   Duration(time.Hour),
-		RelayMaxCircuits:      16,
-		RelayCircuitDuration:  Duration(2 * time.Minute),
-		RelayCircuitDataBytes: 2 << 20,
+		RelayMaxReservations:  DefaultRelayMaxReservations,
+		RelayMaxPerIP:         DefaultRelayMaxPerIP,
+		RelayReservationTTL:   Duration(DefaultRelayReservationTTL),
+		RelayMaxCircuits:      DefaultRelayMaxCircuits,
+		RelayCircuitDuration:  Duration(DefaultRelayCircuitDuration),
+		RelayCircuitDataBytes: DefaultRelayCircuitDataBytes,
 		AutoRelay:             true,
 		StaticRelays:          []string{},
-		RelayCount:            2,
+		RelayCount:            DefaultRelayCount,
 	}
 }
 
@@ -53,24 +81,24 @@ func (c *Config) validateNAT() []error {
 	n := c.NAT
 	var errs []error
 	switch n.Reachability {
-	case "auto", "public", "private":
+	case ReachabilityAuto, ReachabilityPublic, ReachabilityPrivate:
 	default:
-		errs = append(errs, fmt.Errorf("nat.reachability: %q is not one of \"auto\", \"public\", \"private\"", n.Reachability))
+		errs = append(errs, fmt.Errorf("nat.reachability: %q is not one of %q, %q, %q", n.Reachability, ReachabilityAuto, ReachabilityPublic, ReachabilityPrivate))
 	}
 	for _, s := range n.StaticRelays {
 		if _, err := ParsePeerAddr(s); err != nil {
 			errs = append(errs, fmt.Errorf("nat.static_relays: %w", err))
 		}
 	}
-	if n.RelayCount < 1 || n.RelayCount > 10 {
-		errs = append(errs, fmt.Errorf("nat.relay_count: %d is outside 1..10", n.RelayCount))
+	if n.RelayCount < 1 || n.RelayCount > MaxRelayCount {
+		errs = append(errs, fmt.Errorf("nat.relay_count: %d is outside 1..%d", n.RelayCount, MaxRelayCount))
 	}
 	if n.RelayMaxReservations < 1 || n.RelayMaxPerIP < 1 || n.RelayMaxCircuits < 1 {
 		errs = append(errs, fmt.Errorf("nat: relay_max_reservations (%d), relay_max_reservations_per_ip (%d) and relay_max_circuits (%d) must be at least 1",
 			n.RelayMaxReservations, n.RelayMaxPerIP, n.RelayMaxCircuits))
 	}
-	if n.RelayReservationTTL < Duration(time.Minute) {
-		errs = append(errs, fmt.Errorf("nat.relay_reservation_ttl: %s is shorter than 1m (clients renew 2 minutes before expiry)", n.RelayReservationTTL))
+	if n.RelayReservationTTL < Duration(MinRelayReservationTTL) {
+		errs = append(errs, fmt.Errorf("nat.relay_reservation_ttl: %s is shorter than %s (clients renew 2 minutes before expiry)", n.RelayReservationTTL, Duration(MinRelayReservationTTL)))
 	}
 	if n.RelayCircuitDuration < 0 || n.RelayCircuitDataBytes < 0 {
 		errs = append(errs, errors.New("nat: relay_circuit_duration and relay_circuit_data_bytes must be >= 0 (0 means no limit)"))

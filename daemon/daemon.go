@@ -106,13 +106,13 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 func Services(n *node.Node) api.Services {
 	return api.Services{
 		Node:      n,
-		Discovery: n,
-		Routing:   n,
+		Discovery: n.Discovery(),
+		Routing:   n.Routing(),
 		Records:   n,
 		Perf:      n,
 		PubSub:    n,
 		Messaging: n,
-		NAT:       n,
+		NAT:       n.NAT(),
 	}
 }
 

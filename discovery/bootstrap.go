@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -18,17 +17,18 @@ import (
 
 // BootstrapStatus is the state of one configured bootstrap peer.
 type BootstrapStatus struct {
-	Peer      peer.ID        `json:"peer"`
-	Addrs     []ma.Multiaddr `json:"addrs"`
-	Connected bool           `json:"connected"`
+	Peer      peer.ID
+	Addrs     []ma.Multiaddr
+	Connected bool
 	// Attempts counts the failed dials since the last successful one.
-	Attempts      int       `json:"attempts"`
-	LastError     string    `json:"last_error,omitempty"`
-	LastAttempt   time.Time `json:"last_attempt,omitzero"`
-	LastConnected time.Time `json:"last_connected,omitzero"`
+	Attempts  int
+	LastError string
+	// LastAttempt and LastConnected are zero if it never happened.
+	LastAttempt   time.Time
+	LastConnected time.Time
 	// NextRetry is when the peer will be dialled again; zero when no dial is
 	// scheduled (it answered, or a dial is under way).
-	NextRetry time.Time `json:"next_retry,omitzero"`
+	NextRetry time.Time
 }
 
 // knownDialConcurrency bounds the parallel dials to known peers.
@@ -48,7 +48,7 @@ var ErrNotStarted = errors.New("discovery service not started")
 // peers are dialled once at start and once per re-bootstrap.
 type Bootstrapper struct {
 	h    host.Host
-	d    *dht.IpfsDHT
+	rt   Routing
 	book *peerBook
 	cfg  *config
 	log  *slog.Logger
@@ -75,9 +75,9 @@ type bootPeer struct {
 	nextRetry     time.Time
 }
 
-func newBootstrapper(h host.Host, d *dht.IpfsDHT, book *peerBook, cfg *config, log *slog.Logger) *Bootstrapper {
+func newBootstrapper(h host.Host, rt Routing, book *peerBook, cfg *config, log *slog.Logger) *Bootstrapper {
 	b := &Bootstrapper{
-		h: h, d: d, book: book, cfg: cfg, log: log,
+		h: h, rt: rt, book: book, cfg: cfg, log: log,
 		kick:         make(chan struct{}, 1),
 		refreshCh:    make(chan struct{}, 1),
 		knownDialing: make(map[peer.ID]struct{}),
@@ -367,12 +367,12 @@ func (b *Bootstrapper) refreshLoop(ctx context.Context) {
 	}
 }
 
-// refreshDHT runs dht.Bootstrap (which offers the connected peers to the
+// refreshDHT runs the DHT's Bootstrap (which offers the connected peers to the
 // routing table) and, once the table holds a peer, a routing-table refresh.
 // While the table is smaller than a bucket and the refresh grew it, it asks
 // for another refresh (after the rebootstrap interval).
 func (b *Bootstrapper) refreshDHT(ctx context.Context) {
-	if err := b.d.Bootstrap(ctx); err != nil {
+	if err := b.rt.Bootstrap(ctx); err != nil {
 		b.log.Warn("dht bootstrap", "err", err)
 	}
 	// A connected peer enters the routing table only after identify and a
@@ -381,14 +381,14 @@ func (b *Bootstrapper) refreshDHT(ctx context.Context) {
 	// again every second until one is in.
 	deadline := time.Now().Add(max(4*b.cfg.dialTimeout, time.Minute))
 	reoffer := time.Now().Add(time.Second)
-	for b.d.RoutingTable().Size() == 0 {
+	for b.rt.Size() == 0 {
 		now := time.Now()
 		if now.After(deadline) || len(b.h.Network().Peers()) == 0 {
 			b.log.Debug("routing table still empty, skipping refresh")
 			return
 		}
 		if now.After(reoffer) {
-			_ = b.d.Bootstrap(ctx)
+			_ = b.rt.Bootstrap(ctx)
 			reoffer = now.Add(time.Second)
 		}
 		select {
@@ -397,16 +397,14 @@ func (b *Bootstrapper) refreshDHT(ctx context.Context) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	before := b.d.RoutingTable().Size()
-	select {
-	case err := <-b.d.RefreshRoutingTable():
-		if err != nil {
-			b.log.Debug("routing table refresh", "err", err)
+	before := b.rt.Size()
+	if err := b.rt.Refresh(ctx); err != nil {
+		if ctx.Err() != nil {
+			return
 		}
-	case <-ctx.Done():
-		return
+		b.log.Debug("routing table refresh", "err", err)
 	}
-	after := b.d.RoutingTable().Size()
+	after := b.rt.Size()
 	b.log.Debug("routing table refreshed", "size_before", before, "size", after)
 	if after > before && after < refreshAgainBelow {
 		b.requestRefresh()

@@ -1,8 +1,8 @@
 // Package discovery keeps a Plexus node in its network: it finds peers,
 // remembers them and reconnects to them.
 //
-// A Service, built by New from the node's host, its Kademlia DHT and its
-// datastore, does four things once started:
+// A Service, built by New from the node's host, its Kademlia DHT (package
+// routing) and its datastore, does four things once started:
 //
 //   - Bootstrap and reconnect: it dials the configured bootstrap peers in
 //     parallel, retrying those that do not answer with capped, jittered
@@ -21,11 +21,11 @@
 //     peers of the topic. Rendezvous implements go-libp2p's
 //     core/discovery.Discovery, so it can serve go-libp2p-pubsub.
 //
-// Explore crawls the network from the node's routing table and reports every
-// node reached, with what identify says about it; WriteDOT draws the report.
+// The peers of the routing table are learnt through routing.Service's
+// Subscribe, the one place that watches the table.
 //
 // Protocols spoken: the Kademlia DHT protocol under the /plexus prefix
-// (/plexus/kad/1.0.0: FIND_NODE, ADD_PROVIDER, GET_PROVIDERS, through the
-// DHT and through the crawler), identify (/ipfs/id/1.0.0, through the host)
-// and mDNS (DNS-SD over UDP multicast, port 5353).
+// (/plexus/kad/1.0.0: FIND_NODE, ADD_PROVIDER, GET_PROVIDERS, through
+// package routing), identify (/ipfs/id/1.0.0, through the host) and mDNS
+// (DNS-SD over UDP multicast, port 5353).
 package discovery

@@ -31,22 +31,22 @@ const (
 
 // PeerDiscovered is the data of EventPeerDiscovered.
 type PeerDiscovered struct {
-	Peer   peer.ID        `json:"peer"`
-	Source Source         `json:"source"`
-	Addrs  []ma.Multiaddr `json:"addrs"`
+	Peer   peer.ID
+	Source Source
+	Addrs  []ma.Multiaddr
 }
 
 // BootstrapFailed is the data of EventBootstrapFailed.
 type BootstrapFailed struct {
-	Peer      peer.ID   `json:"peer"`
-	Error     string    `json:"error"`
-	Attempts  int       `json:"attempts"`
-	NextRetry time.Time `json:"next_retry"`
+	Peer      peer.ID
+	Error     string
+	Attempts  int
+	NextRetry time.Time
 }
 
 // RendezvousTopic is the data of EventRendezvousJoined and EventRendezvousLeft.
 type RendezvousTopic struct {
-	Topic string `json:"topic"`
+	Topic string
 }
 
 // publish sends an event if a publisher is configured.

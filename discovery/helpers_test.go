@@ -18,12 +18,14 @@ import (
 
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/internal/testnet"
+	"github.com/plexus-p2p/plexus/routing"
 )
 
 // testNode is one node of a test network.
 type testNode struct {
 	h     host.Host
-	dht   *dht.IpfsDHT
+	rt    *routing.Service
+	dht   *dht.IpfsDHT // rt.DHT()
 	svc   *discovery.Service
 	pub   *events.Recorder
 	store datastore.Batching
@@ -31,14 +33,14 @@ type testNode struct {
 	once  sync.Once
 }
 
-// stop closes the node's service, DHT and host, in that order, once.
+// stop closes the node's discovery, routing and host, in that order, once.
 func (n *testNode) stop(t testing.TB) {
 	t.Helper()
 	n.once.Do(func() {
 		if err := n.svc.Close(); err != nil {
 			t.Errorf("close discovery of %s: %v", n.h.ID(), err)
 		}
-		_ = n.dht.Close()
+		_ = n.rt.Close()
 		_ = n.h.Close()
 		if n.mn != nil {
 			// A closed mocknet host still accepts connections over its
@@ -59,19 +61,18 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// testDHT builds a server-mode DHT with the /plexus prefix on h.
-func testDHT(t testing.TB, h host.Host, extra ...dht.Option) *dht.IpfsDHT {
+// testDHT builds the routing of h: a server-mode DHT with the /plexus prefix.
+func testDHT(t testing.TB, h host.Host, extra ...dht.Option) *routing.Service {
 	t.Helper()
-	opts := append([]dht.Option{
-		dht.Mode(dht.ModeServer),
-		dht.ProtocolPrefix("/plexus"),
-		dht.Datastore(dssync.MutexWrap(datastore.NewMapDatastore())),
-	}, extra...)
-	d, err := dht.New(h, opts...)
+	rt, err := routing.New(h,
+		routing.WithLogger(quietLogger()),
+		routing.WithMode(routing.ModeServer),
+		routing.WithDatastore(dssync.MutexWrap(datastore.NewMapDatastore())),
+		routing.WithDHTOptions(extra...))
 	if err != nil {
-		t.Fatalf("new dht on %s: %v", h.ID(), err)
+		t.Fatalf("new routing on %s: %v", h.ID(), err)
 	}
-	return d
+	return rt
 }
 
 // fastOptions are the discovery timings for tests.
@@ -97,16 +98,16 @@ func p2pAddr(t testing.TB, h host.Host) string {
 }
 
 // startNode builds and starts the discovery service of h; it is closed in
-// t.Cleanup with the DHT and host.
-func startNode(t testing.TB, h host.Host, d *dht.IpfsDHT, store datastore.Batching, opts ...discovery.Option) *testNode {
+// t.Cleanup with the routing and host.
+func startNode(t testing.TB, h host.Host, rt *routing.Service, store datastore.Batching, opts ...discovery.Option) *testNode {
 	t.Helper()
 	pub := &events.Recorder{}
 	all := append(append(fastOptions(), discovery.WithPublisher(pub)), opts...)
-	svc, err := discovery.New(h, d, store, all...)
+	svc, err := discovery.New(h, rt, store, all...)
 	if err != nil {
 		t.Fatalf("discovery.New on %s: %v", h.ID(), err)
 	}
-	n := &testNode{h: h, dht: d, svc: svc, pub: pub, store: store}
+	n := &testNode{h: h, rt: rt, dht: rt.DHT(), svc: svc, pub: pub, store: store}
 	t.Cleanup(func() { n.stop(t) })
 	if err := svc.Start(t.Context()); err != nil {
 		t.Fatalf("start discovery on %s: %v", h.ID(), err)

@@ -1,13 +1,10 @@
 package discovery_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/internal/testnet"
+	"github.com/plexus-p2p/plexus/routing"
 )
 
 // networkSize is the size of the large test network; smaller under the race
@@ -114,7 +112,7 @@ func TestNetworkFillsRoutingTablesAndFindsEveryNode(t *testing.T) {
 
 	// Explore from a random node reaches every node, self included.
 	from := nodes[rand.IntN(n)]
-	rep, err := discovery.Explore(t.Context(), from.h, from.dht, discovery.ExploreOptions{Timeout: 30 * time.Second, AgentVersion: "plexus-test"})
+	rep, err := from.rt.Explore(t.Context(), routing.ExploreOptions{Timeout: 30 * time.Second, AgentVersion: "plexus-test"})
 	if err != nil {
 		t.Fatalf("explore: %v", err)
 	}
@@ -128,7 +126,7 @@ func TestNetworkFillsRoutingTablesAndFindsEveryNode(t *testing.T) {
 	ids := map[peer.ID]bool{}
 	for _, nd := range rep.Nodes {
 		ids[nd.ID] = true
-		if !slices.Contains(nd.Protocols, discovery.DHTProtocol) || nd.AgentVersion == "" || len(nd.Addrs) == 0 {
+		if !slices.Contains(nd.Protocols, routing.DefaultProtocol) || nd.AgentVersion == "" || len(nd.Addrs) == 0 {
 			t.Errorf("node %s: protocols %v agent %q addrs %v, want the DHT protocol, an agent and addresses",
 				nd.ID, nd.Protocols, nd.AgentVersion, nd.Addrs)
 		}
@@ -140,30 +138,6 @@ func TestNetworkFillsRoutingTablesAndFindsEveryNode(t *testing.T) {
 		if !ids[nd.h.ID()] {
 			t.Errorf("node %d (%s) missing from the explore report", i, nd.h.ID())
 		}
-	}
-
-	// The report serialises to JSON and draws as a DOT graph.
-	js, err := json.Marshal(rep)
-	if err != nil || !bytes.Contains(js, []byte(`"peer_id":"`+from.h.ID().String()+`"`)) {
-		t.Errorf("report JSON (%v): %.200s", err, js)
-	}
-	var dot bytes.Buffer
-	if err := discovery.WriteDOT(&dot, rep); err != nil {
-		t.Fatalf("write dot: %v", err)
-	}
-	out := dot.String()
-	if !strings.HasPrefix(out, "digraph plexus {") || !strings.HasSuffix(out, "}\n") {
-		t.Errorf("dot output not a digraph: %.100q", out)
-	}
-	var edges int
-	for _, nd := range rep.Nodes {
-		if !strings.Contains(out, fmt.Sprintf("%q [label=", nd.ID.String())) {
-			t.Errorf("dot output has no vertex for %s", nd.ID)
-		}
-		edges += len(nd.Neighbours)
-	}
-	if got := strings.Count(out, " -> "); got != edges {
-		t.Errorf("dot output has %d edges, want %d (one per neighbour)", got, edges)
 	}
 }
 

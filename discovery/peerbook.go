@@ -53,13 +53,13 @@ func (set sourceSet) list() []Source {
 
 // KnownPeer is one entry of the known-peers table.
 type KnownPeer struct {
-	ID        peer.ID        `json:"peer_id"`
-	Addrs     []ma.Multiaddr `json:"addrs"`
-	Sources   []Source       `json:"sources"`
-	FirstSeen time.Time      `json:"first_seen"`
-	LastSeen  time.Time      `json:"last_seen"`
+	ID        peer.ID
+	Addrs     []ma.Multiaddr
+	Sources   []Source
+	FirstSeen time.Time
+	LastSeen  time.Time
 	// Connected reports whether the node is connected to the peer now.
-	Connected bool `json:"connected"`
+	Connected bool
 }
 
 // PeersNamespace is the datastore key prefix under which known peers are
@@ -70,7 +70,8 @@ const PeersNamespace = "/plexus/peers"
 // chooses what it announces, and must not grow the table without bound.
 const maxAddrsPerPeer = 16
 
-// storedPeer is the persisted form of a KnownPeer.
+// storedPeer is the persisted form of a KnownPeer: the JSON stored under
+// PeersNamespace/<peer ID>. Its field names are a storage format: keep them.
 type storedPeer struct {
 	ID        peer.ID   `json:"peer_id"`
 	Addrs     []string  `json:"addrs"`

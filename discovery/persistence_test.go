@@ -173,7 +173,9 @@ func TestKnownPeersTableIsBounded(t *testing.T) {
 		t.Errorf("persisted %d known peers, want %d", len(entries), limit)
 	}
 	for _, e := range entries {
-		var kp discovery.KnownPeer
+		var kp struct { // the storage format, which KnownPeer no longer mirrors
+			ID peer.ID `json:"peer_id"`
+		}
 		if err := json.Unmarshal(e.Value, &kp); err != nil || e.Key != discovery.PeersNamespace+"/"+kp.ID.String() {
 			t.Errorf("record %s = %s (%v), want JSON of the peer named in the key", e.Key, e.Value, err)
 		}

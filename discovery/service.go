@@ -9,29 +9,45 @@ import (
 	"time"
 
 	"github.com/ipfs/go-datastore"
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	corerouting "github.com/libp2p/go-libp2p/core/routing"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+
+	"github.com/plexus-p2p/plexus/routing"
 )
 
 // closeFlushTimeout bounds the final write of the known-peers table.
 const closeFlushTimeout = 10 * time.Second
 
+// Routing is what discovery needs from the node's DHT; *routing.Service
+// implements it.
+type Routing interface {
+	corerouting.ContentRouting
+	// Bootstrap offers the connected peers to the routing table.
+	Bootstrap(ctx context.Context) error
+	// Refresh refreshes the routing table and waits for it.
+	Refresh(ctx context.Context) error
+	// Size returns the number of peers in the routing table.
+	Size() int
+	// Subscribe calls f with the peers in the routing table, then with
+	// every change, until cancel.
+	Subscribe(f func(routing.Change)) (cancel func())
+}
+
 // Service is the discovery service of a node. Build it with New, run it
 // with Start, stop it with Close.
 type Service struct {
-	h     host.Host
-	d     *dht.IpfsDHT
-	cfg   config
-	log   *slog.Logger
-	book  *peerBook
-	boot  *Bootstrapper
-	rv    *Rendezvous
-	mdns  *mdnsDiscovery
-	added chan peer.ID // peers the DHT added to its routing table
+	h           host.Host
+	cfg         config
+	log         *slog.Logger
+	book        *peerBook
+	boot        *Bootstrapper
+	rv          *Rendezvous
+	mdns        *mdnsDiscovery
+	unsubscribe func() // from the routing table's changes
 
 	mu      sync.Mutex
 	started bool
@@ -44,17 +60,13 @@ type Service struct {
 	closeErr  error
 }
 
-// New builds the discovery service of host h, whose Kademlia DHT is d.
+// New builds the discovery service of host h, whose Kademlia DHT is rt.
 // Known peers are persisted in store under PeersNamespace; a nil store keeps
-// them in memory only. New starts no goroutine.
-//
-// New wraps the routing table's PeerAdded hook (keeping the DHT's own) to
-// learn the peers the DHT adds. The hook is a plain field that the DHT reads
-// under its own lock, so call New right after building the DHT, before the
-// host connects to anyone.
-func New(h host.Host, d *dht.IpfsDHT, store datastore.Batching, opts ...Option) (*Service, error) {
-	if h == nil || d == nil {
-		return nil, errors.New("discovery: host and dht are required")
+// them in memory only. New starts no goroutine; from New on, every peer
+// that enters the routing table is recorded as a known peer.
+func New(h host.Host, rt Routing, store datastore.Batching, opts ...Option) (*Service, error) {
+	if h == nil || rt == nil {
+		return nil, errors.New("discovery: host and routing are required")
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -66,24 +78,15 @@ func New(h host.Host, d *dht.IpfsDHT, store datastore.Batching, opts ...Option) 
 	if log == nil {
 		log = slog.Default().With(slog.String("component", "discovery"))
 	}
-	s := &Service{h: h, d: d, cfg: cfg, log: log, added: make(chan peer.ID, 256)}
+	s := &Service{h: h, cfg: cfg, log: log}
 	s.book = newPeerBook(h, store, &s.cfg, log)
-	s.boot = newBootstrapper(h, d, s.book, &s.cfg, log)
-	s.rv = newRendezvous(h, d, s.book, &s.cfg, log)
-
-	rt := d.RoutingTable()
-	prev := rt.PeerAdded
-	rt.PeerAdded = func(p peer.ID) {
-		if prev != nil {
-			prev(p)
+	s.boot = newBootstrapper(h, rt, s.book, &s.cfg, log)
+	s.rv = newRendezvous(h, rt, s.book, &s.cfg, log)
+	s.unsubscribe = rt.Subscribe(func(c routing.Change) {
+		if c.Added {
+			s.book.record(c.Peer, SourceDHT, h.Peerstore().Addrs(c.Peer))
 		}
-		// Called under the routing table's lock: hand over, never block.
-		// A dropped peer is picked up by the periodic routing-table scan.
-		select {
-		case s.added <- p:
-		default:
-		}
-	}
+	})
 	return s, nil
 }
 
@@ -119,7 +122,6 @@ func (s *Service) Start(ctx context.Context) error {
 	s.cancel = cancel
 	s.log.Info("discovery starting", "known_peers", n, "bootstrap_peers", len(s.boot.peers), "mdns", s.cfg.mdns)
 
-	s.recordRoutingTable()
 	disconnects := make(chan struct{}, 1)
 	s.wg.Go(func() { s.recordEvents(runCtx, disconnects) })
 	s.wg.Go(func() { s.persistLoop(runCtx) })
@@ -147,6 +149,7 @@ func (s *Service) Close() error {
 		started := s.started
 		s.mu.Unlock()
 
+		s.unsubscribe()
 		var errs []error
 		if s.mdns != nil {
 			errs = append(errs, s.mdns.close())
@@ -191,6 +194,28 @@ func (s *Service) Rendezvous() *Rendezvous {
 	return s.rv
 }
 
+// JoinRendezvous advertises this node under topic and keeps connections to
+// the topic's other peers until LeaveRendezvous or Close (Rendezvous.Join).
+func (s *Service) JoinRendezvous(ctx context.Context, topic string) error {
+	return s.rv.Join(ctx, topic)
+}
+
+// LeaveRendezvous stops advertising topic (Rendezvous.Leave).
+func (s *Service) LeaveRendezvous(topic string) error {
+	return s.rv.Leave(topic)
+}
+
+// RendezvousPeers looks up the other peers that joined topic
+// (Rendezvous.Peers).
+func (s *Service) RendezvousPeers(ctx context.Context, topic string) ([]peer.AddrInfo, error) {
+	return s.rv.Peers(ctx, topic)
+}
+
+// RendezvousTopics returns the joined topics, sorted (Rendezvous.Topics).
+func (s *Service) RendezvousTopics() []string {
+	return s.rv.Topics()
+}
+
 // Flush writes the known peers changed since the last write to the
 // datastore now, instead of waiting for the persist interval.
 func (s *Service) Flush(ctx context.Context) error {
@@ -198,15 +223,13 @@ func (s *Service) Flush(ctx context.Context) error {
 	return s.book.flush(ctx)
 }
 
-// recordEvents records identified peers and peers the DHT added to its
-// routing table, and signals disconnections to the watcher.
+// recordEvents records identified peers and signals disconnections to the
+// watcher.
 func (s *Service) recordEvents(ctx context.Context, disconnects chan<- struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case p := <-s.added:
-			s.book.record(p, SourceDHT, s.h.Peerstore().Addrs(p))
 		case ev, ok := <-s.sub.Out():
 			if !ok {
 				return
@@ -226,14 +249,6 @@ func (s *Service) recordEvents(ctx context.Context, disconnects chan<- struct{})
 	}
 }
 
-// recordRoutingTable records the routing table's peers as learned from the
-// DHT, catching those whose PeerAdded hand-over was dropped.
-func (s *Service) recordRoutingTable() {
-	for _, p := range s.d.RoutingTable().ListPeers() {
-		s.book.record(p, SourceDHT, s.h.Peerstore().Addrs(p))
-	}
-}
-
 func (s *Service) persistLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.persistInterval)
 	defer t.Stop()
@@ -243,7 +258,6 @@ func (s *Service) persistLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		s.recordRoutingTable()
 		s.book.touchConnected()
 		if err := s.book.flush(ctx); err != nil {
 			s.log.Warn("persist known peers", "err", err)

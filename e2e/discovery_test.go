@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
-	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
@@ -47,20 +46,16 @@ func TestDiscoveryThroughCLI(t *testing.T) {
 	if len(closest.Peers) < 3 {
 		t.Fatalf("closest: %+v", closest)
 	}
-	var known []discovery.KnownPeer
+	var known []wire.KnownPeer
 	okJSON(t, repos[3], &known, "peers", "--known")
 	sources := map[string]string{}
 	for _, k := range known {
-		var s []string
-		for _, src := range k.Sources {
-			s = append(s, string(src))
-		}
-		sources[k.ID.String()] = strings.Join(s, ",")
+		sources[k.PeerID] = strings.Join(k.Sources, ",")
 	}
 	if !strings.Contains(sources[id1.PeerID], "bootstrap") || sources[ids[1].PeerID] == "" {
 		t.Fatalf("known peers of node 4: %v", sources)
 	}
-	var rep discovery.Report
+	var rep wire.ExploreReport
 	okJSON(t, repos[0], &rep, "explore")
 	if rep.Total != 4 || rep.Dialable < 3 {
 		t.Fatalf("explore: total %d dialable %d", rep.Total, rep.Dialable)

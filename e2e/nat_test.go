@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/plexus-p2p/plexus/nat"
+	"github.com/plexus-p2p/plexus/api/wire"
 )
 
 // The connectivity doctor through the CLI on loopback: a node alone does not
@@ -20,7 +20,7 @@ func TestNATStatusThroughCLI(t *testing.T) {
 	fails(t, repo, "nat.reachability", "config", "set", "nat.reachability", "sometimes")
 	startDaemon(t, repo, "--relay-service=false")
 
-	var st nat.Status
+	var st wire.NATStatus
 	okJSON(t, repo, &st, "nat", "status")
 	if st.Reachability != "private" || st.ReachabilitySource != "config" {
 		t.Fatalf("reachability %s from %s, want private from config", st.Reachability, st.ReachabilitySource)
@@ -31,7 +31,7 @@ func TestNATStatusThroughCLI(t *testing.T) {
 	if !st.HolePunch.Enabled || !st.RelayClient.AutoRelay || st.RelayClient.Wanted != 2 {
 		t.Fatalf("defaults: hole punching %v, auto relay %v, wanted %d", st.HolePunch.Enabled, st.RelayClient.AutoRelay, st.RelayClient.Wanted)
 	}
-	if !slices.ContainsFunc(st.Addrs, func(a nat.AddrStatus) bool { return a.Reachability == nat.AddrPrivate && a.Advertised }) {
+	if !slices.ContainsFunc(st.Addrs, func(a wire.NATAddrStatus) bool { return a.Reachability == "private" && a.Advertised }) {
 		t.Fatalf("no private loopback address in %+v", st.Addrs)
 	}
 	out := ok(t, repo, "nat", "status")

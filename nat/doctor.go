@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
 )
 
 // mappingOf returns this node's inferred mapping behaviour over all
@@ -54,9 +56,9 @@ func whyRelayed(rp RelayedPeer, st Status) string {
 	}
 	var b strings.Builder
 	switch hp.Kind {
-	case "protocol-error":
+	case KindProtocolError:
 		fmt.Fprintf(&b, "the hole punch exchange failed: %s", hp.Error)
-	case "direct-dial":
+	case KindDirectDial:
 		fmt.Fprintf(&b, "a direct dial to its known addresses failed (%s) and no hole punch followed yet", hp.Error)
 	default:
 		fmt.Fprintf(&b, "hole punching failed (%s)", shortErr(hp.Error))
@@ -109,126 +111,128 @@ func advise(st Status) []Advice {
 	}
 	relayCmd := "plexus config set nat.static_relays /ip4/<relay IP>/tcp/<port>/p2p/<relay peer ID> (then restart the daemon)"
 
+	public := st.Reachability == network.ReachabilityPublic
+	unknown := st.Reachability == network.ReachabilityUnknown
 	switch st.Reachability {
-	case "public":
-		add("ok", "reachability", "publicly reachable (%s): other nodes can dial this node directly", st.SourceText())
-	case "private":
-		add("info", "reachability", "not publicly reachable (%s): other nodes reach this node through a relay, then hole punching tries a direct connection", st.SourceText())
+	case network.ReachabilityPublic:
+		add(LevelOK, TopicReachability, "publicly reachable (%s): other nodes can dial this node directly", sourceText(st.ReachabilitySource, st.Confidence))
+	case network.ReachabilityPrivate:
+		add(LevelInfo, TopicReachability, "not publicly reachable (%s): other nodes reach this node through a relay, then hole punching tries a direct connection", sourceText(st.ReachabilitySource, st.Confidence))
 	default:
 		if st.Connections.DirectPeers == 0 {
-			add("warn", "reachability", "reachability unknown: AutoNAT needs connected peers that run the AutoNAT service; join a network (plexus connect <multiaddr> or network.bootstrap), or set nat.reachability to private or public if you know it")
+			add(LevelWarn, TopicReachability, "reachability unknown: AutoNAT needs connected peers that run the AutoNAT service; join a network (plexus connect <multiaddr> or network.bootstrap), or set nat.reachability to private or public if you know it")
 		} else {
-			add("info", "reachability", "reachability unknown: AutoNAT has not decided yet (its first probe runs about 15 s after start, and a failed dial-back takes 15 s more); set nat.reachability to skip detection")
+			add(LevelInfo, TopicReachability, "reachability unknown: AutoNAT has not decided yet (its first probe runs about 15 s after start, and a failed dial-back takes 15 s more); set nat.reachability to skip detection")
 		}
 	}
 
-	if st.Reachability != "public" {
+	if !public {
 		switch rs := st.RelayClient; {
 		case len(rs.Reservations) > 0:
 			for _, r := range rs.Reservations {
 				exp := "expiry unknown"
-				if r.Expires != nil {
+				if !r.Expires.IsZero() {
 					exp = "expires " + r.Expires.Format(time.RFC3339) + ", renewed automatically"
 				}
-				add("ok", "relay", "relay reservation with %s (%s)", r.Relay, exp)
+				add(LevelOK, TopicRelay, "relay reservation with %s (%s)", r.Relay, exp)
 			}
 			if len(rs.Reservations) < rs.Wanted && rs.KnownRelays <= len(rs.Reservations) {
-				add("info", "relay", "%d of %d wanted relay reservations: no other relay known; add one with %s", len(rs.Reservations), rs.Wanted, relayCmd)
+				add(LevelInfo, TopicRelay, "%d of %d wanted relay reservations: no other relay known; add one with %s", len(rs.Reservations), rs.Wanted, relayCmd)
 			}
-		case st.Reachability == "unknown":
+		case unknown:
 			if !rs.AutoRelay && len(rs.StaticRelays) == 0 {
-				add("info", "relay", "auto_relay is off and no static relays are set: if this node turns out private, nobody can dial it")
+				add(LevelInfo, TopicRelay, "auto_relay is off and no static relays are set: if this node turns out private, nobody can dial it")
 			}
 		case !rs.AutoRelay && len(rs.StaticRelays) == 0:
-			add("warn", "relay", "no relay reservation: auto_relay is off and no static relays are set, so nobody can dial this node; set nat.auto_relay true or add one with %s", relayCmd)
+			add(LevelWarn, TopicRelay, "no relay reservation: auto_relay is off and no static relays are set, so nobody can dial this node; set nat.auto_relay true or add one with %s", relayCmd)
 		case rs.KnownRelays == 0 && len(rs.StaticRelays) == 0:
-			add("warn", "relay", "no relay reservation: no public relay known (no connected or known peer offers the relay service); add one with %s, or connect to a public node started with \"plexus daemon --relay-service\"", relayCmd)
+			add(LevelWarn, TopicRelay, "no relay reservation: no public relay known (no connected or known peer offers the relay service); add one with %s, or connect to a public node started with \"plexus daemon --relay-service\"", relayCmd)
 		default:
-			add("warn", "relay", "no relay reservation yet although %d relay(s) are known or configured: AutoRelay is trying (relays that refuse are retried after 5 minutes); check that the static relays are reachable with \"plexus ping <relay peer ID>\"", max(rs.KnownRelays, len(rs.StaticRelays)))
+			add(LevelWarn, TopicRelay, "no relay reservation yet although %d relay(s) are known or configured: AutoRelay is trying (relays that refuse are retried after 5 minutes); check that the static relays are reachable with \"plexus ping <relay peer ID>\"", max(rs.KnownRelays, len(rs.StaticRelays)))
 		}
 	}
 
 	rsvc := st.RelayService
 	switch {
 	case rsvc.Running:
-		add("ok", "relay", "serving as a relay for private nodes (up to %d reservations, relayed connections limited to %s and %s)", rsvc.MaxReservations, limitDur(rsvc.CircuitDurationS), limitBytes(rsvc.CircuitDataBytes))
-	case rsvc.Enabled && st.Reachability == "public":
-		add("info", "relay", "the relay service is enabled and starts now that the node is public")
-	case rsvc.Enabled && st.Reachability == "unknown":
-		add("info", "relay", "the relay service is enabled but runs only once this node is known to be publicly reachable; set nat.reachability = \"public\" if this node has a public address")
+		add(LevelOK, TopicRelay, "serving as a relay for private nodes (up to %d reservations, relayed connections limited to %s and %s)", rsvc.MaxReservations, limitDur(rsvc.CircuitDuration), limitBytes(rsvc.CircuitDataBytes))
+	case rsvc.Enabled && public:
+		add(LevelInfo, TopicRelay, "the relay service is enabled and starts now that the node is public")
+	case rsvc.Enabled && unknown:
+		add(LevelInfo, TopicRelay, "the relay service is enabled but runs only once this node is known to be publicly reachable; set nat.reachability = \"public\" if this node has a public address")
 	}
 
 	mapping := mappingOf(st)
 	switch {
 	case mapping == MappingEndpointDependent:
-		add("warn", "nat", "this node's NAT is endpoint-dependent (symmetric): it picks a new external port for each destination, so hole punching fails against peers behind port-restricted NATs and those connections stay on relays; enable UPnP/NAT-PMP on the router, forward a port (then set nat.reachability = \"public\"), or use a router with endpoint-independent mapping")
+		add(LevelWarn, TopicNAT, "this node's NAT is endpoint-dependent (symmetric): it picks a new external port for each destination, so hole punching fails against peers behind port-restricted NATs and those connections stay on relays; enable UPnP/NAT-PMP on the router, forward a port (then set nat.reachability = \"public\"), or use a router with endpoint-independent mapping")
 	case mapping == MappingEndpointIndependent:
-		add("ok", "nat", "this node's NAT maps each local port to one external port (endpoint-independent): hole punching can work")
-	case len(st.ObservedAddrs) == 0 && st.Reachability != "public":
-		add("info", "nat", "no observed address yet: no public peer has told this node the address it sees; hole punching needs one (connect to a public peer)")
+		add(LevelOK, TopicNAT, "this node's NAT maps each local port to one external port (endpoint-independent): hole punching can work")
+	case len(st.ObservedAddrs) == 0 && !public:
+		add(LevelInfo, TopicNAT, "no observed address yet: no public peer has told this node the address it sees; hole punching needs one (connect to a public peer)")
 	}
 
 	hp := st.HolePunch
 	switch {
 	case !hp.Enabled:
-		add("warn", "hole-punching", "hole punching is off: relayed peers are never upgraded to direct connections; set nat.hole_punching true")
+		add(LevelWarn, TopicHolePunching, "hole punching is off: relayed peers are never upgraded to direct connections; set nat.hole_punching true")
 	case hp.Attempts > 0 && hp.Successes == 0:
 		last := ""
 		for i := len(hp.Recent) - 1; i >= 0; i-- {
-			if r := hp.Recent[i]; r.Kind == "hole-punch" && r.Error != "" {
+			if r := hp.Recent[i]; r.Kind == KindHolePunch && r.Error != "" {
 				last = "; last error: " + shortErr(r.Error)
 				break
 			}
 		}
-		add("warn", "hole-punching", "every hole punch failed (%d attempt(s))%s. One of the NATs is probably endpoint-dependent (symmetric); relayed connections keep working within the relay's limits", hp.Attempts, last)
+		add(LevelWarn, TopicHolePunching, "every hole punch failed (%d attempt(s))%s. One of the NATs is probably endpoint-dependent (symmetric); relayed connections keep working within the relay's limits", hp.Attempts, last)
 	case hp.Attempts > 0:
-		add("ok", "hole-punching", "hole punching: %d of %d attempts succeeded (%.0f%%), median %.0f ms from relayed to direct connection", hp.Successes, hp.Attempts, 100*hp.SuccessRate, hp.MedianUpgradeMS)
-	case !hp.Ready && st.Reachability != "public":
-		add("info", "hole-punching", "hole punching waits for a public address of this node (learned from a public peer over identify)")
+		add(LevelOK, TopicHolePunching, "hole punching: %d of %d attempts succeeded (%.0f%%), median %.0f ms from relayed to direct connection", hp.Successes, hp.Attempts, 100*hp.SuccessRate, float64(hp.MedianUpgrade.Microseconds())/1000)
+	case !hp.Ready && !public:
+		add(LevelInfo, TopicHolePunching, "hole punching waits for a public address of this node (learned from a public peer over identify)")
 	}
 
 	if st.Connections.RelayedPeers > 0 {
 		limits := "in time and data"
 		for _, r := range st.RelayClient.Reservations {
-			if r.Expires != nil {
-				limits = "to " + limitDur(r.LimitDurationS) + " and " + limitBytes(int64(r.LimitDataBytes)) + " per connection by this node's relays"
+			if !r.Expires.IsZero() {
+				limits = "to " + limitDur(r.LimitDuration) + " and " + limitBytes(int64(r.LimitDataBytes)) + " per connection by this node's relays"
 				break
 			}
 		}
-		add("info", "relay", "%d peer(s) reached only through a relay: relayed connections are limited %s and end then; see connections.relayed_only for why each has no direct path",
+		add(LevelInfo, TopicRelay, "%d peer(s) reached only through a relay: relayed connections are limited %s and end then; see connections.relayed_only for why each has no direct path",
 			st.Connections.RelayedPeers, limits)
 	}
 
 	pm := st.PortMapping
 	switch {
 	case !pm.Enabled:
-		if st.Reachability != "public" {
-			add("info", "port-mapping", "port mapping is off (nat.port_mapping = false); with a UPnP/NAT-PMP router, turning it on can make this node public")
+		if !public {
+			add(LevelInfo, TopicPortMapping, "port mapping is off (nat.port_mapping = false); with a UPnP/NAT-PMP router, turning it on can make this node public")
 		}
 	case len(pm.Mappings) > 0:
-		add("ok", "port-mapping", "the router maps %d port(s) with UPnP/NAT-PMP", len(pm.Mappings))
-	case !pm.GatewayFound && st.Reachability != "public":
-		add("info", "port-mapping", "no UPnP/NAT-PMP gateway answered: enable UPnP on the router, or forward the listen ports (network.listen) manually and set nat.reachability = \"public\"")
+		add(LevelOK, TopicPortMapping, "the router maps %d port(s) with UPnP/NAT-PMP", len(pm.Mappings))
+	case !pm.GatewayFound && !public:
+		add(LevelInfo, TopicPortMapping, "no UPnP/NAT-PMP gateway answered: enable UPnP on the router, or forward the listen ports (network.listen) manually and set nat.reachability = \"public\"")
 	}
 	return out
 }
 
-// SourceText says where the reachability verdict comes from, for people.
-func (st Status) SourceText() string {
-	if st.ReachabilitySource == "config" {
+// sourceText says where the reachability verdict comes from, for people.
+func sourceText(source string, confidence *int) string {
+	if source == SourceConfig {
 		return "set by nat.reachability"
 	}
-	if st.Confidence != nil {
-		return fmt.Sprintf("AutoNAT, confidence %d/%d", *st.Confidence, MaxConfidence)
+	if confidence != nil {
+		return fmt.Sprintf("AutoNAT, confidence %d/%d", *confidence, MaxConfidence)
 	}
 	return "AutoNAT"
 }
 
-func limitDur(s float64) string {
-	if s == 0 {
+func limitDur(d time.Duration) string {
+	if d == 0 {
 		return "no time limit"
 	}
-	return (time.Duration(s * float64(time.Second))).String()
+	return d.String()
 }
 
 func limitBytes(b int64) string {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -42,27 +44,32 @@ func TestInferMapping(t *testing.T) {
 
 func TestAdvice(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
-	failed := nat.HolePunchResult{Kind: "hole-punch", Error: "all dials failed", RemoteAddrs: []string{"/ip4/10.100.0.102/tcp/4001"}}
+	relay, err := peer.Decode("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := nat.HolePunchResult{Kind: nat.KindHolePunch, Error: "all dials failed", RemoteAddrs: []ma.Multiaddr{ma.StringCast("/ip4/10.100.0.102/tcp/4001")}}
+	private, public, unknown := network.ReachabilityPrivate, network.ReachabilityPublic, network.ReachabilityUnknown
 	cases := []struct {
 		name  string
 		st    nat.Status
 		level string
 		want  string
 	}{
-		{"private without relays", nat.Status{Reachability: "private", RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 2}},
+		{"private without relays", nat.Status{Reachability: private, RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 2}},
 			"warn", "no relay reservation: no public relay known"},
-		{"private with auto relay off", nat.Status{Reachability: "private", RelayClient: nat.RelayClient{Wanted: 2}},
+		{"private with auto relay off", nat.Status{Reachability: private, RelayClient: nat.RelayClient{Wanted: 2}},
 			"warn", "auto_relay is off"},
-		{"private with a reservation", nat.Status{Reachability: "private", RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 1, KnownRelays: 1,
-			Reservations: []nat.Reservation{{Relay: "12D3KooRelay", Expires: &exp}}}}, "ok", "relay reservation with 12D3KooRelay"},
-		{"public", nat.Status{Reachability: "public", ReachabilitySource: "autonat-v1"}, "ok", "publicly reachable"},
-		{"unknown and alone", nat.Status{Reachability: "unknown"}, "warn", "AutoNAT needs connected peers"},
-		{"symmetric NAT", nat.Status{Reachability: "private", NATMapping: []nat.NATMapping{{Transport: "udp", Behaviour: nat.MappingEndpointDependent}}},
+		{"private with a reservation", nat.Status{Reachability: private, RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 1, KnownRelays: 1,
+			Reservations: []nat.Reservation{{Relay: relay, Expires: exp}}}}, "ok", "relay reservation with " + relay.String()},
+		{"public", nat.Status{Reachability: public, ReachabilitySource: nat.SourceAutoNAT}, "ok", "publicly reachable"},
+		{"unknown and alone", nat.Status{Reachability: unknown}, "warn", "AutoNAT needs connected peers"},
+		{"symmetric NAT", nat.Status{Reachability: private, NATMapping: []nat.NATMapping{{Transport: "udp", Behaviour: nat.MappingEndpointDependent}}},
 			"warn", "endpoint-dependent (symmetric)"},
-		{"every punch failed", nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 3,
+		{"every punch failed", nat.Status{Reachability: private, HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 3,
 			Recent: []nat.HolePunchResult{failed}}}, "warn", "every hole punch failed (3 attempt(s)); last error: all dials failed"},
-		{"hole punching off", nat.Status{Reachability: "private"}, "warn", "hole punching is off"},
-		{"relay service waiting", nat.Status{Reachability: "unknown", RelayService: nat.RelayService{Enabled: true}},
+		{"hole punching off", nat.Status{Reachability: private}, "warn", "hole punching is off"},
+		{"relay service waiting", nat.Status{Reachability: unknown, RelayService: nat.RelayService{Enabled: true}},
 			"info", "runs only once this node is known to be publicly reachable"},
 	}
 	for _, tc := range cases {
@@ -80,10 +87,10 @@ func TestAdvice(t *testing.T) {
 }
 
 func TestWhyRelayedExplainsSymmetricNAT(t *testing.T) {
-	st := nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 1},
+	st := nat.Status{Reachability: network.ReachabilityPrivate, HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 1},
 		NATMapping: []nat.NATMapping{{Transport: "tcp", Behaviour: nat.MappingEndpointIndependent}},
 		Connections: nat.Connections{RelayedPeers: 1, RelayedOnly: []nat.RelayedPeer{{PeerID: "p",
-			LastHolePunch: &nat.HolePunchResult{Kind: "hole-punch", Error: "timeout"}}}}}
+			LastHolePunch: &nat.HolePunchResult{Kind: nat.KindHolePunch, Error: "timeout"}}}}}
 	for _, a := range nat.Advise(st) {
 		if strings.Contains(a.Message, "reached only through a relay") {
 			return
@@ -94,8 +101,8 @@ func TestWhyRelayedExplainsSymmetricNAT(t *testing.T) {
 
 func TestWhyRelayedNamesTheDialErrors(t *testing.T) {
 	err := "failed to dial: failed to dial 12D3KooWX: all dials failed; * [/ip4/10.100.0.102/tcp/17866] dial tcp4 0.0.0.0:4001->10.100.0.102:17866: i/o timeout"
-	st := nat.Status{Reachability: "private", HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 1,
-		Recent: []nat.HolePunchResult{{Kind: "hole-punch", Error: err}}}}
+	st := nat.Status{Reachability: network.ReachabilityPrivate, HolePunch: nat.HolePunchStatus{Enabled: true, Ready: true, Attempts: 1,
+		Recent: []nat.HolePunchResult{{Kind: nat.KindHolePunch, Error: err}}}}
 	for _, a := range nat.Advise(st) {
 		if strings.Contains(a.Message, "last error: /ip4/10.100.0.102/tcp/17866: i/o timeout") {
 			return

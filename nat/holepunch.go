@@ -2,7 +2,6 @@ package nat
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -32,37 +31,43 @@ type punchStats struct {
 }
 
 type pendingPunch struct {
-	addrs []string
+	addrs []ma.Multiaddr
 	rtt   time.Duration
 }
 
 // traceHolePunch handles one go-libp2p hole punch trace event. It runs on
 // the hole punching goroutine, so it only updates state, logs and publishes.
+// Events before Start or after Close are dropped.
 func (s *Service) traceHolePunch(evt *holepunch.Event) {
+	h := s.host()
+	if h == nil {
+		return
+	}
 	remote := evt.Remote
 	at := time.Unix(0, evt.Timestamp).UTC()
 	switch e := evt.Evt.(type) {
 	case *holepunch.StartHolePunchEvt:
+		addrs := parseAddrs(e.RemoteAddrs)
 		s.mu.Lock()
 		if s.punch.pending == nil {
 			s.punch.pending = map[peer.ID]pendingPunch{}
 		}
-		s.punch.pending[remote] = pendingPunch{addrs: e.RemoteAddrs, rtt: e.RTT}
+		s.punch.pending[remote] = pendingPunch{addrs: addrs, rtt: e.RTT}
 		s.mu.Unlock()
 		s.log.Info("hole punch started", "peer", remote, "remote_addrs", e.RemoteAddrs, "rtt", e.RTT)
-		s.publish("nat.holepunch.started", HolePunchStarted{PeerID: remote.String(), RemoteAddrs: e.RemoteAddrs, RTTMS: ms(e.RTT)})
+		s.publish(EventHolePunchStarted, HolePunchStarted{PeerID: remote, RemoteAddrs: addrs, RTT: e.RTT})
 	case *holepunch.EndHolePunchEvt:
-		r := HolePunchResult{Time: at, PeerID: remote.String(), Kind: "hole-punch", Success: e.Success,
-			ElapsedMS: ms(e.EllapsedTime), Error: oneLineText(e.Error)}
+		r := HolePunchResult{Time: at, PeerID: remote, Kind: KindHolePunch, Success: e.Success,
+			Elapsed: e.EllapsedTime, Error: oneLineText(e.Error)}
 		if e.Success {
-			if c := s.directConn(remote); c != nil {
-				r.DirectAddr = c.RemoteMultiaddr().String()
+			if c := directConn(h.Network(), remote); c != nil {
+				r.DirectAddr = c.RemoteMultiaddr()
 				r.Transport = transportOf(c.RemoteMultiaddr())
 			}
 		}
 		s.mu.Lock()
 		if p, ok := s.punch.pending[remote]; ok {
-			r.RemoteAddrs, r.RTTMS = p.addrs, ms(p.rtt)
+			r.RemoteAddrs, r.RTT = p.addrs, p.rtt
 			delete(s.punch.pending, remote)
 		}
 		s.punch.attempts++
@@ -76,13 +81,13 @@ func (s *Service) traceHolePunch(evt *holepunch.Event) {
 		} else {
 			s.log.Info("hole punch failed", "peer", remote, "remote_addrs", r.RemoteAddrs, "elapsed", e.EllapsedTime, "err", e.Error)
 		}
-		s.publish("nat.holepunch.finished", r)
+		s.publish(EventHolePunchFinished, r)
 	case *holepunch.DirectDialEvt:
-		r := HolePunchResult{Time: at, PeerID: remote.String(), Kind: "direct-dial", Success: e.Success,
-			ElapsedMS: ms(e.EllapsedTime), Error: oneLineText(e.Error)}
+		r := HolePunchResult{Time: at, PeerID: remote, Kind: KindDirectDial, Success: e.Success,
+			Elapsed: e.EllapsedTime, Error: oneLineText(e.Error)}
 		if e.Success {
-			if c := s.directConn(remote); c != nil {
-				r.DirectAddr = c.RemoteMultiaddr().String()
+			if c := directConn(h.Network(), remote); c != nil {
+				r.DirectAddr = c.RemoteMultiaddr()
 				r.Transport = transportOf(c.RemoteMultiaddr())
 			}
 		}
@@ -94,16 +99,16 @@ func (s *Service) traceHolePunch(evt *holepunch.Event) {
 		s.record(remote, r)
 		s.mu.Unlock()
 		s.log.Info("direct dial before hole punching", "peer", remote, "success", e.Success, "elapsed", e.EllapsedTime, "err", e.Error)
-		s.publish("nat.holepunch.finished", r)
+		s.publish(EventHolePunchFinished, r)
 	case *holepunch.ProtocolErrorEvt:
-		r := HolePunchResult{Time: at, PeerID: remote.String(), Kind: "protocol-error", Error: oneLineText(e.Error)}
+		r := HolePunchResult{Time: at, PeerID: remote, Kind: KindProtocolError, Error: oneLineText(e.Error)}
 		s.mu.Lock()
 		s.punch.protocolErrors++
 		delete(s.punch.pending, remote)
 		s.record(remote, r)
 		s.mu.Unlock()
 		s.log.Info("hole punch protocol error", "peer", remote, "err", e.Error)
-		s.publish("nat.holepunch.finished", r)
+		s.publish(EventHolePunchFinished, r)
 	}
 }
 
@@ -119,10 +124,22 @@ func (s *Service) record(p peer.ID, r HolePunchResult) {
 	s.punch.byPeer[p] = r
 }
 
+// parseAddrs parses the multiaddrs go-libp2p traces as strings, skipping
+// malformed ones.
+func parseAddrs(ss []string) []ma.Multiaddr {
+	out := make([]ma.Multiaddr, 0, len(ss))
+	for _, s := range ss {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // directConn returns the newest direct (not relayed) connection to p.
-func (s *Service) directConn(p peer.ID) network.Conn {
+func directConn(n network.Network, p peer.ID) network.Conn {
 	var best network.Conn
-	for _, c := range s.h.Network().ConnsToPeer(p) {
+	for _, c := range n.ConnsToPeer(p) {
 		if isRelayed(c.RemoteMultiaddr()) {
 			continue
 		}
@@ -136,14 +153,14 @@ func (s *Service) directConn(p peer.ID) network.Conn {
 // connected notes relayed connections and their upgrade to direct ones.
 // It runs synchronously in the swarm, so it only updates state and
 // publishes.
-func (s *Service) connected(_ network.Network, c network.Conn) {
+func (s *Service) connected(n network.Network, c network.Conn) {
 	p := c.RemotePeer()
 	opened := c.Stat().Opened
 	if opened.IsZero() {
 		opened = time.Now()
 	}
 	if isRelayed(c.RemoteMultiaddr()) {
-		if s.directConn(p) != nil {
+		if directConn(n, p) != nil {
 			return
 		}
 		s.mu.Lock()
@@ -164,16 +181,16 @@ func (s *Service) connected(_ network.Network, c network.Conn) {
 	if len(s.upgrades) > maxUpgrades {
 		s.upgrades = slices.Delete(s.upgrades, 0, len(s.upgrades)-maxUpgrades)
 	}
-	ev := UpgradeEvent{PeerID: p.String(), DirectAddr: c.RemoteMultiaddr().String(),
-		Transport: transportOf(c.RemoteMultiaddr()), Direction: strings.ToLower(c.Stat().Direction.String()),
-		RelayedAt: since.UTC(), ElapsedMS: ms(opened.Sub(since))}
+	ev := UpgradeEvent{PeerID: p, DirectAddr: c.RemoteMultiaddr(),
+		Transport: transportOf(c.RemoteMultiaddr()), Direction: c.Stat().Direction,
+		RelayedAt: since.UTC(), Elapsed: opened.Sub(since)}
 	s.recentUpgrades = append(s.recentUpgrades, ev)
 	if len(s.recentUpgrades) > recentResults {
 		s.recentUpgrades = slices.Delete(s.recentUpgrades, 0, len(s.recentUpgrades)-recentResults)
 	}
 	s.mu.Unlock()
 	s.log.Info("relayed connection upgraded to a direct one", "peer", p, "addr", ev.DirectAddr, "after", opened.Sub(since))
-	s.publish("nat.connection.upgraded", ev)
+	s.publish(EventUpgraded, ev)
 }
 
 func (s *Service) disconnected(n network.Network, c network.Conn) {
@@ -187,8 +204,6 @@ func (s *Service) disconnected(n network.Network, c network.Conn) {
 	delete(s.relayedAt, p)
 	s.mu.Unlock()
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // transportOf names the outermost transport of a multiaddr.
 func transportOf(a ma.Multiaddr) string {

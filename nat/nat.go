@@ -1,6 +1,7 @@
 // Package nat gets a Plexus node across NATs and tells the user how well
-// that works. It configures go-libp2p's NAT traversal (HostOptions) and
-// watches it once the host runs (Service):
+// that works. One call, New, returns both the libp2p options that configure
+// go-libp2p's NAT traversal and the Service that watches it once the host
+// built with them runs (Start):
 //
 //   - AutoNAT v1 (/libp2p/autonat/1.0.0, client and rate-limited service)
 //     and v2 (/libp2p/autonat/2/dial-request, per address) find out whether
@@ -24,18 +25,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
-	"slices"
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plexus-p2p/plexus/config"
 )
 
 // Publisher receives the events this package emits; the node passes its event bus.
@@ -43,16 +46,18 @@ type Publisher interface {
 	Publish(typ string, data any)
 }
 
-// Reachability values of Config.Reachability.
+// Reachability values of Config.Reachability: the config file's
+// nat.reachability values.
 const (
-	ReachabilityAuto    = "auto"
-	ReachabilityPublic  = "public"
-	ReachabilityPrivate = "private"
+	ReachabilityAuto    = config.ReachabilityAuto
+	ReachabilityPublic  = config.ReachabilityPublic
+	ReachabilityPrivate = config.ReachabilityPrivate
 )
 
 // Config selects the NAT traversal features. The zero Config turns
 // everything off; the node fills it from its config file, whose defaults
-// turn everything on.
+// turn everything on. Numbers left zero get the config file's defaults; their
+// bounds are checked where the config file is validated (package config).
 type Config struct {
 	// Reachability is "auto" (AutoNAT decides), "public" or "private".
 	// Empty means "auto".
@@ -68,51 +73,79 @@ type Config struct {
 	// RelayService serves circuit relay v2 while the node is public.
 	RelayService bool
 	// RelayResources are the relay service's limits. The zero value means
-	// go-libp2p's defaults (relayv2.DefaultResources).
+	// DefaultRelayResources().
 	RelayResources relayv2.Resources
 	// AutoRelay looks for relays while the node is private.
 	AutoRelay bool
 	// StaticRelays are tried first (AutoRelay runs when any are given).
 	StaticRelays []peer.AddrInfo
-	// RelayCount is the number of reservations AutoRelay keeps. Default 2.
+	// RelayCount is the number of reservations AutoRelay keeps. Default
+	// config.DefaultRelayCount (2).
 	RelayCount int
+}
+
+// DefaultRelayResources returns the relay service's default limits: those of
+// the config file (config.DefaultRelay*), go-libp2p's for the rest.
+func DefaultRelayResources() relayv2.Resources {
+	res := relayv2.DefaultResources()
+	res.MaxReservations = config.DefaultRelayMaxReservations
+	res.MaxReservationsPerIP = config.DefaultRelayMaxPerIP
+	res.MaxCircuits = config.DefaultRelayMaxCircuits
+	res.ReservationTTL = config.DefaultRelayReservationTTL
+	res.Limit = &relayv2.RelayLimit{Duration: config.DefaultRelayCircuitDuration, Data: config.DefaultRelayCircuitDataBytes}
+	return res
+}
+
+// withDefaults fills c's zero values.
+func (c Config) withDefaults() (Config, error) {
+	switch c.Reachability {
+	case "":
+		c.Reachability = ReachabilityAuto
+	case ReachabilityAuto, ReachabilityPublic, ReachabilityPrivate:
+	default:
+		return c, fmt.Errorf("nat: reachability %q is not one of %q, %q, %q", c.Reachability, ReachabilityAuto, ReachabilityPublic, ReachabilityPrivate)
+	}
+	if c.RelayResources == (relayv2.Resources{}) {
+		c.RelayResources = DefaultRelayResources()
+	}
+	if c.RelayCount == 0 {
+		c.RelayCount = config.DefaultRelayCount
+	}
+	return c, nil
 }
 
 // ClosestPeersFunc asks the DHT for the peers closest to key, as
 // (*dht.IpfsDHT).GetClosestPeers does. AutoRelay uses it to discover relays.
 type ClosestPeersFunc func(ctx context.Context, key string) ([]peer.ID, error)
 
-// Options are what New needs besides the host.
+// Options are what New needs besides the Config.
 type Options struct {
-	// Config must be the one HostOptions built the host with.
-	Config Config
 	// Logger defaults to slog.Default(); a component attr is added.
 	Logger *slog.Logger
 	// Events receives the package's events (nil: none).
 	Events Publisher
 	// Metrics, when set, is read for AutoNAT v1's confidence, which
 	// go-libp2p reports only as a metric. It must be the registry the host
-	// registered its metrics with (libp2p.PrometheusRegisterer).
+	// registers its metrics with (libp2p.PrometheusRegisterer).
 	Metrics prometheus.Gatherer
-	// ClosestPeers lets AutoRelay find relay candidates through the DHT
-	// (nil: only static relays and known peers).
-	ClosestPeers ClosestPeersFunc
 }
 
-// Service watches the host's NAT traversal and keeps the state the doctor
-// reports. New subscribes to the host's events; Start starts the goroutine
-// that handles them; Close stops it.
+// Service watches a host's NAT traversal and keeps the state the doctor
+// reports. New creates it with the host options; Start subscribes to the
+// host's events and starts the goroutines that handle them; Close stops
+// them.
 type Service struct {
-	h     host.Host
-	cfg   Config
-	log   *slog.Logger
-	pub   Publisher
-	gath  prometheus.Gatherer
-	hooks *hooks
-	sub   event.Subscription
-	start time.Time
+	cfg    Config
+	log    *slog.Logger
+	pub    Publisher
+	gath   prometheus.Gatherer
+	relays *relaySource
+	start  time.Time
 
 	mu             sync.Mutex
+	h              host.Host          // set by Start
+	natmgr         bhost.NATManager   // set while the host is built, with port mapping
+	sub            event.Subscription // set by Start
 	reach          network.Reachability
 	reachSince     time.Time
 	history        []ReachabilityChange
@@ -133,86 +166,47 @@ type Service struct {
 	started  bool
 }
 
-// New watches h's NAT traversal. h must have been built with
-// HostOptions(o.Config) for hole punching, relay and port mapping state; on
-// another host only reachability and observed addresses are reported. New
-// starts no goroutines.
-func New(h host.Host, o Options) (*Service, error) {
-	if h == nil {
-		return nil, errors.New("nat: host is nil")
+// New returns the NAT service for c and the libp2p options that configure
+// a host's NAT traversal as c says and report to the service (the hole punch
+// tracer, AutoRelay's relay source, the port mapping manager). Build one host
+// with the options, then pass it to Start. New starts nothing.
+func New(c Config, o Options) (*Service, []libp2p.Option, error) {
+	c, err := c.withDefaults()
+	if err != nil {
+		return nil, nil, err
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	now := time.Now()
 	s := &Service{
-		h:           h,
-		cfg:         o.Config,
+		cfg:         c,
 		log:         o.Logger.With("component", "nat"),
 		pub:         o.Events,
 		gath:        o.Metrics,
-		start:       time.Now(),
+		relays:      newRelaySource(c.StaticRelays),
+		start:       now,
 		reach:       network.ReachabilityUnknown,
-		reachSince:  time.Now(),
+		reachSince:  now,
 		libp2pTypes: map[string]string{},
 		observed:    newObservations(),
 		rsvps:       map[peer.ID]*Reservation{},
 		relayedAt:   map[peer.ID]time.Time{},
 		stop:        make(chan struct{}),
 	}
-	var err error
-	if s.cfg.Reachability == "" {
-		s.cfg.Reachability = ReachabilityAuto
-	}
-	if s.hooks, err = receiveHooks(h); err != nil {
-		return nil, err
-	}
-	if s.hooks != nil {
-		s.hooks.attach(s, o.ClosestPeers)
-	}
-
-	s.sub, err = h.EventBus().Subscribe([]any{
-		new(event.EvtLocalReachabilityChanged),
-		new(event.EvtHostReachableAddrsChanged),
-		new(event.EvtNATDeviceTypeChanged),
-		new(event.EvtPeerIdentificationCompleted),
-		new(event.EvtAutoRelayAddrsUpdated),
-		new(event.EvtLocalAddressesUpdated),
-	}, eventbus.Name("plexus-nat"), eventbus.BufSize(256))
-	if err != nil {
-		if s.hooks != nil {
-			s.hooks.detach()
-		}
-		return nil, fmt.Errorf("nat: subscribe to host events: %w", err)
-	}
 	s.notifiee = &network.NotifyBundle{ConnectedF: s.connected, DisconnectedF: s.disconnected}
-	h.Network().Notify(s.notifiee)
-	return s, nil
+	return s, s.hostOptions(), nil
 }
 
-// receiveHooks returns the hooks HostOptions installed in h, or nil when h
-// was built without them. They arrive as a stateful event, which the event
-// bus delivers asynchronously on subscription.
-func receiveHooks(h host.Host) (*hooks, error) {
-	hooksType := reflect.TypeOf((*hooks)(nil))
-	if !slices.Contains(h.EventBus().GetAllEventTypes(), hooksType) {
-		return nil, nil
+// Start watches h until Close. h is the host built with New's options; on
+// another host only reachability and observed addresses are reported.
+// closest lets AutoRelay find relay candidates through the DHT (nil: only
+// static relays and known peers). Start returns an error when called twice
+// or after Close.
+func (s *Service) Start(h host.Host, closest ClosestPeersFunc) error {
+	if h == nil {
+		return errors.New("nat: host is nil")
 	}
-	sub, err := h.EventBus().Subscribe(new(*hooks))
-	if err != nil {
-		return nil, fmt.Errorf("nat: subscribe to host hooks: %w", err)
-	}
-	defer sub.Close()
-	select {
-	case e := <-sub.Out():
-		return e.(*hooks), nil
-	case <-time.After(5 * time.Second):
-		return nil, errors.New("nat: the host's NAT hooks were not delivered")
-	}
-}
-
-// Start handles the host's events until Close. It returns an error only
-// when called twice or after Close.
-func (s *Service) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	select {
@@ -223,25 +217,56 @@ func (s *Service) Start() error {
 	if s.started {
 		return errors.New("nat: service already started")
 	}
-	s.started = true
+	sub, err := h.EventBus().Subscribe([]any{
+		new(event.EvtLocalReachabilityChanged),
+		new(event.EvtHostReachableAddrsChanged),
+		new(event.EvtNATDeviceTypeChanged),
+		new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtAutoRelayAddrsUpdated),
+		new(event.EvtLocalAddressesUpdated),
+	}, eventbus.Name("plexus-nat"), eventbus.BufSize(256))
+	if err != nil {
+		return fmt.Errorf("nat: subscribe to host events: %w", err)
+	}
+	s.h, s.sub, s.started = h, sub, true
+	s.relays.attach(h, closest, s.log)
+	h.Network().Notify(s.notifiee)
 	s.wg.Add(2)
 	go s.loop()
 	go s.renewLoop()
 	return nil
 }
 
-// Close stops the service. It is idempotent.
+// Close stops the service. It is idempotent and safe without Start.
 func (s *Service) Close() error {
 	s.once.Do(func() {
+		s.mu.Lock()
 		close(s.stop)
-		s.h.Network().StopNotify(s.notifiee)
-		if s.hooks != nil {
-			s.hooks.detach()
+		h, sub := s.h, s.sub
+		s.mu.Unlock()
+		s.relays.detach()
+		if h != nil {
+			h.Network().StopNotify(s.notifiee)
 		}
 		s.wg.Wait()
-		s.sub.Close()
+		if sub != nil {
+			sub.Close()
+		}
 	})
 	return nil
+}
+
+// host returns the host while the service runs: nil before Start and after
+// Close.
+func (s *Service) host() host.Host {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	return s.h
 }
 
 func (s *Service) publish(typ string, data any) {
@@ -250,7 +275,7 @@ func (s *Service) publish(typ string, data any) {
 	}
 }
 
-// loop handles the host events New subscribed to.
+// loop handles the host events Start subscribed to.
 func (s *Service) loop() {
 	defer s.wg.Done()
 	for {

@@ -51,18 +51,17 @@ type node struct {
 
 func newNode(t *testing.T, c nat.Config) *node {
 	t.Helper()
-	opts := append(nat.HostOptions(c), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())
-	h, err := libp2p.New(opts...)
+	ev := &events.Recorder{}
+	svc, opts, err := nat.New(c, nat.Options{Logger: quiet, Events: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(append(opts, libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.DisableMetrics())...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	ev := &events.Recorder{}
-	svc, err := nat.New(h, nat.Options{Config: c, Logger: quiet, Events: ev})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(); err != nil {
+	if err := svc.Start(h, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
@@ -82,19 +81,19 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	var st nat.Status
 	testnet.Eventually(t, 10*time.Second, func() bool {
 		st = a.svc.Status()
-		return len(st.RelayClient.Reservations) == 1 && st.RelayClient.Reservations[0].Expires != nil
+		return len(st.RelayClient.Reservations) == 1 && !st.RelayClient.Reservations[0].Expires.IsZero()
 	}, "a reservation with the relay, with its expiry")
 	r := st.RelayClient.Reservations[0]
-	if r.Relay != relay.h.ID().String() || len(r.Addrs) == 0 || !strings.HasSuffix(r.Addrs[0], "/p2p-circuit") {
+	if r.Relay != relay.h.ID() || len(r.Addrs) == 0 || !strings.HasSuffix(r.Addrs[0].String(), "/p2p-circuit") {
 		t.Fatalf("reservation %+v: want one with %s and its /p2p-circuit address", r, relay.h.ID())
 	}
-	if ttl := time.Until(*r.Expires); ttl < 55*time.Minute || ttl > time.Hour {
+	if ttl := time.Until(r.Expires); ttl < 55*time.Minute || ttl > time.Hour {
 		t.Fatalf("reservation expires in %s, want about the relay's 1h TTL", ttl)
 	}
-	if r.LimitDurationS != 60 || r.LimitDataBytes != 1<<20 {
-		t.Fatalf("reservation limits %vs / %d bytes, want the relay's 60s / 1 MiB", r.LimitDurationS, r.LimitDataBytes)
+	if r.LimitDuration != time.Minute || r.LimitDataBytes != 1<<20 {
+		t.Fatalf("reservation limits %s / %d bytes, want the relay's 1m / 1 MiB", r.LimitDuration, r.LimitDataBytes)
 	}
-	if st.Reachability != "private" || st.ReachabilitySource != "config" {
+	if st.Reachability != network.ReachabilityPrivate || st.ReachabilitySource != nat.SourceConfig {
 		t.Fatalf("reachability %s from %s, want private from config", st.Reachability, st.ReachabilitySource)
 	}
 	if !has(a.ev, "nat.relay.reserved", nil) || !has(a.ev, "nat.reachability", nil) {
@@ -112,7 +111,7 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	testnet.Eventually(t, 10*time.Second, func() bool {
 		return a.svc.Status().HolePunch.Ready && b.svc.Status().HolePunch.Ready
 	}, "hole punching ready on both sides")
-	circuit := ma.StringCast(r.Addrs[0] + "/p2p/" + a.h.ID().String())
+	circuit := r.Addrs[0].Encapsulate(ma.StringCast("/p2p/" + a.h.ID().String()))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := b.h.Connect(ctx, peer.AddrInfo{ID: a.h.ID(), Addrs: []ma.Multiaddr{circuit}}); err != nil {
@@ -123,12 +122,12 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 		return st.HolePunch.Upgrades == 1 && st.HolePunch.DirectDialSuccesses == 1
 	}, "the relayed connection is upgraded")
 	up := st.HolePunch.RecentUpgrades[0]
-	if up.PeerID != b.h.ID().String() || up.Transport != "tcp" || up.ElapsedMS <= 0 {
+	if up.PeerID != b.h.ID() || up.Transport != "tcp" || up.Elapsed <= 0 {
 		t.Fatalf("upgrade %+v: want a tcp upgrade for %s", up, b.h.ID())
 	}
 	if !has(a.ev, "nat.connection.upgraded", nil) || !has(a.ev, "nat.holepunch.finished", func(d any) bool {
 		r, ok := d.(nat.HolePunchResult)
-		return ok && r.Kind == "direct-dial" && r.Success && r.DirectAddr != ""
+		return ok && r.Kind == nat.KindDirectDial && r.Success && r.DirectAddr != nil
 	}) {
 		t.Fatalf("missing upgrade or direct-dial events: %+v", a.ev.All())
 	}
@@ -141,7 +140,7 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	testnet.Eventually(t, 10*time.Second, func() bool {
 		return len(a.svc.Status().RelayClient.Reservations) == 0
 	}, "the reservation is dropped")
-	if !has(a.ev, "nat.relay.lost", func(d any) bool { return d.(nat.RelayEvent).Relay == relay.h.ID().String() }) {
+	if !has(a.ev, "nat.relay.lost", func(d any) bool { return d.(nat.RelayEvent).Relay == relay.h.ID() }) {
 		t.Fatalf("no nat.relay.lost event: %+v", a.ev.All())
 	}
 	st = a.svc.Status()
@@ -156,19 +155,20 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	// A host built without HostOptions still gets reachability and advice.
-	svc, err := nat.New(h, nat.Options{Logger: quiet})
+	// A host built without the service's options still gets reachability
+	// and advice.
+	svc, _, err := nat.New(nat.Config{}, nat.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Start(); err != nil {
+	if err := svc.Start(h, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Start(); err == nil {
+	if err := svc.Start(h, nil); err == nil {
 		t.Fatal("second Start succeeded")
 	}
 	st := svc.Status()
-	if st.Reachability != "unknown" || st.HolePunch.Enabled || len(st.Advice) == 0 {
+	if st.Reachability != network.ReachabilityUnknown || st.HolePunch.Enabled || len(st.Advice) == 0 {
 		t.Fatalf("status of a plain host: %+v", st)
 	}
 	if err := svc.Close(); err != nil {
@@ -177,7 +177,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if err := svc.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := svc.Start(); err == nil {
+	if err := svc.Start(h, nil); err == nil {
 		t.Fatal("Start after Close succeeded")
 	}
 }

@@ -24,22 +24,12 @@ type addrSets struct {
 	reachable, unreachable, unknown []ma.Multiaddr
 }
 
-func reachabilityName(r network.Reachability) string {
-	switch r {
-	case network.ReachabilityPublic:
-		return "public"
-	case network.ReachabilityPrivate:
-		return "private"
-	}
-	return "unknown"
-}
-
 // reachabilitySource names what decided the node's reachability.
 func (s *Service) reachabilitySource() string {
 	if s.cfg.Reachability == ReachabilityPublic || s.cfg.Reachability == ReachabilityPrivate {
-		return "config"
+		return SourceConfig
 	}
-	return "autonat-v1"
+	return SourceAutoNAT
 }
 
 func (s *Service) reachabilityChanged(r network.Reachability) {
@@ -47,7 +37,7 @@ func (s *Service) reachabilityChanged(r network.Reachability) {
 	s.mu.Lock()
 	prev := s.reach
 	s.reach, s.reachSince = r, now
-	ch := ReachabilityChange{Time: now.UTC(), Reachability: reachabilityName(r), Previous: reachabilityName(prev), Source: s.reachabilitySource()}
+	ch := ReachabilityChange{Time: now.UTC(), Reachability: r, Previous: prev, Source: s.reachabilitySource()}
 	s.history = append(s.history, ch)
 	if len(s.history) > maxHistory {
 		s.history = slices.Delete(s.history, 0, len(s.history)-maxHistory)
@@ -55,16 +45,16 @@ func (s *Service) reachabilityChanged(r network.Reachability) {
 	s.mu.Unlock()
 	ev := ReachabilityEvent{ReachabilityChange: ch, Confidence: s.confidence()}
 	s.log.Info("reachability changed", "reachability", ch.Reachability, "previous", ch.Previous, "source", ch.Source)
-	s.publish("nat.reachability", ev)
+	s.publish(EventReachability, ev)
 }
 
 func (s *Service) addrsReachabilityChanged(e event.EvtHostReachableAddrsChanged) {
 	s.mu.Lock()
 	s.v2 = addrSets{reachable: slices.Clone(e.Reachable), unreachable: slices.Clone(e.Unreachable), unknown: slices.Clone(e.Unknown)}
 	s.mu.Unlock()
-	ev := AddrsReachabilityEvent{Reachable: strs(e.Reachable), Unreachable: strs(e.Unreachable), Unknown: strs(e.Unknown)}
+	ev := AddrsReachabilityEvent{Reachable: slices.Clone(e.Reachable), Unreachable: slices.Clone(e.Unreachable), Unknown: slices.Clone(e.Unknown)}
 	s.log.Info("address reachability (AutoNAT v2)", "reachable", ev.Reachable, "unreachable", ev.Unreachable, "unknown", ev.Unknown)
-	s.publish("nat.addrs_reachability", ev)
+	s.publish(EventAddrsReachability, ev)
 }
 
 func (s *Service) natTypeChanged(e event.EvtNATDeviceTypeChanged) {
@@ -83,28 +73,28 @@ func (s *Service) natTypeChanged(e event.EvtNATDeviceTypeChanged) {
 	s.libp2pTypes[tr] = typ
 	s.mu.Unlock()
 	s.log.Info("NAT type (go-libp2p)", "transport", tr, "type", typ)
-	s.publish("nat.type", NATTypeEvent{Transport: tr, Type: typ})
+	s.publish(EventType, NATTypeEvent{Transport: tr, Type: typ})
 }
 
 // localAddrsChanged refreshes the port mappings and publishes changes.
 func (s *Service) localAddrsChanged() {
-	m := s.hooks.portMapping()
-	if m == nil {
+	m, h := s.portMapping(), s.host()
+	if m == nil || h == nil {
 		return
 	}
 	var cur []PortMappingEntry
-	for _, la := range s.h.Network().ListenAddresses() {
+	for _, la := range h.Network().ListenAddresses() {
 		if ext := m.GetMapping(la); ext != nil {
-			cur = append(cur, PortMappingEntry{Listen: la.String(), External: ext.String()})
+			cur = append(cur, PortMappingEntry{Listen: la, External: ext})
 		}
 	}
 	s.mu.Lock()
-	changed := !slices.Equal(cur, s.mappings)
+	changed := !slices.EqualFunc(cur, s.mappings, PortMappingEntry.equal)
 	s.mappings = cur
 	s.mu.Unlock()
 	if changed {
 		s.log.Info("port mappings changed", "mappings", cur)
-		s.publish("nat.port_mapping", PortMappingEvent{Mappings: cur})
+		s.publish(EventPortMapping, PortMappingEvent{Mappings: slices.Clone(cur)})
 	}
 }
 
@@ -113,7 +103,7 @@ func (s *Service) localAddrsChanged() {
 // go-libp2p keeps this gauge per process, so with several hosts in one
 // process it describes the last one that probed.
 func (s *Service) confidence() *int {
-	if s.gath == nil || s.reachabilitySource() != "autonat-v1" {
+	if s.gath == nil || s.reachabilitySource() != SourceAutoNAT {
 		return nil
 	}
 	fams, err := s.gath.Gather()
@@ -128,12 +118,4 @@ func (s *Service) confidence() *int {
 		return &v
 	}
 	return nil
-}
-
-func strs(addrs []ma.Multiaddr) []string {
-	out := make([]string, len(addrs))
-	for i, a := range addrs {
-		out[i] = a.String()
-	}
-	return out
 }

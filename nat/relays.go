@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,15 +40,18 @@ func newRelaySource(static []peer.AddrInfo) *relaySource {
 	return &relaySource{static: slices.Clone(static)}
 }
 
-func (r *relaySource) setHost(h host.Host) {
+// attach gives the source the host and the DHT once the host exists.
+// Until then it offers the static relays only.
+func (r *relaySource) attach(h host.Host, closest ClosestPeersFunc, log *slog.Logger) {
 	r.mu.Lock()
-	r.h = h
+	r.h, r.closest, r.log = h, closest, log
 	r.mu.Unlock()
 }
 
-func (r *relaySource) setClosest(f ClosestPeersFunc, log *slog.Logger) {
+// detach stops the DHT walks when the service closes.
+func (r *relaySource) detach() {
 	r.mu.Lock()
-	r.closest, r.log = f, log
+	r.closest = nil
 	r.mu.Unlock()
 }
 
@@ -153,42 +156,42 @@ func relayOf(a ma.Multiaddr) (peer.ID, bool) {
 // relayAddrsChanged tracks the relays AutoRelay holds reservations with,
 // from the /p2p-circuit addresses it advertises.
 func (s *Service) relayAddrsChanged(addrs []ma.Multiaddr) {
-	byRelay := map[peer.ID][]string{}
+	byRelay := map[peer.ID][]ma.Multiaddr{}
 	for _, a := range addrs {
 		if id, ok := relayOf(a); ok {
-			byRelay[id] = append(byRelay[id], a.String())
+			byRelay[id] = append(byRelay[id], a)
 		}
 	}
 	now := time.Now()
 	var added []peer.ID
 	s.mu.Lock()
 	for id, as := range byRelay {
-		sort.Strings(as)
+		slices.SortFunc(as, func(a, b ma.Multiaddr) int { return strings.Compare(a.String(), b.String()) })
 		if r, ok := s.rsvps[id]; ok {
 			r.Addrs = as
 			continue
 		}
-		s.rsvps[id] = &Reservation{Relay: id.String(), Addrs: as, Since: now}
+		s.rsvps[id] = &Reservation{Relay: id, Addrs: as, Since: now}
 		added = append(added, id)
 	}
-	var lost []*Reservation
+	var lost []RelayEvent
 	for id, r := range s.rsvps {
 		if _, ok := byRelay[id]; !ok {
-			lost = append(lost, r)
+			lost = append(lost, RelayEvent{Relay: r.Relay, Addrs: r.Addrs})
 			delete(s.rsvps, id)
 		}
 	}
 	s.mu.Unlock()
-	for _, r := range lost {
-		s.log.Warn("relay reservation lost", "relay", r.Relay)
-		s.publish("nat.relay.lost", RelayEvent{Relay: r.Relay, Addrs: r.Addrs})
+	for _, ev := range lost {
+		s.log.Warn("relay reservation lost", "relay", ev.Relay)
+		s.publish(EventRelayLost, ev)
 	}
 	for _, id := range added {
 		s.log.Info("relay reservation active", "relay", id, "addrs", byRelay[id])
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.probeReservation(id, "nat.relay.reserved")
+			s.probeReservation(id, EventRelayReserved)
 		}()
 	}
 }
@@ -198,9 +201,13 @@ func (s *Service) relayAddrsChanged(addrs []ma.Multiaddr) {
 // request for an existing reservation renews it and answers with the new
 // expiry, which is then exact (a later renewal by AutoRelay only extends it).
 func (s *Service) probeReservation(id peer.ID, eventType string) {
+	h := s.host()
+	if h == nil {
+		return
+	}
 	ctx, cancel := contextWithStop(s.stop, 15*time.Second)
 	defer cancel()
-	rsvp, err := client.Reserve(ctx, s.h, peer.AddrInfo{ID: id})
+	rsvp, err := client.Reserve(ctx, h, peer.AddrInfo{ID: id})
 	s.mu.Lock()
 	r, ok := s.rsvps[id]
 	if !ok {
@@ -216,12 +223,11 @@ func (s *Service) probeReservation(id peer.ID, eventType string) {
 		return
 	}
 	r.Error = ""
-	exp := rsvp.Expiration.UTC()
-	r.Expires = &exp
-	r.LimitDurationS = rsvp.LimitDuration.Seconds()
+	r.Expires = rsvp.Expiration.UTC()
+	r.LimitDuration = rsvp.LimitDuration
 	r.LimitDataBytes = rsvp.LimitData
 	r.Renewals++
-	ev := RelayEvent{Relay: r.Relay, Addrs: r.Addrs, Expires: r.Expires, LimitDurationS: r.LimitDurationS, LimitDataBytes: r.LimitDataBytes}
+	ev := RelayEvent{Relay: r.Relay, Addrs: r.Addrs, Expires: r.Expires, LimitDuration: r.LimitDuration, LimitDataBytes: r.LimitDataBytes}
 	s.mu.Unlock()
 	s.publish(eventType, ev)
 }
@@ -246,13 +252,13 @@ func (s *Service) renewLoop() {
 			var due []peer.ID
 			s.mu.Lock()
 			for id, r := range s.rsvps {
-				if r.Expires != nil && r.Expires.Sub(now) < renewSlack {
+				if !r.Expires.IsZero() && r.Expires.Sub(now) < renewSlack {
 					due = append(due, id)
 				}
 			}
 			s.mu.Unlock()
 			for _, id := range due {
-				s.probeReservation(id, "nat.relay.renewed")
+				s.probeReservation(id, EventRelayRenewed)
 			}
 		}
 	}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/config"
-	"github.com/plexus-p2p/plexus/nat"
 )
 
 // LabPort is the port daemons listen on unless told otherwise.
@@ -259,8 +258,8 @@ func (d *Daemon) CLI(ctx context.Context, args ...string) (string, error) {
 }
 
 // Status returns the daemon's NAT status.
-func (d *Daemon) Status(ctx context.Context) (nat.Status, error) {
-	var st nat.Status
+func (d *Daemon) Status(ctx context.Context) (wire.NATStatus, error) {
+	var st wire.NATStatus
 	return st, d.api(ctx, "/v1/nat", &st)
 }
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/internal/testnet"
-	"github.com/plexus-p2p/plexus/nat"
 )
 
 // binary is the plexus daemon built with -tags natlab.
@@ -162,7 +162,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func(ctx context.C
 }
 
 // status returns a daemon's NAT status or fails the test.
-func status(t *testing.T, d *Daemon) nat.Status {
+func status(t *testing.T, d *Daemon) wire.NATStatus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -174,8 +174,8 @@ func status(t *testing.T, d *Daemon) nat.Status {
 }
 
 // reservationWith reports whether st holds a reservation with relay.
-func reservationWith(st nat.Status, relay peer.ID) bool {
-	return slices.ContainsFunc(st.RelayClient.Reservations, func(r nat.Reservation) bool { return r.Relay == relay.String() })
+func reservationWith(st wire.NATStatus, relay peer.ID) bool {
+	return slices.ContainsFunc(st.RelayClient.Reservations, func(r wire.NATReservation) bool { return r.Relay == relay.String() })
 }
 
 // waitReservation waits until d holds a reservation with one of relays and

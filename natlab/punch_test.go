@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plexus-p2p/plexus/nat"
+	"github.com/plexus-p2p/plexus/api/wire"
 )
 
 // punchAttempt is one hole punching attempt: a fresh node behind its NAT
@@ -76,7 +76,7 @@ func punch(ctx context.Context, tl *testLab, relay, a *Daemon, dh *Host, transpo
 }
 
 // attemptOf extracts the listener's view of the attempt with peer p.
-func attemptOf(st nat.Status, p string) punchAttempt {
+func attemptOf(st wire.NATStatus, p string) punchAttempt {
 	var res punchAttempt
 	for _, r := range st.HolePunch.Recent {
 		if r.PeerID != p {

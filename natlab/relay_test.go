@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plexus-p2p/plexus/nat"
+	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -54,7 +54,7 @@ func TestSymmetricNATStaysRelayed(t *testing.T) {
 			}
 			// Wait for a failed hole punch round on the listener (the DCUtR
 			// initiator); each round gives up after its dial timeout.
-			var st nat.Status
+			var st wire.NATStatus
 			waitFor(t, 30*time.Second, "a failed hole punch", func(ctx context.Context) (bool, error) {
 				var err error
 				st, err = a.Status(ctx)
@@ -78,7 +78,7 @@ func TestSymmetricNATStaysRelayed(t *testing.T) {
 			}
 
 			// The doctor explains the missing direct path.
-			i := slices.IndexFunc(st.Connections.RelayedOnly, func(p nat.RelayedPeer) bool { return p.PeerID == b.ID.String() })
+			i := slices.IndexFunc(st.Connections.RelayedOnly, func(p wire.NATRelayedPeer) bool { return p.PeerID == b.ID.String() })
 			if i < 0 {
 				t.Fatalf("doctor does not list %s among relayed-only peers: %+v", b.ID, st.Connections)
 			}
@@ -218,10 +218,10 @@ func TestAutoNAT(t *testing.T) {
 			t.Errorf("%s: reachability %s from %s, history %+v; want %s from AutoNAT", d.Host.Name, st.Reachability, st.ReachabilitySource, st.ReachabilityHistory, w)
 		}
 		for _, as := range st.Addrs {
-			if strings.Contains(as.Addr, d.Host.PublicIP+"/") && w == "public" && as.Reachability != nat.AddrPublic {
+			if strings.Contains(as.Addr, d.Host.PublicIP+"/") && w == "public" && as.Reachability != "public" {
 				t.Errorf("%s: address %s is %s (%s), want public", d.Host.Name, as.Addr, as.Reachability, as.Source)
 			}
-			if strings.Contains(as.Addr, d.Host.IP+"/") && w == "private" && as.Reachability != nat.AddrPrivate {
+			if strings.Contains(as.Addr, d.Host.IP+"/") && w == "private" && as.Reachability != "private" {
 				t.Errorf("%s: address %s is %s, want private", d.Host.Name, as.Addr, as.Reachability)
 			}
 		}
@@ -254,7 +254,7 @@ func TestRelayFailover(t *testing.T) {
 	}
 	t.Logf("reservation with %s; killing it", first.Host.Name)
 	first.Kill()
-	var st nat.Status
+	var st wire.NATStatus
 	waitFor(t, 45*time.Second, "a new reservation with the other relay, with its expiry", func(ctx context.Context) (bool, error) {
 		var err error
 		if st, err = a.Status(ctx); err != nil {
@@ -276,8 +276,8 @@ func TestRelayFailover(t *testing.T) {
 
 // symmetricAdvice reports whether the doctor advises about an
 // endpoint-dependent (symmetric) NAT.
-func symmetricAdvice(st nat.Status) bool {
-	return slices.ContainsFunc(st.Advice, func(a nat.Advice) bool {
+func symmetricAdvice(st wire.NATStatus) bool {
+	return slices.ContainsFunc(st.Advice, func(a wire.NATAdvice) bool {
 		return a.Topic == "nat" && strings.Contains(a.Message, "endpoint-dependent")
 	})
 }

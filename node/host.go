@@ -9,13 +9,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ipfs/go-datastore"
-	"github.com/ipfs/go-datastore/namespace"
 	"github.com/libp2p/go-libp2p"
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -31,12 +27,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/nat"
 )
 
 // HostOptions returns the libp2p options of a Plexus host for cfg: the
-// transports, security order, muxer, agent version, resource manager and
-// connection manager. Benchmarks use it to measure exactly what the node runs.
+// transports, security order, muxer, agent version, NAT traversal, resource
+// manager and connection manager. Benchmarks use it to measure exactly what
+// the node runs; the NAT service that reports on the host is left out.
 func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option, error) {
+	_, natOpts, err := nat.New(natConfig(cfg.NAT), nat.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return hostOptions(cfg, reg, natOpts)
+}
+
+// hostOptions returns HostOptions with natOpts, the options of the node's
+// NAT service.
+func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option) ([]libp2p.Option, error) {
 	t := cfg.Transports
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
@@ -66,7 +74,7 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 			opts = append(opts, libp2p.Security(tls.ID, tls.New))
 		}
 	}
-	opts = append(opts, natHostOptions(cfg)...)
+	opts = append(opts, natOpts...)
 
 	rm, err := newResourceManager(cfg.ResourceManager, cfg.ConnManager.HighWater, reg)
 	if err != nil {
@@ -179,8 +187,8 @@ func transportOf(a ma.Multiaddr) string {
 	return name
 }
 
-func newHost(cfg Config, reg prometheus.Registerer) (host.Host, error) {
-	opts, err := HostOptions(cfg.Config, reg)
+func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (host.Host, error) {
+	opts, err := hostOptions(cfg.Config, reg, natOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -195,26 +203,6 @@ func newHost(cfg Config, reg prometheus.Registerer) (host.Host, error) {
 		return nil, fmt.Errorf("start libp2p host: %w", err)
 	}
 	return h, nil
-}
-
-// DHTProtocol returns the DHT protocol ID for a prefix, e.g. /plexus/kad/1.0.0.
-func DHTProtocol(prefix string) protocol.ID { return protocol.ID(prefix + "/kad/1.0.0") }
-
-// dhtModes maps config names to kad-dht modes.
-var dhtModes = map[string]dht.ModeOpt{"auto": dht.ModeAutoServer, "server": dht.ModeServer, "client": dht.ModeClient}
-
-func newDHT(h host.Host, cfg Config, ds datastore.Batching) (*dht.IpfsDHT, error) {
-	opts := []dht.Option{
-		dht.Mode(dhtModes[cfg.DHT.Mode]),
-		dht.ProtocolPrefix(protocol.ID(cfg.DHT.ProtocolPrefix)), // speaks DHTProtocol(prefix)
-		dht.Datastore(namespace.Wrap(ds, datastore.NewKey("/dht"))),
-		dht.Validator(recordValidator(h.Peerstore(), cfg.Records)),
-	}
-	d, err := dht.New(h, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("start DHT: %w", err)
-	}
-	return d, nil
 }
 
 // connRateLimiter relaxes go-libp2p's default limit on new connections per

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -32,8 +31,8 @@ type Info struct {
 	ListenAddrs  []ma.Multiaddr
 	Protocols    []protocol.ID
 	AgentVersion string
-	DHTMode      string // "server" or "client"
-	Reachability string // AutoNAT: "unknown", "public" or "private"
+	DHTMode      string               // "server" or "client"
+	Reachability network.Reachability // AutoNAT v1, or nat.reachability when forced
 	// Bootstrap are the configured bootstrap peers; none means this node
 	// is a bootstrap node (the first node of a network).
 	Bootstrap []string
@@ -57,17 +56,13 @@ func (n *Node) Info() Info {
 	slices.SortFunc(listen, func(a, b ma.Multiaddr) int { return strings.Compare(a.String(), b.String()) })
 	protos := n.host.Mux().Protocols()
 	slices.Sort(protos)
-	mode := "client"
-	if n.dht.Mode() == dht.ModeServer {
-		mode = "server"
-	}
 	return Info{
 		ID:           id,
 		Addrs:        addrs,
 		ListenAddrs:  listen,
 		Protocols:    protos,
 		AgentVersion: "plexus/" + Version,
-		DHTMode:      mode,
+		DHTMode:      string(n.routing.Mode()),
 		Reachability: n.nat.Reachability(),
 		Bootstrap:    slices.Clone(n.cfg.Network.Bootstrap),
 	}
@@ -241,14 +236,14 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 	}
 	ai := n.host.Peerstore().PeerInfo(p)
 	if len(ai.Addrs) == 0 {
-		found, err := n.dht.FindPeer(ctx, p)
+		found, err := n.routing.FindPeer(ctx, p)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return fmt.Errorf("%w: find peer %s: %w", ErrUnreachable, p, err)
 			}
 			return fmt.Errorf("%w: peer %s is not connected and was not found in the DHT: %w", ErrNotFound, p, err)
 		}
-		ai = found
+		ai = found.AddrInfo()
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
 		return dialError(p, err)

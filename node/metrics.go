@@ -21,7 +21,7 @@ func registerMetrics(n *Node) {
 		}, func() float64 { return float64(len(n.host.Network().Conns())) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "plexus_dht_routing_table_size", Help: "Peers in the Kademlia routing table.",
-		}, func() float64 { return float64(n.dht.RoutingTable().Size()) }),
+		}, func() float64 { return float64(n.routing.Size()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "plexus_uptime_seconds", Help: "Seconds since the node started.",
 		}, func() float64 { return timeSince(n.started) }),

@@ -4,23 +4,21 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/peer"
-	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/nat"
 )
 
-// natConfig translates the config file's NAT section for package nat.
-func natConfig(cfg config.Config) nat.Config {
-	c := cfg.NAT
-	res := relayv2.DefaultResources()
+// natConfig translates the config file's NAT section (validated already)
+// for package nat.
+func natConfig(c config.NAT) nat.Config {
+	res := nat.DefaultRelayResources()
 	res.MaxReservations = c.RelayMaxReservations
 	res.MaxReservationsPerIP = c.RelayMaxPerIP
 	res.MaxCircuits = c.RelayMaxCircuits
 	res.ReservationTTL = time.Duration(c.RelayReservationTTL)
-	res.Limit = &relayv2.RelayLimit{Duration: time.Duration(c.RelayCircuitDuration), Data: int64(c.RelayCircuitDataBytes)}
+	res.Limit.Duration, res.Limit.Data = time.Duration(c.RelayCircuitDuration), int64(c.RelayCircuitDataBytes)
 	// One entry per relay, with every configured address of it.
 	var static []peer.AddrInfo
 	index := map[peer.ID]int{}
@@ -50,35 +48,16 @@ func natConfig(cfg config.Config) nat.Config {
 	}
 }
 
-// natHostOptions returns the libp2p options for NAT traversal.
-func natHostOptions(cfg config.Config) []libp2p.Option {
-	return nat.HostOptions(natConfig(cfg))
-}
-
-// startNAT starts the node's NAT service (reachability, relays, hole
-// punching, port mapping and the doctor) after the host exists.
+// startNAT starts the NAT service New created with the host's options,
+// now that the host and the DHT exist.
 func (n *Node) startNAT() error {
-	svc, err := nat.New(n.host, nat.Options{
-		Config:       natConfig(n.cfg.Config),
-		Logger:       n.cfg.Logger,
-		Events:       n.bus,
-		Metrics:      n.reg,
-		ClosestPeers: n.dht.GetClosestPeers,
-	})
-	if err != nil {
+	if err := n.nat.Start(n.host, n.routing.Closest); err != nil {
 		return fmt.Errorf("start NAT service: %w", err)
 	}
-	n.addCloser(svc.Close)
-	if err := svc.Start(); err != nil {
-		return fmt.Errorf("start NAT service: %w", err)
-	}
-	n.nat = svc
+	n.addCloser(n.nat.Close)
 	return nil
 }
 
 // NAT returns the NAT traversal service: reachability, relay reservations,
 // hole punching and the connectivity doctor (Status).
 func (n *Node) NAT() *nat.Service { return n.nat }
-
-// NATStatus returns the connectivity doctor's report.
-func (n *Node) NATStatus() nat.Status { return n.nat.Status() }

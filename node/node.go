@@ -20,7 +20,6 @@ import (
 	"github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	leveldb "github.com/ipfs/go-ds-leveldb"
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	coredisc "github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -34,6 +33,7 @@ import (
 	"github.com/plexus-p2p/plexus/nat"
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
+	"github.com/plexus-p2p/plexus/routing"
 )
 
 // Version is the Plexus version; the agent version is "plexus/<Version>".
@@ -84,7 +84,7 @@ type Node struct {
 
 	// The host and the services, in the order New creates them.
 	host    host.Host
-	dht     *dht.IpfsDHT
+	routing *routing.Service
 	disc    *discovery.Service
 	records *records.Service
 	ps      *pubsub.Service
@@ -104,7 +104,7 @@ type Node struct {
 	done    chan struct{}
 }
 
-// New builds the node: datastore, host and DHT. The host listens as soon as
+// New builds the node: datastore, host, DHT and every service. The host listens as soon as
 // New returns; call Start to join the network.
 func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.Identity == nil {
@@ -153,15 +153,20 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.ds = dssync.MutexWrap(datastore.NewMapDatastore())
 	}
 
-	if n.host, err = newHost(cfg, n.reg); err != nil {
+	// The NAT service comes with the host options it watches.
+	natSvc, natOpts, err := nat.New(natConfig(cfg.NAT), nat.Options{Logger: cfg.Logger, Events: n.bus, Metrics: n.reg})
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.nat = natSvc
+	if n.host, err = newHost(cfg, n.reg, natOpts); err != nil {
 		return nil, err
 	}
 	n.addCloser(n.host.Close)
 
-	if n.dht, err = newDHT(n.host, cfg, n.ds); err != nil {
+	if err := n.newRouting(); err != nil {
 		return nil, err
 	}
-	n.addCloser(n.dht.Close)
 	if err := n.newDiscovery(); err != nil {
 		return nil, err
 	}
@@ -208,9 +213,6 @@ func (n *Node) Start(ctx context.Context) error {
 
 // Host returns the libp2p host.
 func (n *Node) Host() host.Host { return n.host }
-
-// DHT returns the Kademlia DHT.
-func (n *Node) DHT() *dht.IpfsDHT { return n.dht }
 
 // Datastore returns the datastore shared by every service.
 func (n *Node) Datastore() datastore.Batching { return n.ds }

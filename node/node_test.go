@@ -23,8 +23,8 @@ func TestFourNodeNetwork(t *testing.T) {
 	nodes := testnet.Start(t, 4, testnet.Options{})
 	for i, n := range nodes {
 		testnet.Eventually(t, 20*time.Second, func() bool {
-			return n.DHT().RoutingTable().Size() == 3
-		}, "node %d routing table has %d peers, want 3", i, n.DHT().RoutingTable().Size())
+			return n.Routing().Size() == 3
+		}, "node %d routing table has %d peers, want 3", i, n.Routing().Size())
 	}
 	// Nodes 1..3 were given only node 0: the others they know came from the DHT.
 	for i, n := range nodes[1:] {
@@ -32,7 +32,7 @@ func TestFourNodeNetwork(t *testing.T) {
 			if o == n {
 				continue
 			}
-			if n.DHT().RoutingTable().Find(o.ID()) == "" {
+			if n.Routing().DHT().RoutingTable().Find(o.ID()) == "" {
 				t.Fatalf("node %d does not have node %d in its routing table", i+1, j)
 			}
 		}

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"time"
-
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -36,15 +34,11 @@ type (
 	StartedEvent struct {
 		Peer peer.ID
 	}
-	// RoutingEvent is the data of routing.peer_added and routing.peer_removed.
-	RoutingEvent struct {
-		PeerID string `json:"peer_id"`
-		Size   int    `json:"size"` // routing table size after the change
-	}
 )
 
-// watch turns libp2p's host events and routing table changes into logs and
-// events on the bus. Its goroutines stop with n.ctx.
+// watch turns libp2p's host events into logs and events on the bus (the
+// routing table's changes are published by package routing). Its goroutine
+// stops with n.ctx.
 func (n *Node) watch() {
 	sub, err := n.host.EventBus().Subscribe([]any{
 		new(event.EvtPeerConnectednessChanged),
@@ -55,7 +49,7 @@ func (n *Node) watch() {
 		n.log.Error("subscribe to host events", "err", err)
 		return
 	}
-	n.wg.Add(2)
+	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		defer sub.Close()
@@ -67,10 +61,6 @@ func (n *Node) watch() {
 				n.handleHostEvent(e)
 			}
 		}
-	}()
-	go func() {
-		defer n.wg.Done()
-		n.watchRoutingTable()
 	}()
 }
 
@@ -109,39 +99,5 @@ func (n *Node) handleHostEvent(e any) {
 		}
 		n.log.Info("listen addresses updated", "addrs", ev.Addrs)
 		n.bus.Publish("addrs.updated", ev)
-	}
-}
-
-// routingPollInterval is how often routing table changes are looked for.
-// kad-dht owns the table's PeerAdded/PeerRemoved hooks, so the node diffs
-// snapshots instead of replacing them.
-const routingPollInterval = 500 * time.Millisecond
-
-func (n *Node) watchRoutingTable() {
-	t := time.NewTicker(routingPollInterval)
-	defer t.Stop()
-	known := map[peer.ID]bool{}
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := n.dht.RoutingTable().ListPeers()
-		cur := make(map[peer.ID]bool, len(now))
-		for _, p := range now {
-			cur[p] = true
-			if !known[p] {
-				n.log.Debug("routing table: peer added", "peer", p)
-				n.bus.Publish("routing.peer_added", RoutingEvent{PeerID: p.String(), Size: len(now)})
-			}
-		}
-		for p := range known {
-			if !cur[p] {
-				n.log.Debug("routing table: peer removed", "peer", p)
-				n.bus.Publish("routing.peer_removed", RoutingEvent{PeerID: p.String(), Size: len(now)})
-			}
-		}
-		known = cur
 	}
 }

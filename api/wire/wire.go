@@ -166,37 +166,6 @@ type PerfRequest struct {
 	Transport string `json:"transport,omitempty"` // tcp, quic or ws: measure over that transport
 }
 
-// RoutingEntry is one peer of the Kademlia routing table (GET /v1/dht/table).
-type RoutingEntry struct {
-	Bucket     int       `json:"bucket"` // common prefix length with this node's key
-	PeerID     string    `json:"peer_id"`
-	Addr       string    `json:"addr,omitempty"`
-	Connected  bool      `json:"connected"`
-	AddedAt    time.Time `json:"added_at"`
-	LastUseful time.Time `json:"last_useful,omitzero"`
-}
-
-// FoundPeer is the answer of GET /v1/dht/findpeer.
-type FoundPeer struct {
-	PeerID     string   `json:"peer_id"`
-	Addrs      []string `json:"addrs"`
-	Via        string   `json:"via"` // "connected", "peerstore" or "dht"
-	DurationMS float64  `json:"duration_ms"`
-}
-
-// ClosestPeers is the answer of GET /v1/dht/closest.
-type ClosestPeers struct {
-	Key        string   `json:"key"`
-	Peers      []string `json:"peers"`
-	DurationMS float64  `json:"duration_ms"`
-}
-
-// RendezvousPeers is the answer of GET /v1/discover/peers.
-type RendezvousPeers struct {
-	Topic string     `json:"topic"`
-	Peers []Provider `json:"peers"`
-}
-
 // PeerEvent is the data of the peer.connected and peer.disconnected events.
 type PeerEvent struct {
 	PeerID    string `json:"peer_id"`

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/client"
-	"github.com/plexus-p2p/plexus/nat"
 )
 
 func newNATCmd(g *globals) *cobra.Command {
@@ -24,7 +24,7 @@ func newNATCmd(g *globals) *cobra.Command {
 		Short: "Connectivity doctor: reachability per address, NAT behaviour, relays, hole punching, advice",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := call(cmd, g, func(ctx context.Context, c *client.Client) (nat.Status, error) { return c.NATStatus(ctx) })
+			st, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.NATStatus, error) { return c.NATStatus(ctx) })
 			if err != nil {
 				return err
 			}
@@ -34,8 +34,8 @@ func newNATCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printNATStatus(w io.Writer, st nat.Status, now time.Time) {
-	fmt.Fprintf(w, "Reachability:  %s (%s) for %s\n", st.Reachability, st.SourceText(), natAgo(now, st.ReachabilitySince))
+func printNATStatus(w io.Writer, st wire.NATStatus, now time.Time) {
+	fmt.Fprintf(w, "Reachability:  %s (%s) for %s\n", st.Reachability, st.ReachabilitySourceText, natAgo(now, st.ReachabilitySince))
 
 	fmt.Fprintln(w, "\nAddresses:")
 	rows := [][]string{}
@@ -91,7 +91,7 @@ func printNATStatus(w io.Writer, st nat.Status, now time.Time) {
 		if r.Expires != nil {
 			exp = "expires in " + r.Expires.Sub(now).Round(time.Second).String()
 		}
-		fmt.Fprintf(w, "  %s  %s, limits %s / %s per connection\n", r.Relay, exp, natDur(r.LimitDurationS), natBytes(r.LimitDataBytes))
+		fmt.Fprintf(w, "  %s  %s, limits %s / %s per connection\n", r.Relay, exp, natDur(r.LimitDurationMS), natBytes(r.LimitDataBytes))
 		for _, a := range r.Addrs {
 			fmt.Fprintf(w, "    %s\n", a)
 		}
@@ -157,11 +157,11 @@ func natOnOff(b bool) string {
 	return "off"
 }
 
-func natDur(s float64) string {
-	if s == 0 {
+func natDur(ms float64) string {
+	if ms == 0 {
 		return "no time limit"
 	}
-	return time.Duration(s * float64(time.Second)).String()
+	return time.Duration(ms * float64(time.Millisecond)).String()
 }
 
 func natBytes(b uint64) string {

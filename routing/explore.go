@@ -1,27 +1,19 @@
-package discovery
+package routing
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p-kad-dht/crawler"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 )
-
-// DHTProtocol is the Kademlia protocol of a DHT built with
-// dht.ProtocolPrefix("/plexus").
-const DHTProtocol protocol.ID = "/plexus/kad/1.0.0"
 
 // ExploreOptions bound a crawl. Zero fields take their defaults.
 type ExploreOptions struct {
@@ -33,51 +25,64 @@ type ExploreOptions struct {
 	// ConnectTimeout bounds one dial and one DHT request. Default: 5s.
 	ConnectTimeout time.Duration
 	// Protocols are the DHT protocols the crawler speaks.
-	// Default: [DHTProtocol].
+	// Default: the Service's protocol.
 	Protocols []protocol.ID
-	// AgentVersion is reported for this node, whose own agent version
-	// identify does not record (the node passes its libp2p.UserAgent).
-	// Default: the peerstore's entry for this node, if any.
+	// AgentVersion is reported for this node. Default: the one given with
+	// WithAgentVersion.
 	AgentVersion string
 }
 
 // Report is the result of Explore.
 type Report struct {
-	Self       peer.ID   `json:"self"`
-	StartedAt  time.Time `json:"started_at"`
-	DurationMS int64     `json:"duration_ms"`
+	Self      peer.ID
+	StartedAt time.Time
+	Duration  time.Duration
 	// Complete is false when the timeout or ctx cut the crawl short.
-	Complete   bool `json:"complete"`
-	Total      int  `json:"total"`
-	Dialable   int  `json:"dialable"`
-	Undialable int  `json:"undialable"`
+	Complete   bool
+	Total      int
+	Dialable   int
+	Undialable int
 	// Nodes lists every node seen, self first, then by peer ID.
-	Nodes []Node `json:"nodes"`
+	Nodes []Node
 }
 
 // Node is one node of a Report.
 type Node struct {
-	ID           peer.ID        `json:"peer_id"`
-	Self         bool           `json:"self,omitempty"`
-	Addrs        []ma.Multiaddr `json:"addrs"`
-	AgentVersion string         `json:"agent_version,omitempty"`
-	Protocols    []protocol.ID  `json:"protocols,omitempty"`
+	ID           peer.ID
+	Self         bool
+	Addrs        []ma.Multiaddr
+	AgentVersion string
+	Protocols    []protocol.ID
 	// Dialable reports whether the crawler connected to the node and it
 	// answered DHT requests.
-	Dialable bool `json:"dialable"`
+	Dialable bool
 	// Neighbours are the peers of the node's routing table, as it reported
 	// them to the crawler.
-	Neighbours []peer.ID `json:"neighbours,omitempty"`
-	Error      string    `json:"error,omitempty"`
+	Neighbours []peer.ID
+	// Error is why the crawler could not query the node, if it could not.
+	Error string
 }
 
-// Explore crawls the DHT network reachable from d's routing table with
+// Explore crawls the DHT network reachable from the routing table with
 // go-libp2p-kad-dht's crawler: each node reached is asked for its routing
 // table, whose peers are crawled in turn. Then each dialable node not yet
 // identified is connected to (which runs identify) to learn its agent
 // version and protocols. The report includes this node. The crawl opens a
 // connection to every node it reaches; the connection manager trims them.
-func Explore(ctx context.Context, h host.Host, d *dht.IpfsDHT, opts ExploreOptions) (Report, error) {
+func (s *Service) Explore(ctx context.Context, opts ExploreOptions) (Report, error) {
+	if len(opts.Protocols) == 0 {
+		opts.Protocols = []protocol.ID{s.proto}
+	}
+	if opts.AgentVersion == "" {
+		opts.AgentVersion = s.cfg.agentVersion
+	}
+	return Crawl(ctx, s.h, s.d.RoutingTable().ListPeers(), opts)
+}
+
+// Crawl is Explore from any host: it crawls from the peers in seeds (whose
+// addresses the host's peerstore must know), reported as this node's
+// neighbours. Without opts.Protocols it speaks DefaultProtocol.
+func Crawl(ctx context.Context, h host.Host, seeds []peer.ID, opts ExploreOptions) (Report, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Minute
 	}
@@ -88,9 +93,9 @@ func Explore(ctx context.Context, h host.Host, d *dht.IpfsDHT, opts ExploreOptio
 		opts.ConnectTimeout = 5 * time.Second
 	}
 	if len(opts.Protocols) == 0 {
-		opts.Protocols = []protocol.ID{DHTProtocol}
+		opts.Protocols = []protocol.ID{DefaultProtocol}
 	}
-	start := time.Now()
+	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 
@@ -115,16 +120,16 @@ func Explore(ctx context.Context, h host.Host, d *dht.IpfsDHT, opts ExploreOptio
 	}
 	me := node(self)
 	me.Self, me.Dialable = true, true
-	me.Neighbours = d.RoutingTable().ListPeers()
+	me.Neighbours = slices.Clone(seeds)
 
-	var seeds []*peer.AddrInfo
+	var start []*peer.AddrInfo
 	for _, p := range me.Neighbours {
 		ai := peer.AddrInfo{ID: p, Addrs: h.Peerstore().Addrs(p)}
-		seeds = append(seeds, &ai)
+		start = append(start, &ai)
 		node(p).Addrs = ai.Addrs
 	}
 	// The crawler calls back from its single coordinating goroutine.
-	c.Run(ctx, seeds,
+	c.Run(ctx, start,
 		func(p peer.ID, rtPeers []*peer.AddrInfo) {
 			n := node(p)
 			n.Dialable, n.Error = true, ""
@@ -148,7 +153,7 @@ func Explore(ctx context.Context, h host.Host, d *dht.IpfsDHT, opts ExploreOptio
 
 	identifyAll(ctx, h, nodes, opts)
 
-	rep := Report{Self: self, StartedAt: start, Complete: complete}
+	rep := Report{Self: self, StartedAt: began, Complete: complete}
 	for _, n := range nodes {
 		if n.Self {
 			n.Addrs = h.Addrs()
@@ -187,7 +192,7 @@ func Explore(ctx context.Context, h host.Host, d *dht.IpfsDHT, opts ExploreOptio
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	rep.DurationMS = time.Since(start).Milliseconds()
+	rep.Duration = time.Since(began)
 	return rep, nil
 }
 
@@ -221,53 +226,4 @@ func identifyAll(ctx context.Context, h host.Host, nodes map[peer.ID]*Node, opts
 		})
 	}
 	wg.Wait()
-}
-
-// WriteDOT writes r as a Graphviz digraph: one vertex per node (this node
-// filled, undialable nodes dashed), one edge from each node to each of its
-// routing-table neighbours.
-func WriteDOT(w io.Writer, r Report) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "digraph plexus {")
-	fmt.Fprintln(bw, "  node [shape=box, fontname=\"monospace\", fontsize=10];")
-	for _, n := range r.Nodes {
-		label := shortID(n.ID)
-		if n.AgentVersion != "" {
-			label += "\n" + n.AgentVersion
-		}
-		attrs := []string{"label=" + dotQuote(label)}
-		if n.Self {
-			attrs = append(attrs, "style=filled", "fillcolor=lightblue")
-		}
-		if !n.Dialable {
-			attrs = append(attrs, "style=dashed", "color=gray")
-		}
-		fmt.Fprintf(bw, "  %s [%s];\n", dotQuote(n.ID.String()), strings.Join(attrs, ", "))
-	}
-	for _, n := range r.Nodes {
-		for _, nb := range n.Neighbours {
-			fmt.Fprintf(bw, "  %s -> %s;\n", dotQuote(n.ID.String()), dotQuote(nb.String()))
-		}
-	}
-	fmt.Fprintln(bw, "}")
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write dot: %w", err)
-	}
-	return nil
-}
-
-// shortID returns the last 8 characters of a peer ID, enough to tell
-// the nodes of one network apart.
-func shortID(p peer.ID) string {
-	s := p.String()
-	if len(s) > 8 {
-		return "…" + s[len(s)-8:]
-	}
-	return s
-}
-
-// dotQuote returns s as a DOT double-quoted string.
-func dotQuote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
-	return `"` + r.Replace(s) + `"`
 }

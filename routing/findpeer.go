@@ -1,0 +1,74 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Via says where FindPeer found a peer's addresses.
+type Via string
+
+// Where FindPeer looks, in this order.
+const (
+	// ViaConnected: the node has an open connection to the peer.
+	ViaConnected Via = "connected"
+	// ViaPeerstore: the peerstore knows addresses of the peer (from an
+	// earlier connection, identify, the DHT or discovery).
+	ViaPeerstore Via = "peerstore"
+	// ViaDHT: a DHT lookup found the peer.
+	ViaDHT Via = "dht"
+)
+
+// Found is the answer of FindPeer.
+type Found struct {
+	ID    peer.ID
+	Addrs []ma.Multiaddr
+	Via   Via
+	// Duration is how long FindPeer took.
+	Duration time.Duration
+}
+
+// AddrInfo returns the peer and its addresses.
+func (f Found) AddrInfo() peer.AddrInfo { return peer.AddrInfo{ID: f.ID, Addrs: f.Addrs} }
+
+// FindPeer finds the addresses of p: those of the peerstore when the node
+// is connected to p or knows addresses of it, otherwise through a DHT
+// lookup. A lookup that finds nothing answers an error wrapping ErrNotFound
+// (and kad-dht's error); one cut short by ctx wraps ctx's error, so that
+// errors.Is(err, context.DeadlineExceeded) holds after a timeout.
+func (s *Service) FindPeer(ctx context.Context, p peer.ID) (Found, error) {
+	start := time.Now()
+	res := Found{ID: p}
+	done := func(via Via, addrs []ma.Multiaddr) (Found, error) {
+		res.Via, res.Addrs, res.Duration = via, addrs, time.Since(start)
+		return res, nil
+	}
+	if err := p.Validate(); err != nil {
+		return res, fmt.Errorf("find peer: %w", err)
+	}
+	addrs := s.h.Peerstore().Addrs(p)
+	switch {
+	case s.h.Network().Connectedness(p) == network.Connected:
+		return done(ViaConnected, addrs)
+	case len(addrs) > 0:
+		return done(ViaPeerstore, addrs)
+	}
+	ai, err := s.d.FindPeer(ctx, p)
+	if err != nil {
+		// kad-dht ends a lookup cut short by ctx with routing.ErrNotFound.
+		if cerr := ctx.Err(); cerr != nil {
+			if !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%w)", cerr, err)
+			}
+			return res, fmt.Errorf("find peer %s: %w", p, err)
+		}
+		return res, fmt.Errorf("find peer %s: %w: %w", p, ErrNotFound, err)
+	}
+	return done(ViaDHT, ai.Addrs)
+}
