@@ -15,9 +15,9 @@ import (
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
 	"github.com/plexus-p2p/plexus/discovery"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/routing"
 )
 
@@ -29,7 +29,7 @@ type testNode struct {
 	svc   *discovery.Service
 	pub   *events.Recorder
 	store datastore.Batching
-	mn    mocknet.Mocknet // set for mocknet nodes
+	mn    *testnet.Net // set for mocknet nodes
 	once  sync.Once
 }
 
@@ -124,18 +124,10 @@ type netConfig struct {
 // mockNetwork starts n nodes on a mocknet where every node may dial every
 // other; node 0 is the bootstrap node of all the others, which know nothing
 // else.
-func mockNetwork(t testing.TB, n int, cfg netConfig) (mocknet.Mocknet, []*testNode) {
+func mockNetwork(t testing.TB, n int, cfg netConfig) (*testnet.Net, []*testNode) {
 	t.Helper()
-	mn := mocknet.New()
-	t.Cleanup(func() { _ = mn.Close() })
-	hosts := make([]host.Host, n)
-	for i := range hosts {
-		h, err := mn.GenPeer()
-		if err != nil {
-			t.Fatalf("mocknet peer %d: %v", i, err)
-		}
-		hosts[i] = h
-	}
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(n)
 	if err := mn.LinkAll(); err != nil {
 		t.Fatalf("mocknet link: %v", err)
 	}
@@ -156,26 +148,13 @@ func mockNetwork(t testing.TB, n int, cfg netConfig) (mocknet.Mocknet, []*testNo
 	return mn, nodes
 }
 
-// eventually polls cond until it holds or timeout passes, then fails with
-// the message describe returns. timeout only bounds a hung test.
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, describe func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not reached within %v: %s", timeout, describe())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // waitRoutingTables waits until every node's routing table holds at least
 // min(20, len(nodes)-1) peers.
 func waitRoutingTables(t testing.TB, nodes []*testNode, timeout time.Duration) {
 	t.Helper()
 	want := min(20, len(nodes)-1)
 	var low []string
-	eventually(t, timeout, func() bool {
+	testnet.Eventually(t, timeout, func() bool {
 		low = low[:0]
 		for i, n := range nodes {
 			if s := n.dht.RoutingTable().Size(); s < want {
@@ -183,7 +162,7 @@ func waitRoutingTables(t testing.TB, nodes []*testNode, timeout time.Duration) {
 			}
 		}
 		return len(low) == 0
-	}, func() string { return fmt.Sprintf("routing tables below %d peers: %v", want, low) })
+	}, "%s", testnet.Lazy(func() string { return fmt.Sprintf("routing tables below %d peers: %v", want, low) }))
 }
 
 // samplePeers returns k distinct indexes in [0,n) other than self.

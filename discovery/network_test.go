@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/discovery"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/routing"
 )
 
@@ -81,7 +82,7 @@ func TestNetworkFillsRoutingTablesAndFindsEveryNode(t *testing.T) {
 	// (the DHT's additions are recorded asynchronously).
 	last := nodes[n-1]
 	var missing []string
-	eventually(t, 10*time.Second, func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		missing = missing[:0]
 		known := map[peer.ID]discovery.KnownPeer{}
 		for _, kp := range last.svc.KnownPeers() {
@@ -96,9 +97,9 @@ func TestNetworkFillsRoutingTablesAndFindsEveryNode(t *testing.T) {
 			}
 		}
 		return len(missing) == 0
-	}, func() string {
+	}, "%s", testnet.Lazy(func() string {
 		return fmt.Sprintf("known peers of node %d lack sources bootstrap/dht or addresses: %v", n-1, missing)
-	})
+	}))
 	var discovered int
 	for _, e := range last.pub.Of(discovery.EventPeerDiscovered) {
 		if d := e.Data.(discovery.PeerDiscovered); d.Source == discovery.SourceIdentify && len(d.Addrs) > 0 {
@@ -233,12 +234,12 @@ func TestWatcherReconnectsThroughKnownPeersWhenBootstrapIsGone(t *testing.T) {
 
 	// Below the low-water mark, the watcher re-bootstraps: the bootstrap
 	// node is dialled again, fails, and is reported.
-	eventually(t, 30*time.Second, func() bool {
+	testnet.Eventually(t, 30*time.Second, func() bool {
 		st := x.svc.BootstrapStatus()
 		return len(st) == 1 && st[0].Attempts >= 1
-	}, func() string {
+	}, "%s", testnet.Lazy(func() string {
 		return fmt.Sprintf("bootstrap status %+v, want a failed attempt", x.svc.BootstrapStatus())
-	})
+	}))
 	st := x.svc.BootstrapStatus()[0]
 	if st.Peer != nodes[0].h.ID() || st.Connected || st.LastError == "" || st.LastConnected.IsZero() {
 		t.Errorf("bootstrap status = %+v, want peer %s not connected, with an error and an earlier connection", st, nodes[0].h.ID())
@@ -255,9 +256,9 @@ func TestWatcherReconnectsThroughKnownPeersWhenBootstrapIsGone(t *testing.T) {
 			t.Fatalf("relink: %v", err)
 		}
 	}
-	eventually(t, 30*time.Second, func() bool {
+	testnet.Eventually(t, 30*time.Second, func() bool {
 		return len(x.h.Network().Peers()) >= lowWater
-	}, func() string {
+	}, "%s", testnet.Lazy(func() string {
 		return fmt.Sprintf("node reconnected to %d peers, want %d", len(x.h.Network().Peers()), lowWater)
-	})
+	}))
 }

@@ -20,26 +20,17 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/discovery"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 // loopbackHost returns a TCP host on 127.0.0.1 with key sk (a fresh one if nil).
 func loopbackHost(t testing.TB, sk crypto.PrivKey) host.Host {
 	t.Helper()
-	opts := []libp2p.Option{
-		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-		libp2p.DisableMetrics(),
-		libp2p.DisableRelay(),
-		libp2p.UserAgent("plexus-test"),
-	}
+	opts := []libp2p.Option{libp2p.DisableRelay(), libp2p.UserAgent("plexus-test")}
 	if sk != nil {
 		opts = append(opts, libp2p.Identity(sk))
 	}
-	h, err := libp2p.New(opts...)
-	if err != nil {
-		t.Fatalf("new loopback host: %v", err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	return h
+	return testnet.Host(t, opts...)
 }
 
 func openLevelDB(t testing.TB, dir string) *leveldb.Datastore {
@@ -75,13 +66,13 @@ func TestRestartedNodeRejoinsFromPersistedPeers(t *testing.T) {
 	waitRoutingTables(t, nodes, 30*time.Second)
 
 	before := map[peer.ID]discovery.KnownPeer{}
-	eventually(t, 10*time.Second, func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		clear(before)
 		for _, kp := range r.svc.KnownPeers() {
 			before[kp.ID] = kp
 		}
 		return len(before) == n-1
-	}, func() string { return fmt.Sprintf("node knows %d peers before restart, want %d", len(before), n-1) })
+	}, "%s", testnet.Lazy(func() string { return fmt.Sprintf("node knows %d peers before restart, want %d", len(before), n-1) }))
 
 	// Stop: Close persists the table; then the store is closed and reopened.
 	r.stop(t)
@@ -122,12 +113,12 @@ func TestRestartedNodeRejoinsFromPersistedPeers(t *testing.T) {
 
 	// It reconnects to the network and its routing table fills again.
 	others := nodes[:n-1]
-	eventually(t, 30*time.Second, func() bool {
+	testnet.Eventually(t, 30*time.Second, func() bool {
 		return len(h.Network().Peers()) == n-1 && r2.dht.RoutingTable().Size() == n-1
-	}, func() string {
+	}, "%s", testnet.Lazy(func() string {
 		return fmt.Sprintf("restarted node has %d connections, routing table %d; want %d",
 			len(h.Network().Peers()), r2.dht.RoutingTable().Size(), n-1)
-	})
+	}))
 	// The others reach it at its new address.
 	// (kad-dht servers only return the addresses of peers they are connected
 	// to, so a lookup racing the other nodes' reconnections may miss once:
@@ -204,9 +195,9 @@ func TestBootstrapReportsPeerThatNeverAnswers(t *testing.T) {
 		discovery.WithBootstrapPeers(p2pAddr(t, live), deadAddr),
 		discovery.WithBackoff(base, max))
 
-	eventually(t, 30*time.Second, func() bool {
+	testnet.Eventually(t, 30*time.Second, func() bool {
 		return len(x.pub.Of(discovery.EventBootstrapFailed)) >= 6
-	}, func() string { return fmt.Sprintf("status %+v", x.svc.BootstrapStatus()) })
+	}, "%s", testnet.Lazy(func() string { return fmt.Sprintf("status %+v", x.svc.BootstrapStatus()) }))
 
 	st := x.svc.BootstrapStatus()
 	if len(st) != 2 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 // Routing table, findpeer, closest, known peers, explore, rendezvous and a
@@ -26,7 +27,7 @@ func TestDiscoveryThroughCLI(t *testing.T) {
 		okJSON(t, r, &ids[i], "id")
 	}
 	for i, r := range repos {
-		eventually(t, 20*time.Second, func() bool {
+		testnet.Eventually(t, 20*time.Second, func() bool {
 			var rt []wire.RoutingEntry
 			okJSON(t, r, &rt, "dht", "table")
 			return len(rt) == 3
@@ -66,7 +67,7 @@ func TestDiscoveryThroughCLI(t *testing.T) {
 	// Rendezvous: nodes 2 and 3 join app-x; node 2 finds node 3 and nobody else.
 	ok(t, repos[1], "discover", "join", "app-x")
 	ok(t, repos[2], "discover", "join", "app-x")
-	eventually(t, 20*time.Second, func() bool {
+	testnet.Eventually(t, 20*time.Second, func() bool {
 		var rp wire.RendezvousPeers
 		okJSON(t, repos[1], &rp, "discover", "peers", "app-x")
 		return len(rp.Peers) == 1 && rp.Peers[0].PeerID == ids[2].PeerID
@@ -80,7 +81,7 @@ func TestDiscoveryThroughCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	startDaemon(t, repos[3])
-	eventually(t, 30*time.Second, func() bool {
+	testnet.Eventually(t, 30*time.Second, func() bool {
 		var peers []wire.Peer
 		okJSON(t, repos[3], &peers, "peers")
 		return len(peers) >= 2

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 var binary string
@@ -198,23 +199,11 @@ func (d *daemon) wait(t *testing.T) error {
 	}
 }
 
-// eventually polls cond until it is true or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: "+msg, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // waitConnected waits until the daemon on repo is connected to n distinct
 // peers.
 func waitConnected(t *testing.T, repo string, n int) {
 	t.Helper()
-	eventually(t, 20*time.Second, func() bool {
+	testnet.Eventually(t, 20*time.Second, func() bool {
 		var peers []wire.Peer
 		okJSON(t, repo, &peers, "peers")
 		seen := map[string]bool{}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 // Three daemons: B and C join through A. C follows a topic with
@@ -49,7 +50,7 @@ func TestPubSubThroughDaemons(t *testing.T) {
 		close(msgs)
 	}()
 	// Wait until C's subscription has meshed with the others.
-	eventually(t, 20*time.Second, func() bool {
+	testnet.Eventually(t, 20*time.Second, func() bool {
 		var ts []wire.TopicInfo
 		okJSON(t, c, &ts, "pubsub", "ls")
 		return len(ts) == 1 && ts[0].Peers >= 2 && ts[0].LocalSubscribers == 1

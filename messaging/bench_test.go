@@ -5,28 +5,18 @@ import (
 	"io"
 	"testing"
 
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 // loopbackPair returns two real libp2p hosts listening on 127.0.0.1 TCP,
 // the second connected to the first, closed at cleanup.
 func loopbackPair(tb testing.TB) (server, client host.Host) {
 	tb.Helper()
-	newHost := func() host.Host {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-		if err != nil {
-			tb.Fatalf("libp2p.New: %v", err)
-		}
-		tb.Cleanup(func() { _ = h.Close() })
-		return h
-	}
-	server, client = newHost(), newHost()
-	if err := client.Connect(tb.Context(), peer.AddrInfo{ID: server.ID(), Addrs: server.Addrs()}); err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
+	server, client = testnet.Host(tb), testnet.Host(tb)
+	testnet.Connect(tb, client, server)
 	return server, client
 }
 

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/messaging"
 )
 
 // The configuration file and the package's options accept exactly the same
 // messaging settings, and the package's defaults are the file's.
 func TestConfigAndOptionsAgree(t *testing.T) {
-	h := mesh(t, 1)[0]
+	h := testnet.Mocknet(t, 1)[0]
 	accepts := func(mutate func(*config.Messaging), opt messaging.Option) (bool, bool) {
 		c := config.Default()
 		mutate(&c.Messaging)

@@ -2,7 +2,6 @@ package messaging_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -10,21 +9,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/messaging"
 )
-
-// mesh returns n connected mocknet hosts, closed at cleanup.
-func mesh(t testing.TB, n int) []host.Host {
-	t.Helper()
-	mn, err := mocknet.FullMeshConnected(n)
-	if err != nil {
-		t.Fatalf("mocknet: %v", err)
-	}
-	t.Cleanup(func() { _ = mn.Close() })
-	return mn.Hosts()
-}
 
 // newService returns a service on h, closed at cleanup (before the hosts).
 func newService(t testing.TB, h host.Host, opts ...messaging.Option) *messaging.Service {
@@ -85,26 +73,14 @@ func (r *recorder) next(t testing.TB, typ string) any {
 	}
 }
 
-// eventually waits up to 5 seconds for cond to hold.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting: %s", what)
-}
-
 // waitCounters waits until proto's handler on s has counted handled and failed requests.
 func waitCounters(t testing.TB, s *messaging.Service, proto string, handled, failed uint64) {
 	t.Helper()
 	var hi messaging.HandlerInfo
-	eventually(t, fmt.Sprintf("%s counters handled=%d failed=%d, last %+v", proto, handled, failed, &hi), func() bool {
+	testnet.Eventually(t, 5*time.Second, func() bool {
 		hi = handlerInfo(t, s, proto)
 		return hi.Handled == handled && hi.Failed == failed
-	})
+	}, "%s counters handled=%d failed=%d, last %+v", proto, handled, failed, &hi)
 }
 
 // handlerInfo returns the HandlerInfo of proto on s.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/messaging"
 )
 
@@ -32,7 +33,7 @@ func TestHandleHTTP(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server := newService(t, hs[0], messaging.WithHandlerTimeout(300*time.Millisecond))
 	client := newService(t, hs[1])
 	for _, path := range []string{"ok", "fail", "hang"} {

@@ -16,12 +16,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/messaging"
 )
 
 func TestTooLarge(t *testing.T) {
 	const limit = 1024
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	var calls atomic.Int64
 	server := newService(t, hs[0], messaging.WithMaxMessageSize(limit))
 	handle(t, server, recipes, func(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
@@ -109,7 +110,7 @@ func readRawResponse(t *testing.T, str network.Stream) (messaging.Status, string
 
 func TestMisbehavingClient(t *testing.T) {
 	const limit = 1024
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	events := newRecorder()
 	var calls atomic.Int64
 	server := newService(t, hs[0], messaging.WithMaxMessageSize(limit), messaging.WithPublisher(events))
@@ -152,7 +153,7 @@ func TestMisbehavingClient(t *testing.T) {
 }
 
 func TestBusy(t *testing.T) {
-	hs := mesh(t, 3)
+	hs := testnet.Mocknet(t, 3)
 	server := newService(t, hs[0], messaging.WithMaxConcurrent(1))
 	entered, release := make(chan struct{}), make(chan struct{})
 	handle(t, server, recipes, func(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {

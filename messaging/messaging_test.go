@@ -12,13 +12,14 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/messaging"
 )
 
 const recipes = "/app/recipes/1.0.0"
 
 func TestRoundTrip(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server, client := newService(t, hs[0]), newService(t, hs[1])
 	handle(t, server, recipes, func(_ context.Context, from peer.ID, req []byte) ([]byte, error) {
 		return fmt.Appendf(nil, "%s asked for %s", from, req), nil
@@ -56,7 +57,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestConcurrentPeers(t *testing.T) {
 	const clients, perClient = 10, 20
-	hs := mesh(t, clients+1)
+	hs := testnet.Mocknet(t, clients+1)
 	server := newService(t, hs[0])
 	handle(t, server, recipes, func(_ context.Context, from peer.ID, req []byte) ([]byte, error) {
 		return append([]byte(from.String()+":"), req...), nil
@@ -95,7 +96,7 @@ func waitForCtx(ctx context.Context, _ peer.ID, _ []byte) ([]byte, error) {
 }
 
 func TestTimeout(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server := newService(t, hs[0])
 	events := newRecorder()
 	client := newService(t, hs[1], messaging.WithRequestTimeout(100*time.Millisecond), messaging.WithPublisher(events))
@@ -138,7 +139,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestHandlerTimeoutIsHandlerError(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server := newService(t, hs[0], messaging.WithHandlerTimeout(50*time.Millisecond))
 	handle(t, server, recipes, waitForCtx)
 	_, err := newService(t, hs[1]).Send(t.Context(), hs[0].ID(), recipes, nil)
@@ -149,7 +150,7 @@ func TestHandlerTimeoutIsHandlerError(t *testing.T) {
 }
 
 func TestProtocolNotSupported(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server, client := newService(t, hs[0]), newService(t, hs[1])
 
 	_, err := client.Send(t.Context(), hs[0].ID(), "/app/unknown/1.0.0", []byte("x"))
@@ -183,7 +184,7 @@ func TestProtocolNotSupported(t *testing.T) {
 }
 
 func TestHandlerError(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	events := newRecorder()
 	server := newService(t, hs[0], messaging.WithPublisher(events))
 	handle(t, server, recipes, func(context.Context, peer.ID, []byte) ([]byte, error) {
@@ -202,7 +203,7 @@ func TestHandlerError(t *testing.T) {
 }
 
 func TestHandlerPanic(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server, client := newService(t, hs[0]), newService(t, hs[1])
 	handle(t, server, recipes, func(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
 		if string(req) == "boom" {
@@ -222,7 +223,7 @@ func TestHandlerPanic(t *testing.T) {
 }
 
 func TestHandledEvent(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	events := newRecorder()
 	server := newService(t, hs[0], messaging.WithPublisher(events))
 	handle(t, server, recipes, func(context.Context, peer.ID, []byte) ([]byte, error) {
@@ -238,7 +239,7 @@ func TestHandledEvent(t *testing.T) {
 }
 
 func TestInvalidProtocols(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	s := newService(t, hs[0])
 	for _, p := range []string{"/other/x/1.0.0", "/app/", "/app", "app/x", "/app/a b", "/app//x", "/app/x/", "/app/\u00e9", ""} {
 		err := s.Handle(protoID(p), echo)
@@ -279,7 +280,7 @@ func TestInvalidProtocols(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	hs := mesh(t, 2)
+	hs := testnet.Mocknet(t, 2)
 	server := newService(t, hs[0])
 	client := newService(t, hs[1])
 	entered := make(chan struct{})

@@ -19,17 +19,19 @@ import (
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/nat"
 )
 
 // go-libp2p relays, punches and keeps relay addresses only for public
 // addresses; these tests run on loopback, so loopback counts as public here.
+// The run fails if a test leaves goroutines behind.
 func TestMain(m *testing.M) {
 	if err := nat.TreatAsPublic("127.0.0.0/8"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	testnet.VerifyNoLeaks(m)
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -68,30 +70,19 @@ func newNode(t *testing.T, c nat.Config) *node {
 
 func addrInfo(h host.Host) peer.AddrInfo { return peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()} }
 
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	res := relayv2.DefaultResources()
 	res.Limit = &relayv2.RelayLimit{Duration: time.Minute, Data: 1 << 20}
 	relay := newNode(t, nat.Config{Reachability: nat.ReachabilityPublic, RelayService: true, RelayResources: res})
-	eventually(t, 5*time.Second, "relay service starts", func() bool { return relay.svc.Status().RelayService.Running })
+	testnet.Eventually(t, 5*time.Second, func() bool { return relay.svc.Status().RelayService.Running }, "relay service starts")
 
 	a := newNode(t, nat.Config{Reachability: nat.ReachabilityPrivate, HolePunching: true, AutoRelay: true,
 		StaticRelays: []peer.AddrInfo{addrInfo(relay.h)}, RelayCount: 1})
 	var st nat.Status
-	eventually(t, 10*time.Second, "a reservation with the relay, with its expiry", func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		st = a.svc.Status()
 		return len(st.RelayClient.Reservations) == 1 && !st.RelayClient.Reservations[0].Expires.IsZero()
-	})
+	}, "a reservation with the relay, with its expiry")
 	r := st.RelayClient.Reservations[0]
 	if r.Relay != relay.h.ID() || len(r.Addrs) == 0 || !strings.HasSuffix(r.Addrs[0].String(), "/p2p-circuit") {
 		t.Fatalf("reservation %+v: want one with %s and its /p2p-circuit address", r, relay.h.ID())
@@ -117,19 +108,19 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	b := newNode(t, nat.Config{HolePunching: true})
 	// DCUtR handles only relayed connections that arrive once both sides
 	// know a public address of their own.
-	eventually(t, 10*time.Second, "hole punching ready on both sides", func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		return a.svc.Status().HolePunch.Ready && b.svc.Status().HolePunch.Ready
-	})
+	}, "hole punching ready on both sides")
 	circuit := r.Addrs[0].Encapsulate(ma.StringCast("/p2p/" + a.h.ID().String()))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := b.h.Connect(ctx, peer.AddrInfo{ID: a.h.ID(), Addrs: []ma.Multiaddr{circuit}}); err != nil {
 		t.Fatalf("connect through the relay: %v", err)
 	}
-	eventually(t, 10*time.Second, "the relayed connection is upgraded", func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		st = a.svc.Status()
 		return st.HolePunch.Upgrades == 1 && st.HolePunch.DirectDialSuccesses == 1
-	})
+	}, "the relayed connection is upgraded")
 	up := st.HolePunch.RecentUpgrades[0]
 	if up.PeerID != b.h.ID() || up.Transport != "tcp" || up.Elapsed <= 0 {
 		t.Fatalf("upgrade %+v: want a tcp upgrade for %s", up, b.h.ID())
@@ -146,9 +137,9 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 
 	// Losing the relay ends the reservation.
 	relay.h.Close()
-	eventually(t, 10*time.Second, "the reservation is dropped", func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		return len(a.svc.Status().RelayClient.Reservations) == 0
-	})
+	}, "the reservation is dropped")
 	if !has(a.ev, "nat.relay.lost", func(d any) bool { return d.(nat.RelayEvent).Relay == relay.h.ID() }) {
 		t.Fatalf("no nat.relay.lost event: %+v", a.ev.All())
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 // binary is the plexus daemon built with -tags natlab.
@@ -138,14 +139,26 @@ func (tl *testLab) relay(h *Host, transports ...string) *Daemon {
 	return tl.start(h, NodeConfig{Transports: transports, Reachability: "public", RelayService: true, LogLevel: os.Getenv("PLEXUS_NATLAB_LOG")})
 }
 
-// waitFor polls cond for at most d.
+// waitFor is testnet.Eventually for conditions that query daemons: cond gets
+// a context that ends after d, and its last error (an HTTP call that
+// failed, an outcome that rules the wait out) is part of the failure.
 func waitFor(t *testing.T, d time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	defer cancel()
-	if err := Wait(ctx, cond); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
+	var last error
+	testnet.Eventually(t, d, func() bool {
+		ok, err := cond(ctx)
+		if err != nil && ctx.Err() == nil {
+			last = err
+		}
+		return ok && err == nil
+	}, "%s%s", what, testnet.Lazy(func() string {
+		if last == nil {
+			return ""
+		}
+		return fmt.Sprintf(" (last error: %v)", last)
+	}))
 }
 
 // status returns a daemon's NAT status or fails the test.

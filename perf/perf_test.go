@@ -20,6 +20,7 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/perf"
 )
 
@@ -68,12 +69,7 @@ func newHost(t *testing.T, transport string) host.Host {
 	default:
 		t.Fatalf("unknown transport %q", transport)
 	}
-	h, err := libp2p.New(opts...)
-	if err != nil {
-		t.Fatalf("new host: %v", err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	return h
+	return testnet.Host(t, opts...)
 }
 
 // pair returns a client host that knows the server's addresses, and the
@@ -95,9 +91,8 @@ func pair(t *testing.T, transport string, opts ...perf.Option) (client, server h
 // inbound streams.
 func waitActiveStreams(t *testing.T, h host.Host, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var got int
+	var got int
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		err := h.Network().ResourceManager().ViewService(perf.ServiceName, func(s network.ServiceScope) error {
 			got = s.Stat().NumStreamsInbound
 			return nil
@@ -105,14 +100,8 @@ func waitActiveStreams(t *testing.T, h host.Host, n int) {
 		if err != nil {
 			t.Fatalf("view perf service scope: %v", err)
 		}
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("perf service has %d inbound streams, want %d", got, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got == n
+	}, "perf service has %s inbound streams, want %d", testnet.Lazy(func() string { return fmt.Sprint(got) }), n)
 }
 
 func TestRunRoundtrip(t *testing.T) {

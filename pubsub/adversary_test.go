@@ -15,8 +15,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/plexus-p2p/plexus/internal/testnet"
 )
 
 // rawPeer speaks the gossipsub wire format by hand, so it can send what a
@@ -28,9 +29,9 @@ type rawPeer struct {
 	s   network.Stream
 }
 
-func newRawPeer(t testing.TB, mn mocknet.Mocknet) *rawPeer {
+func newRawPeer(t testing.TB, mn *testnet.Net) *rawPeer {
 	t.Helper()
-	h := addHost(t, mn)
+	h := mn.AddHost(nil)
 	// Accept the victim's stream to us, so it tracks (and scores) us.
 	h.SetStreamHandler(ps.GossipSubID_v11, func(s network.Stream) {
 		_, _ = io.Copy(io.Discard, s)
@@ -40,9 +41,9 @@ func newRawPeer(t testing.TB, mn mocknet.Mocknet) *rawPeer {
 }
 
 // dial connects to victim and opens a gossipsub stream to it.
-func (r *rawPeer) dial(mn mocknet.Mocknet, victim host.Host) {
+func (r *rawPeer) dial(mn *testnet.Net, victim host.Host) {
 	r.t.Helper()
-	connect(r.t, mn, r.h, victim)
+	mn.Connect(r.h, victim)
 	s, err := r.h.NewStream(r.t.Context(), victim.ID(), ps.GossipSubID_v11)
 	if err != nil {
 		r.t.Fatal(err)
@@ -125,8 +126,9 @@ func TestInvalidMessagesAreDroppedAndSenderPenalised(t *testing.T) {
 	}
 	for name, build := range cases {
 		t.Run(name, func(t *testing.T) {
-			mn, hosts := newNet(t, 2)
-			connect(t, mn, hosts[0], hosts[1])
+			mn := testnet.NewNet(t)
+			hosts := mn.AddHosts(2)
+			mn.Connect(hosts[0], hosts[1])
 			honest, victim := newService(t, hosts[0]), newService(t, hosts[1])
 			sub, err := victim.Subscribe("guarded", 8)
 			if err != nil {
@@ -138,15 +140,15 @@ func TestInvalidMessagesAreDroppedAndSenderPenalised(t *testing.T) {
 			r := newRawPeer(t, mn)
 			r.dial(mn, hosts[1])
 			r.subscribe("guarded")
-			eventually(t, 5*time.Second, "victim to track the raw peer", func() bool {
+			testnet.Eventually(t, 5*time.Second, func() bool {
 				_, ok := victim.PeerScores()[r.h.ID()]
 				return ok
-			})
+			}, "victim to track the raw peer")
 
 			r.send(&pb.RPC{Publish: []*pb.Message{build(r, hosts[0].ID())}})
-			eventually(t, 5*time.Second, "raw peer's score to go negative", func() bool {
+			testnet.Eventually(t, 5*time.Second, func() bool {
 				return victim.PeerScores()[r.h.ID()] < 0
-			})
+			}, "raw peer's score to go negative")
 			if s := victim.PeerScores()[hosts[0].ID()]; s < 0 {
 				t.Errorf("honest peer scored %v", s)
 			}
@@ -167,7 +169,8 @@ func TestInvalidMessagesAreDroppedAndSenderPenalised(t *testing.T) {
 // The same signed message arriving several times, in one RPC, in later RPCs
 // and from another peer, is delivered once and costs its senders nothing.
 func TestDuplicatesAreSuppressed(t *testing.T) {
-	mn, hosts := newNet(t, 1)
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(1)
 	victim := newService(t, hosts[0])
 	sub, err := victim.Subscribe("dup", 8)
 	if err != nil {
@@ -202,8 +205,9 @@ func TestDuplicatesAreSuppressed(t *testing.T) {
 
 // Garbage on the wire costs the sender its stream, not the node.
 func TestGarbageDoesNotHurtTheNode(t *testing.T) {
-	mn, hosts := newNet(t, 2)
-	connect(t, mn, hosts[0], hosts[1])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
+	mn.Connect(hosts[0], hosts[1])
 	honest, victim := newService(t, hosts[0]), newService(t, hosts[1])
 	sub, err := victim.Subscribe("robust", 8)
 	if err != nil {
@@ -233,9 +237,9 @@ func TestGarbageDoesNotHurtTheNode(t *testing.T) {
 			case "subscription flood":
 				r.send(&flood)
 				// Only the first subscriptions of one peer are tracked.
-				eventually(t, 5*time.Second, "first flooded subscription", func() bool {
+				testnet.Eventually(t, 5*time.Second, func() bool {
 					return slices.Contains(victim.Peers("t0"), r.h.ID())
-				})
+				}, "first flooded subscription")
 				if slices.Contains(victim.Peers("t1999"), r.h.ID()) {
 					t.Error("victim tracks all 2000 subscriptions of one peer")
 				}

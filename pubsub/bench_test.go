@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -41,11 +42,12 @@ func BenchmarkGossipPropagation(b *testing.B) {
 	adj := randomGraph(rng, n, degree)
 	avgHops, diameter := hopStats(adj)
 
-	mn, hosts := newNet(b, n)
+	mn := testnet.NewNet(b)
+	hosts := mn.AddHosts(n)
 	for i, nb := range adj {
 		for _, j := range nb {
 			if i < j {
-				connect(b, mn, hosts[i], hosts[j])
+				mn.Connect(hosts[i], hosts[j])
 			}
 		}
 	}
@@ -102,13 +104,7 @@ func BenchmarkGossipPropagation(b *testing.B) {
 	})
 
 	// Let every mesh fill to at least Dlo (5), or all neighbours, before measuring.
-	deadline := time.Now().Add(30 * time.Second)
-	for !meshesReady(svcs, adj, ps.GossipSubDlo) {
-		if time.Now().After(deadline) {
-			b.Fatal("meshes did not form")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testnet.Eventually(b, 30*time.Second, func() bool { return meshesReady(svcs, adj, ps.GossipSubDlo) }, "meshes did not form")
 	for _, tr := range tracers {
 		tr.reset()
 	}

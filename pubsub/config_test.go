@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
 // The configuration file and the package's options accept exactly the same
 // pubsub settings, and the package's defaults are the file's.
 func TestConfigAndOptionsAgree(t *testing.T) {
-	_, hosts := newNet(t, 1)
+	hosts := testnet.Mocknet(t, 1)
 	type setting struct {
 		name   string
 		mutate func(*config.PubSub)

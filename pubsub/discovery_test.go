@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -54,7 +55,8 @@ func (d discoverer) FindPeers(_ context.Context, ns string, _ ...discovery.Optio
 // Two nodes that can reach each other but are not connected find each other
 // through the discovery hook and exchange messages.
 func TestDiscoveryFindsTopicPeers(t *testing.T) {
-	mn, hosts := newNet(t, 2)
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
 	if _, err := mn.LinkPeers(hosts[0].ID(), hosts[1].ID()); err != nil {
 		t.Fatal(err)
 	}
@@ -68,10 +70,10 @@ func TestDiscoveryFindsTopicPeers(t *testing.T) {
 	if err := a.Join("found"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "a to find b on the topic", func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		return hosts[0].Network().Connectedness(hosts[1].ID()) == network.Connected &&
 			slices.Contains(a.Peers("found"), hosts[1].ID())
-	})
+	}, "a to find b on the topic")
 	res, err := a.Publish(t.Context(), "found", []byte("hello, stranger"))
 	if err != nil {
 		t.Fatal(err)

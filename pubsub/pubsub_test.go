@@ -16,6 +16,7 @@ import (
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -25,10 +26,11 @@ import (
 func TestEveryMessageReachesEveryNodeExactlyOnce(t *testing.T) {
 	const n = 20
 	const topic = "swarm"
-	mn, hosts := newNet(t, n)
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(n)
 	for i := range n {
-		connect(t, mn, hosts[i], hosts[(i+1)%n])
-		connect(t, mn, hosts[i], hosts[(i+7)%n])
+		mn.Connect(hosts[i], hosts[(i+1)%n])
+		mn.Connect(hosts[i], hosts[(i+7)%n])
 	}
 	svcs := make([]*pubsub.Service, n)
 	subs := make([]*pubsub.Subscription, n)
@@ -42,14 +44,14 @@ func TestEveryMessageReachesEveryNodeExactlyOnce(t *testing.T) {
 	}
 	// Let the mesh settle: a relay forwards only to its mesh, so a peer whose
 	// GRAFT is still in flight can miss a message for good.
-	eventually(t, 10*time.Second, "every node to mesh with its 4 neighbours", func() bool {
+	testnet.Eventually(t, 10*time.Second, func() bool {
 		for _, s := range svcs {
 			if ts := s.Topics(); len(ts) != 1 || ts[0].MeshPeers != 4 {
 				return false
 			}
 		}
 		return true
-	})
+	}, "every node to mesh with its 4 neighbours")
 
 	var wg sync.WaitGroup
 	for i, s := range svcs {
@@ -104,9 +106,10 @@ func TestEveryMessageReachesEveryNodeExactlyOnce(t *testing.T) {
 }
 
 func TestLateJoinerReceivesLaterMessages(t *testing.T) {
-	mn, hosts := newNet(t, 3)
-	connect(t, mn, hosts[0], hosts[1])
-	connect(t, mn, hosts[1], hosts[2])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(3)
+	mn.Connect(hosts[0], hosts[1])
+	mn.Connect(hosts[1], hosts[2])
 	a, b, c := newService(t, hosts[0]), newService(t, hosts[1]), newService(t, hosts[2])
 
 	subB, err := b.Subscribe("news", 8)
@@ -124,10 +127,10 @@ func TestLateJoinerReceivesLaterMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "b and c to mesh", func() bool {
+	testnet.Eventually(t, 5*time.Second, func() bool {
 		tb, tc := b.Topics(), c.Topics()
 		return len(tc) == 1 && tc[0].MeshPeers == 1 && len(tb) == 1 && tb[0].MeshPeers == 2
-	})
+	}, "b and c to mesh")
 	if _, err := a.Publish(t.Context(), "news", []byte("late")); err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +143,9 @@ func TestLateJoinerReceivesLaterMessages(t *testing.T) {
 }
 
 func TestPublishRightAfterJoinReachesPeer(t *testing.T) {
-	mn, hosts := newNet(t, 2)
-	connect(t, mn, hosts[0], hosts[1])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
+	mn.Connect(hosts[0], hosts[1])
 	a, b := newService(t, hosts[0]), newService(t, hosts[1])
 	sub, err := b.Subscribe("fresh", 4)
 	if err != nil {
@@ -163,7 +167,7 @@ func TestPublishRightAfterJoinReachesPeer(t *testing.T) {
 }
 
 func TestPublishWithoutPeers(t *testing.T) {
-	_, hosts := newNet(t, 1)
+	hosts := testnet.NewNet(t).AddHosts(1)
 	s := newService(t, hosts[0], pubsub.WithPublishWait(100*time.Millisecond))
 	sub, err := s.Subscribe("lonely", 4)
 	if err != nil {
@@ -189,8 +193,9 @@ func TestPublishWithoutPeers(t *testing.T) {
 }
 
 func TestOversizedPublishIsRefused(t *testing.T) {
-	mn, hosts := newNet(t, 2)
-	connect(t, mn, hosts[0], hosts[1])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
+	mn.Connect(hosts[0], hosts[1])
 	const limit = 4096
 	a := newService(t, hosts[0], pubsub.WithMaxMessageSize(limit))
 	b := newService(t, hosts[1], pubsub.WithMaxMessageSize(limit))
@@ -220,7 +225,7 @@ func TestOversizedPublishIsRefused(t *testing.T) {
 	}
 
 	// The default limit is 1 MiB.
-	d := newService(t, addHost(t, mn))
+	d := newService(t, mn.AddHost(nil))
 	_, err = d.Publish(t.Context(), "big", make([]byte, pubsub.DefaultMaxMessageSize+1))
 	if !errors.Is(err, pubsub.ErrTooLarge) || !strings.Contains(err.Error(), "1048576") {
 		t.Errorf("publish over the default limit: %v", err)
@@ -232,7 +237,8 @@ func TestOversizedPublishIsRefused(t *testing.T) {
 func TestFloodSubPeer(t *testing.T) {
 	for _, router := range []string{pubsub.RouterFloodSub, pubsub.RouterGossipSub} {
 		t.Run(router, func(t *testing.T) {
-			mn, hosts := newNet(t, 2)
+			mn := testnet.NewNet(t)
+			hosts := mn.AddHosts(2)
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
 			legacy, err := ps.NewFloodSub(ctx, hosts[1])
@@ -250,7 +256,7 @@ func TestFloodSubPeer(t *testing.T) {
 			t.Cleanup(lsub.Cancel)
 
 			s := newService(t, hosts[0], pubsub.WithRouter(router))
-			connect(t, mn, hosts[0], hosts[1])
+			mn.Connect(hosts[0], hosts[1])
 			sub, err := s.Subscribe("legacy", 4)
 			if err != nil {
 				t.Fatal(err)
@@ -281,9 +287,9 @@ func TestFloodSubPeer(t *testing.T) {
 				t.Errorf("own local subscriber got %q", m.Data)
 			}
 
-			eventually(t, 5*time.Second, "floodsub node to see our subscription", func() bool {
+			testnet.Eventually(t, 5*time.Second, func() bool {
 				return len(legacy.ListPeers("legacy")) == 1
-			})
+			}, "floodsub node to see our subscription")
 			if err := lt.Publish(t.Context(), []byte("from the old node")); err != nil {
 				t.Fatal(err)
 			}
@@ -296,8 +302,9 @@ func TestFloodSubPeer(t *testing.T) {
 }
 
 func TestSeveralLocalSubscribers(t *testing.T) {
-	mn, hosts := newNet(t, 2)
-	connect(t, mn, hosts[0], hosts[1])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
+	mn.Connect(hosts[0], hosts[1])
 	a, b := newService(t, hosts[0]), newService(t, hosts[1])
 	fast1, err := b.Subscribe("multi", 16)
 	if err != nil {
@@ -336,7 +343,7 @@ func TestSeveralLocalSubscribers(t *testing.T) {
 			t.Errorf("%s dropped %d", name, sub.Dropped())
 		}
 	}
-	eventually(t, 5*time.Second, "slow subscriber to drop 4", func() bool { return slow.Dropped() == count-1 })
+	testnet.Eventually(t, 5*time.Second, func() bool { return slow.Dropped() == count-1 }, "slow subscriber to drop 4")
 	if m := receive(t, slow, time.Second); !want[string(m.Data)] {
 		t.Errorf("slow subscriber got %q", m.Data)
 	}
@@ -355,8 +362,9 @@ func TestSeveralLocalSubscribers(t *testing.T) {
 }
 
 func TestBinaryDataRoundTrips(t *testing.T) {
-	mn, hosts := newNet(t, 2)
-	connect(t, mn, hosts[0], hosts[1])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
+	mn.Connect(hosts[0], hosts[1])
 	a, b := newService(t, hosts[0]), newService(t, hosts[1])
 	sub, err := b.Subscribe("bin", 8)
 	if err != nil {
@@ -402,7 +410,7 @@ func TestBinaryDataRoundTrips(t *testing.T) {
 }
 
 func TestTopicNames(t *testing.T) {
-	_, hosts := newNet(t, 1)
+	hosts := testnet.NewNet(t).AddHosts(1)
 	s := newService(t, hosts[0])
 	cases := []struct {
 		name  string
@@ -441,8 +449,9 @@ func TestTopicNames(t *testing.T) {
 }
 
 func TestEventsTopicsAndPeers(t *testing.T) {
-	mn, hosts := newNet(t, 2)
-	connect(t, mn, hosts[0], hosts[1])
+	mn := testnet.NewNet(t)
+	hosts := mn.AddHosts(2)
+	mn.Connect(hosts[0], hosts[1])
 	rec := &events.Recorder{}
 	a := newService(t, hosts[0], pubsub.WithEvents(rec))
 	b := newService(t, hosts[1], pubsub.WithPublishWait(time.Second))
@@ -476,7 +485,7 @@ func TestEventsTopicsAndPeers(t *testing.T) {
 	if len(pub) != 1 || pub[0] != (pubsub.PublishedEvent{Topic: "ev", Size: 3, Peers: 1, MeshPeers: res.MeshPeers}) {
 		t.Errorf("published events %v", pub)
 	}
-	eventually(t, time.Second, "message event", func() bool { return len(rec.Data(pubsub.EventMessage)) == 1 })
+	testnet.Eventually(t, time.Second, func() bool { return len(rec.Data(pubsub.EventMessage)) == 1 }, "message event")
 	msg := rec.Data(pubsub.EventMessage)[0].(pubsub.MessageEvent)
 	if msg.From != hosts[1].ID() || msg.Seqno != in.Seqno || msg.Size != 3 || msg.Topic != "ev" || msg.ID != in.ID {
 		t.Errorf("message event %+v for message %+v", msg, in)
@@ -503,7 +512,7 @@ func TestEventsTopicsAndPeers(t *testing.T) {
 	if err := a.Leave("ev"); !errors.Is(err, pubsub.ErrNotJoined) {
 		t.Errorf("second leave: %v", err)
 	}
-	eventually(t, 5*time.Second, "b to see a leave", func() bool { return len(b.Peers("ev")) == 0 })
+	testnet.Eventually(t, 5*time.Second, func() bool { return len(b.Peers("ev")) == 0 }, "b to see a leave")
 
 	// Rejoin works after leaving.
 	subA, err = a.Subscribe("ev", 4)
@@ -519,7 +528,7 @@ func TestEventsTopicsAndPeers(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	_, hosts := newNet(t, 1)
+	hosts := testnet.NewNet(t).AddHosts(1)
 	s, err := pubsub.New(t.Context(), hosts[0], fastOpts()...)
 	if err != nil {
 		t.Fatal(err)
@@ -555,7 +564,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestOptionsAreValidated(t *testing.T) {
-	_, hosts := newNet(t, 1)
+	hosts := testnet.NewNet(t).AddHosts(1)
 	cases := map[string]pubsub.Option{
 		"unknown router":    pubsub.WithRouter("randomsub"),
 		"zero size":         pubsub.WithMaxMessageSize(0),

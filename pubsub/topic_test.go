@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/discovery"
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
 
@@ -127,7 +128,7 @@ func (r *validatingRendezvous) FindPeers(_ context.Context, ns string, _ ...core
 // The namespace go-libp2p-pubsub really advertises a topic of the longest
 // accepted name under is accepted by rendezvous.
 func TestTopicOfMaxLengthIsAdvertised(t *testing.T) {
-	_, hosts := newNet(t, 1)
+	hosts := testnet.Mocknet(t, 1)
 	r := &validatingRendezvous{asked: map[string]error{}}
 	s := newService(t, hosts[0], pubsub.WithDiscovery(r))
 	name := strings.Repeat("t", pubsub.MaxTopicLen)
@@ -135,12 +136,12 @@ func TestTopicOfMaxLengthIsAdvertised(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := "floodsub:" + name
-	eventually(t, 5*time.Second, "the topic to be advertised", func() bool {
+	testnet.Eventually(t, 5*time.Second, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		_, ok := r.asked[ns]
 		return ok
-	})
+	}, "the topic was not advertised")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for asked, err := range r.asked {

@@ -3,7 +3,6 @@ package records_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"github.com/plexus-p2p/plexus/events"
 	"io"
 	"log/slog"
@@ -18,9 +17,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/records"
 )
 
@@ -62,7 +60,7 @@ type netConfig struct {
 }
 
 type network struct {
-	mn    mocknet.Mocknet
+	mn    *testnet.Net
 	nodes []*node
 }
 
@@ -91,13 +89,12 @@ func genKey(t testing.TB, i int) crypto.PrivKey {
 // refreshes every routing table. Everything is closed in t.Cleanup.
 func newNetwork(t testing.TB, n int, cfg netConfig) *network {
 	t.Helper()
-	mn := mocknet.New()
+	mn := testnet.NewNet(t)
 	net := &network{mn: mn}
 	t.Cleanup(func() {
 		for _, nd := range net.nodes {
 			nd.close()
 		}
-		mn.Close()
 	})
 	for i := range n {
 		var k crypto.PrivKey
@@ -107,12 +104,7 @@ func newNetwork(t testing.TB, n int, cfg netConfig) *network {
 		if k == nil {
 			k = genKey(t, i)
 		}
-		// 100::/64 is the IPv6 discard prefix; mocknet never dials it anyway.
-		addr := ma.StringCast(fmt.Sprintf("/ip6/100::%x/tcp/4242", i+1))
-		h, err := mn.AddPeer(k, addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := mn.AddHost(k)
 		var ds datastore.Batching
 		if cfg.datastore != nil {
 			ds = cfg.datastore(i)
@@ -184,7 +176,7 @@ func (net *network) connect(t testing.TB, degree int) {
 	}
 	for _, p := range pairs {
 		a, b := net.nodes[p.a], net.nodes[p.b]
-		eventually(t, 10*time.Second, func() bool {
+		testnet.Eventually(t, 10*time.Second, func() bool {
 			return a.dht.RoutingTable().Find(b.id()) != "" && b.dht.RoutingTable().Find(a.id()) != ""
 		}, "routing tables of %d and %d never got each other", p.a, p.b)
 	}
@@ -194,18 +186,6 @@ func (net *network) connect(t testing.TB, degree int) {
 				t.Fatalf("refresh routing table of node %d: %v", i, err)
 			}
 		}
-	}
-}
-
-// eventually polls cond every 10ms until it holds, failing after timeout.
-func eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf(format, args...)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/routing"
 
+	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/records"
 )
 
@@ -41,13 +42,31 @@ func getEverywhere(t *testing.T, net *network, key string, skip int, value strin
 	}
 }
 
-func TestRecordsAcrossNetwork(t *testing.T) {
-	net := newNetwork(t, netSize, netConfig{})
-	ctx := t.Context()
-	owner := net.nodes[0]   // Ed25519: key inlined in the peer ID
-	ecOwner := net.nodes[4] // ECDSA: key embedded in the record
+// acrossNetwork is the network of one subtest of TestRecordsAcrossNetwork:
+// netSize connected nodes, each subtest its own, so that every subtest runs
+// alone. owner (node 0) has an Ed25519 key, inlined in its peer ID; ecOwner
+// (node 4) an ECDSA key, embedded in its records.
+func acrossNetwork(t *testing.T) (net *network, owner, ecOwner *node) {
+	t.Helper()
+	net = newNetwork(t, netSize, netConfig{})
+	return net, net.nodes[0], net.nodes[4]
+}
 
+// putStatus puts o's "status" record with each value in turn (seq 1, 2,
+// ...): the state that earlier writes leave for a subtest to start from.
+func putStatus(t *testing.T, o *node, values ...string) {
+	t.Helper()
+	for _, v := range values {
+		if _, err := o.svc.Put(t.Context(), "status", []byte(v), 0); err != nil {
+			t.Fatalf("put status %q: %v", v, err)
+		}
+	}
+}
+
+func TestRecordsAcrossNetwork(t *testing.T) {
 	t.Run("put on one node, get from every other", func(t *testing.T) {
+		net, owner, ecOwner := acrossNetwork(t)
+		ctx := t.Context()
 		for _, o := range []*node{owner, ecOwner} {
 			rec, err := o.svc.Put(ctx, "status", []byte("hello from "+o.id().String()), 0)
 			if err != nil {
@@ -76,6 +95,9 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("newer seq replaces older everywhere", func(t *testing.T) {
+		net, owner, _ := acrossNetwork(t)
+		putStatus(t, owner, "hello from "+owner.id().String())
+		ctx := t.Context()
 		rec, err := owner.svc.Put(ctx, "status", []byte("second"), 0)
 		if err != nil {
 			t.Fatal(err)
@@ -91,6 +113,9 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("republish keeps seq and extends EOL", func(t *testing.T) {
+		net, owner, _ := acrossNetwork(t)
+		putStatus(t, owner, "hello from "+owner.id().String(), "second")
+		ctx := t.Context()
 		key := records.Key(owner.id(), "status")
 		before, err := net.nodes[7].svc.Get(ctx, key)
 		if err != nil {
@@ -115,6 +140,8 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("missing record", func(t *testing.T) {
+		net, owner, _ := acrossNetwork(t)
+		ctx := t.Context()
 		_, err := net.nodes[3].svc.Get(ctx, records.Key(owner.id(), "never-written"))
 		if !errors.Is(err, records.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
@@ -122,6 +149,8 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("get is bounded by ctx", func(t *testing.T) {
+		net, owner, _ := acrossNetwork(t)
+		ctx := t.Context()
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
 		_, err := net.nodes[3].svc.Get(cctx, records.Key(owner.id(), "status"))
@@ -131,6 +160,8 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("value limit", func(t *testing.T) {
+		net, owner, _ := acrossNetwork(t)
+		ctx := t.Context()
 		big := bytes.Repeat([]byte("x"), records.DefaultMaxValueSize+1)
 		_, err := owner.svc.Put(ctx, "big", big, 0)
 		if !errors.Is(err, records.ErrValueTooLarge) || !strings.Contains(err.Error(), "16385") {
@@ -166,6 +197,8 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("bad names and keys", func(t *testing.T) {
+		net, owner, _ := acrossNetwork(t)
+		ctx := t.Context()
 		for _, name := range []string{"", "a/b", "..", "with space", strings.Repeat("n", 201)} {
 			if _, err := owner.svc.Put(ctx, name, []byte("v"), 0); !errors.Is(err, records.ErrInvalidName) {
 				t.Errorf("Put(%q): err = %v, want ErrInvalidName", name, err)
@@ -189,6 +222,8 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("pk and ipns namespaces still work", func(t *testing.T) {
+		net, _, ecOwner := acrossNetwork(t)
+		ctx := t.Context()
 		k := ecOwner.key
 		pk, _ := crypto.MarshalPublicKey(k.GetPublic())
 		pkKey := routing.KeyForPublicKey(ecOwner.id())
@@ -215,6 +250,8 @@ func TestRecordsAcrossNetwork(t *testing.T) {
 	})
 
 	t.Run("provide and find providers", func(t *testing.T) {
+		net, _, _ := acrossNetwork(t)
+		ctx := t.Context()
 		provider := net.nodes[3]
 		cidKey := "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 		for _, key := range []string{"chat-room:lobby", cidKey} {
@@ -470,7 +507,7 @@ func TestRepublisher(t *testing.T) {
 	if err := owner.svc.Start(); err == nil {
 		t.Fatal("second Start succeeded")
 	}
-	eventually(t, 20*time.Second, func() bool {
+	testnet.Eventually(t, 20*time.Second, func() bool {
 		recs, provs := elsewhere()
 		return recs > 0 && provs > 0
 	}, "republisher never sent %s and later-key to other nodes", own[0].Key)

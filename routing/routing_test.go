@@ -17,7 +17,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
 	"github.com/plexus-p2p/plexus/events"
 	"github.com/plexus-p2p/plexus/internal/testnet"
@@ -41,16 +40,12 @@ func newRouting(t testing.TB, h host.Host, opts ...routing.Option) *routing.Serv
 // network starts n routing services on a mocknet where every host may dial
 // every other, connects each to node 0 and waits until every routing table
 // holds the n-1 others. opts(i) gives node i extra options.
-func network(t *testing.T, n int, opts func(i int) []routing.Option) (mocknet.Mocknet, []*routing.Service) {
+func network(t *testing.T, n int, opts func(i int) []routing.Option) (*testnet.Net, []*routing.Service) {
 	t.Helper()
-	mn := mocknet.New()
-	t.Cleanup(func() { _ = mn.Close() })
+	mn := testnet.NewNet(t)
 	rts := make([]*routing.Service, n)
 	for i := range rts {
-		h, err := mn.GenPeer()
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := mn.AddHost(nil)
 		var extra []routing.Option
 		if opts != nil {
 			extra = opts(i)
@@ -161,10 +156,7 @@ func TestFindPeerClosestAndExplore(t *testing.T) {
 
 	// A newcomer connected only to node 0, with no refresh of its own,
 	// knows the addresses of node 0 alone.
-	h, err := mn.GenPeer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := mn.AddHost(nil)
 	late := newRouting(t, h, routing.WithDHTOptions(dht.DisableAutoRefresh()))
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)
@@ -252,12 +244,7 @@ func TestFindPeerClosestAndExplore(t *testing.T) {
 }
 
 func TestValidatorsAndOptions(t *testing.T) {
-	mn := mocknet.New()
-	t.Cleanup(func() { _ = mn.Close() })
-	h, err := mn.GenPeer()
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := testnet.NewNet(t).AddHost(nil)
 	for _, tt := range []struct {
 		name string
 		opt  routing.Option
@@ -309,13 +296,11 @@ func (acceptAll) Select(string, [][]byte) (int, error) { return 0, nil }
 
 func mustPeer(t testing.TB) peer.ID {
 	t.Helper()
-	mn := mocknet.New()
-	defer mn.Close()
-	h, err := mn.GenPeer()
+	id, err := peer.IDFromPrivateKey(testnet.NewKey(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h.ID()
+	return id
 }
 
 // kad-dht's own hooks (connection-manager tags) still run next to ours.
@@ -327,12 +312,7 @@ func TestKadDHTHooksStillRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.ConnectionManager(cm),
-			libp2p.DisableMetrics(), libp2p.DisableRelay())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = h.Close() })
+		h := testnet.Host(t, libp2p.ConnectionManager(cm), libp2p.DisableRelay())
 		hosts = append(hosts, h)
 		rts = append(rts, newRouting(t, h))
 	}
@@ -343,9 +323,7 @@ func TestKadDHTHooksStillRun(t *testing.T) {
 		heard = append(heard, c.Peer)
 		mu.Unlock()
 	})
-	if err := hosts[0].Connect(t.Context(), peer.AddrInfo{ID: hosts[1].ID(), Addrs: hosts[1].Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	testnet.Connect(t, hosts[0], hosts[1])
 	p := hosts[1].ID()
 	testnet.Eventually(t, 10*time.Second, func() bool {
 		_ = rts[0].Bootstrap(t.Context())

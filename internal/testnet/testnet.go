@@ -1,7 +1,8 @@
-// Package testnet starts in-process Plexus nodes on loopback for tests and
-// benchmarks: the local profile (loopback, port 0, no mDNS or port mapping,
-// DHT server), node 0 as the bootstrap node, everything closed in t.Cleanup.
 package testnet
+
+// This file starts in-process Plexus nodes on loopback: the local profile
+// (loopback, port 0, no mDNS or port mapping, DHT server), node 0 as the
+// bootstrap node, everything closed in t.Cleanup.
 
 import (
 	"context"
@@ -91,17 +92,4 @@ func StartNode(tb testing.TB, cfg node.Config) *node.Node {
 		tb.Fatalf("start node: %v", err)
 	}
 	return nd
-}
-
-// Eventually polls cond every 50ms until it returns true or timeout passes,
-// then fails the test with msg.
-func Eventually(tb testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("after %s: "+msg, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
