@@ -55,6 +55,11 @@ func (s *Service) FindPeer(ctx context.Context, p peer.ID) (Found, error) {
 	addrs := s.h.Peerstore().Addrs(p)
 	switch {
 	case s.h.Network().Connectedness(p) == network.Connected:
+		if len(addrs) == 0 { // an inbound connection not yet identified
+			for _, c := range s.h.Network().ConnsToPeer(p) {
+				addrs = append(addrs, c.RemoteMultiaddr())
+			}
+		}
 		return done(ViaConnected, addrs)
 	case len(addrs) > 0:
 		return done(ViaPeerstore, addrs)
