@@ -89,6 +89,10 @@ type Discovery struct {
 type API struct {
 	Listen        string `toml:"listen" comment:"Address of the HTTP API. Port 0 picks a free port (the bound address is written to the repo's api file). Default \"127.0.0.1:5101\"."`
 	MetricsListen string `toml:"metrics_listen" comment:"Separate listener for Prometheus /metrics without a token. Empty: /metrics is served on the API listener and needs the token. Default \"\"."`
+
+	// User accounts (package auth; bounds in accounts.go).
+	Registration string   `toml:"registration" comment:"Who creates user accounts: \"admin\" (an admin or the repo's api.token; plexus users add) or \"open\" (anyone who reaches the API may register a viewer account with POST /v1/auth/register). Default \"admin\"."`
+	SessionTTL   Duration `toml:"session_ttl" comment:"A login session ends after this long without use; each use extends it (sliding). 1m to 8760h. Default \"168h0m0s\" (7 days)."`
 }
 
 // Log configures logging.
@@ -127,7 +131,7 @@ func Default() Config {
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
 		Perf:        Perf{Enabled: true},
-		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
+		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
 	}
 }
@@ -228,6 +232,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
+	errs = append(errs, c.validateAccounts()...)
 	return errors.Join(errs...)
 }
 
