@@ -92,7 +92,7 @@ func TestNormalizeName(t *testing.T) {
 		"alice":           "alice",
 		"Alice":           "alice",
 		"ZOË":             "zoë",
-		"zoe\u0308":       "zoë", // decomposed: NFC makes it the precomposed form
+		"zoe\u0308":       "zoë",   // decomposed: NFC makes it the precomposed form
 		"ａｌｉｃｅ":           "alice", // full width
 		"bob@example.org": "bob@example.org",
 		"δοκιμή":          "δοκιμή",
