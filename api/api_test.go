@@ -13,6 +13,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/api"
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/client"
 	"github.com/plexus-p2p/plexus/daemon"
 	"github.com/plexus-p2p/plexus/internal/testnet"
@@ -24,7 +25,11 @@ func start(t *testing.T) (*httptest.Server, *client.Client, chan struct{}) {
 	t.Helper()
 	nodes := testnet.Start(t, 2, testnet.Options{})
 	shut := make(chan struct{}, 1)
-	srv, err := api.New(daemon.Services(nodes[0]), api.Options{Token: token, Logger: testnet.Quiet, Registry: nodes[0].Registry(),
+	accounts, err := auth.New(nodes[0].Datastore(), auth.WithParams(auth.Params{Memory: 64, Time: 1, Threads: 1}), auth.WithLogger(testnet.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(daemon.Services(nodes[0], accounts), api.Options{Token: token, Logger: testnet.Quiet, Registry: nodes[0].Registry(),
 		Shutdown: func() { shut <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)

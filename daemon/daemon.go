@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/plexus-p2p/plexus/api"
+	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/node"
 )
@@ -73,8 +75,14 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		apiLn.Close()
 		return nil, err
 	}
-	srv, err := api.New(Services(d.Node), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
-		MaxBodyBytes: maxBodyBytes(o.Config),
+	accounts, err := auth.New(d.Node.Datastore(), auth.WithSessionTTL(time.Duration(o.Config.API.SessionTTL)), auth.WithLogger(o.Logger))
+	if err != nil {
+		apiLn.Close()
+		return nil, err
+	}
+	srv, err := api.New(Services(d.Node, accounts), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
+		MaxBodyBytes:     maxBodyBytes(o.Config),
+		OpenRegistration: o.Config.API.Registration == config.RegistrationOpen,
 		Shutdown: func() {
 			select {
 			case d.shutdown <- struct{}{}:
@@ -103,8 +111,9 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 	return d, nil
 }
 
-// Services are the node's capabilities the API serves.
-func Services(n *node.Node) api.Services {
+// Services are the node's capabilities the API serves, with the accounts
+// kept in the node's datastore.
+func Services(n *node.Node, accounts *auth.Service) api.Services {
 	return api.Services{
 		Node:      n,
 		Discovery: n.Discovery(),
@@ -114,6 +123,7 @@ func Services(n *node.Node) api.Services {
 		PubSub:    api.PubSubService(n.PubSub()),
 		Messaging: n,
 		NAT:       n.NAT(),
+		Auth:      accounts,
 	}
 }
 
