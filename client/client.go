@@ -82,6 +82,7 @@ var (
 	ErrNotImplemented  = errors.New("not implemented")
 	ErrBadGateway      = errors.New("the remote peer failed")
 	ErrUnavailable     = errors.New("unavailable")
+	ErrRateLimited     = errors.New("rate limited")
 )
 
 // codeErrors maps the wire's error codes to the sentinels.
@@ -97,6 +98,8 @@ var codeErrors = map[string]error{
 	wire.CodeNotImplemented:  ErrNotImplemented,
 	wire.CodeBadGateway:      ErrBadGateway,
 	wire.CodeUnavailable:     ErrUnavailable,
+	wire.CodeRateLimited:     ErrRateLimited,
+	wire.CodeCSRF:            ErrForbidden,
 }
 
 // Error is an error answered by the API.
