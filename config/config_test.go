@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plexus-p2p/plexus/config"
 )
@@ -125,5 +126,45 @@ func TestRepoInit(t *testing.T) {
 	unlock()
 	if sk2, err := repo.Init(config.InitOptions{Force: true}); err != nil || sk2.Equals(sk) {
 		t.Fatalf("forced init: %v", err)
+	}
+}
+
+func TestAccountsSettings(t *testing.T) {
+	c := config.Default()
+	if c.API.Registration != "admin" || time.Duration(c.API.SessionTTL) != 7*24*time.Hour {
+		t.Fatalf("defaults: %+v", c.API)
+	}
+	for _, tc := range []struct{ key, value, want string }{
+		{"api.registration", "open", `"open"`},
+		{"api.registration", "admin", `"admin"`},
+		{"api.session_ttl", "12h", `"12h0m0s"`},
+		{"api.session_ttl", "1m", `"1m0s"`},
+	} {
+		if err := config.Set(&c, tc.key, tc.value); err != nil {
+			t.Fatalf("set %s=%s: %v", tc.key, tc.value, err)
+		}
+		if got, _ := config.Get(c, tc.key); got != tc.want {
+			t.Fatalf("get %s = %s, want %s", tc.key, got, tc.want)
+		}
+	}
+	for _, bad := range []struct{ key, value, msg string }{
+		{"api.registration", "everyone", "api.registration"},
+		{"api.registration", "", "api.registration"},
+		{"api.session_ttl", "30s", "api.session_ttl"},
+		{"api.session_ttl", "-1h", "api.session_ttl"},
+		{"api.session_ttl", "9000h", "api.session_ttl"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, bad.key, bad.value); err == nil || !strings.Contains(err.Error(), bad.msg) {
+			t.Fatalf("set %s=%q: %v", bad.key, bad.value, err)
+		}
+	}
+	if _, err := config.Parse([]byte("[api]\nsession_ttl = \"0s\"")); err == nil || !strings.Contains(err.Error(), "api.session_ttl") {
+		t.Fatalf("parse session_ttl 0s: %v", err)
+	}
+	// A config written before these settings existed gets the defaults.
+	c, err := config.Parse([]byte("[api]\nlisten = \"127.0.0.1:5101\""))
+	if err != nil || c.API.Registration != "admin" || time.Duration(c.API.SessionTTL) != config.DefaultSessionTTL {
+		t.Fatalf("old config: %+v %v", c.API, err)
 	}
 }
