@@ -75,7 +75,9 @@ func TestErrorsAreJSONWithStatus(t *testing.T) {
 		{"unknown route", "GET", "/v1/nope", "", auth, 404, "no route"},
 		{"oversized body", "POST", "/v1/connect", `{"addr":"` + strings.Repeat("a", 5<<20) + `"}`, auth, 413, "larger than"},
 		{"cross-origin", "POST", "/v1/connect", `{"addr":"x"}`, map[string]string{"Authorization": "Bearer " + token,
-			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, ""},
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "cross-origin request refused"},
+		{"lower-case bearer, wrong token", "GET", "/v1/id", "", map[string]string{"Authorization": "bearer nope"}, 401, "wrong API token"},
+		{"unsupported scheme", "GET", "/v1/id", "", map[string]string{"Authorization": "Token " + token}, 401, "unsupported authorization scheme"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

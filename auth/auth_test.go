@@ -375,7 +375,7 @@ func TestPasswordChangeRevokes(t *testing.T) {
 	addUser(t, s, "alice", auth.RoleAdmin)
 	addUser(t, s, "bob", auth.RoleViewer)
 	sess, _ := s.Login(ctx, "alice", pw, "127.0.0.1:1")
-	tok, err := s.CreateToken(ctx, "alice", "", 0, "ci")
+	tok, err := s.CreateToken(ctx, auth.TokenSpec{User: "alice", Name: "ci"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +422,7 @@ func TestDeleteUserRevokes(t *testing.T) {
 	ctx := context.Background()
 	addUser(t, s, "alice", auth.RoleAdmin)
 	sess, _ := s.Login(ctx, "alice", pw, "127.0.0.1:1")
-	tok, _ := s.CreateToken(ctx, "alice", auth.RoleViewer, time.Hour, "")
+	tok, _ := s.CreateToken(ctx, auth.TokenSpec{User: "alice", Role: auth.RoleViewer, TTL: time.Hour})
 	if err := s.DeleteUser(ctx, "Alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func TestTokens(t *testing.T) {
 	addUser(t, s, "alice", auth.RoleAdmin)
 	addUser(t, s, "bob", auth.RoleViewer)
 
-	tok, err := s.CreateToken(ctx, "alice", "", 0, "laptop")
+	tok, err := s.CreateToken(ctx, auth.TokenSpec{User: "alice", Name: "laptop"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,18 +462,18 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("identity %+v %v", id, err)
 	}
 	// Never above the owner's role; bad lifetimes and names.
-	if _, err := s.CreateToken(ctx, "bob", auth.RoleAdmin, 0, ""); !errors.Is(err, auth.ErrRoleTooHigh) {
+	if _, err := s.CreateToken(ctx, auth.TokenSpec{User: "bob", Role: auth.RoleAdmin}); !errors.Is(err, auth.ErrRoleTooHigh) {
 		t.Fatalf("admin token for a viewer: %v", err)
 	}
 	for _, ttl := range []time.Duration{-time.Hour, time.Second, auth.MaxTokenTTL + time.Hour} {
-		if _, err := s.CreateToken(ctx, "bob", "", ttl, ""); !errors.Is(err, auth.ErrInvalidTTL) {
+		if _, err := s.CreateToken(ctx, auth.TokenSpec{User: "bob", TTL: ttl}); !errors.Is(err, auth.ErrInvalidTTL) {
 			t.Fatalf("ttl %s: %v", ttl, err)
 		}
 	}
-	if _, err := s.CreateToken(ctx, "bob", "", 0, "a\x1bb"); !errors.Is(err, auth.ErrInvalidLabel) {
+	if _, err := s.CreateToken(ctx, auth.TokenSpec{User: "bob", Name: "a\x1bb"}); !errors.Is(err, auth.ErrInvalidLabel) {
 		t.Fatalf("control character in the name: %v", err)
 	}
-	if _, err := s.CreateToken(ctx, "nobody", "", 0, ""); !errors.Is(err, auth.ErrNoUser) {
+	if _, err := s.CreateToken(ctx, auth.TokenSpec{User: "nobody"}); !errors.Is(err, auth.ErrNoUser) {
 		t.Fatalf("unknown owner: %v", err)
 	}
 	// A demoted owner's admin token acts as a viewer.
@@ -494,8 +494,20 @@ func TestTokens(t *testing.T) {
 		}
 	}
 
+	// Capped by NotAfter; not when it leaves less than a minute.
+	capped, err := s.CreateToken(ctx, auth.TokenSpec{User: "bob", NotAfter: c.Now().Add(time.Hour)})
+	if err != nil || !capped.Expires.Equal(c.Now().Add(time.Hour)) {
+		t.Fatalf("capped: %+v %v", capped, err)
+	}
+	if _, err := s.CreateToken(ctx, auth.TokenSpec{User: "bob", NotAfter: c.Now().Add(time.Second)}); !errors.Is(err, auth.ErrInvalidTTL) {
+		t.Fatalf("capped below a minute: %v", err)
+	}
+	if _, err := s.RevokeToken(ctx, capped.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+
 	// Expiry.
-	short, err := s.CreateToken(ctx, "bob", "", time.Hour, "")
+	short, err := s.CreateToken(ctx, auth.TokenSpec{User: "bob", TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +586,7 @@ func TestPersistence(t *testing.T) {
 	}
 	addUser(t, s, "alice", auth.RoleAdmin)
 	sess, _ := s.Login(ctx, "alice", pw, "127.0.0.1:1")
-	tok, _ := s.CreateToken(ctx, "alice", auth.RoleViewer, time.Hour, "")
+	tok, _ := s.CreateToken(ctx, auth.TokenSpec{User: "alice", Role: auth.RoleViewer, TTL: time.Hour})
 	ds.Close()
 
 	ds, err = leveldb.NewDatastore(dir, nil)

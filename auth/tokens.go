@@ -80,14 +80,25 @@ func CheckTokenTTL(d time.Duration) error {
 	return nil
 }
 
-// CreateToken makes an API token for user with a role (empty: the user's
-// role; never above it), a lifetime (0: DefaultTokenTTL) and an optional
-// name. The secret is in the answer only: it is stored hashed.
-func (s *Service) CreateToken(ctx context.Context, user string, role Role, ttl time.Duration, name string) (NewToken, error) {
-	n, err := NormalizeName(user)
+// TokenSpec describes a token to create.
+type TokenSpec struct {
+	User string        // the owner (required)
+	Role Role          // empty: the owner's role; never above it
+	TTL  time.Duration // lifetime; 0: DefaultTokenTTL
+	Name string        // an optional label
+	// NotAfter, when set, caps the expiry: a token created by a request
+	// that a token authenticated never outlives that token.
+	NotAfter time.Time
+}
+
+// CreateToken makes an API token. The secret is in the answer only: it is
+// stored hashed.
+func (s *Service) CreateToken(ctx context.Context, spec TokenSpec) (NewToken, error) {
+	n, err := NormalizeName(spec.User)
 	if err != nil {
 		return NewToken{}, err
 	}
+	role, ttl, name := spec.Role, spec.TTL, spec.Name
 	if role != "" {
 		if _, err := ParseRole(string(role)); err != nil {
 			return NewToken{}, err
@@ -102,6 +113,14 @@ func (s *Service) CreateToken(ctx context.Context, user string, role Role, ttl t
 	if err := checkLabel(name); err != nil {
 		return NewToken{}, err
 	}
+	now := s.cfg.now().UTC()
+	expires := now.Add(ttl)
+	if !spec.NotAfter.IsZero() && expires.After(spec.NotAfter) {
+		if expires = spec.NotAfter.UTC(); expires.Sub(now) < MinTokenTTL {
+			return NewToken{}, fmt.Errorf("%w: the token that authenticates this request expires at %s, too soon for another",
+				ErrInvalidTTL, spec.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, err := s.getUser(ctx, n)
@@ -114,7 +133,6 @@ func (s *Service) CreateToken(ctx context.Context, user string, role Role, ttl t
 	if !u.Role.Covers(role) {
 		return NewToken{}, fmt.Errorf("token role %s for %s, who is a %s: %w", role, n, u.Role, ErrRoleTooHigh)
 	}
-	now := s.cfg.now().UTC()
 	mine, err := s.liveTokens(ctx, n, now)
 	if err != nil {
 		return NewToken{}, err
@@ -124,7 +142,7 @@ func (s *Service) CreateToken(ctx context.Context, user string, role Role, ttl t
 	}
 	id, secret := randomHex(tokenIDHex/2), randomHex(tokenSecretHex/2)
 	rec := &tokenRecord{ID: id, User: n, Name: name, Role: role, Stamp: u.Stamp, Hash: secretHash(secret),
-		Created: now, Expires: now.Add(ttl)}
+		Created: now, Expires: expires}
 	if err := s.put(ctx, tokenKey(id), rec); err != nil {
 		return NewToken{}, err
 	}
