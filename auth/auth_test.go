@@ -675,3 +675,35 @@ func BenchmarkLogin(b *testing.B) {
 		})
 	}
 }
+
+// Parallel guesses gain nothing: with one hash slot, 30 wrong passwords
+// sent at once get exactly the 6 verifications a sequence gets, the rest a
+// rate-limit answer.
+func TestConcurrentLogins(t *testing.T) {
+	s, _, _ := newService(t, auth.WithHashConcurrency(1))
+	addUser(t, s, "alice", auth.RoleViewer)
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		wg.Go(func() {
+			_, err := s.Login(context.Background(), "alice", "wrong password", fmt.Sprintf("10.9.0.%d:1", i))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	bad, limited := 0, 0
+	for err := range errs {
+		switch {
+		case errors.Is(err, auth.ErrBadCredentials):
+			bad++
+		case errors.Is(err, auth.ErrRateLimited):
+			limited++
+		default:
+			t.Fatalf("unexpected: %v", err)
+		}
+	}
+	if bad != 6 || limited != 24 {
+		t.Fatalf("%d verified, %d limited; want 6 and 24", bad, limited)
+	}
+}

@@ -257,7 +257,7 @@ func (s *Service) checkPassword(ctx context.Context, n, password, client string)
 		return nil, err
 	}
 	addr := clientKey(client)
-	if err := s.limited(n, addr); err != nil {
+	if err := s.limited(n, addr); err != nil { // refuse early, without waiting for a slot
 		return nil, err
 	}
 	dummy := s.dummyHash()
@@ -266,8 +266,9 @@ func (s *Service) checkPassword(ctx context.Context, n, password, client string)
 	var params Params
 	var verr error
 	err = s.withHashSlot(ctx, func() {
-		// Check again: failures recorded while this request waited for a
-		// slot count, so parallel guesses gain at most the slot count.
+		// Check again and record the outcome inside the slot: failures of
+		// the attempts that held it before count, so parallel guesses gain
+		// nothing beyond the slot count.
 		if verr = s.limited(n, addr); verr != nil {
 			return
 		}
@@ -281,6 +282,18 @@ func (s *Service) checkPassword(ctx context.Context, n, password, client string)
 		}
 		if ok, params, verr = verifyPassword(pw, hash); verr != nil {
 			verr = fmt.Errorf("auth: password hash of user %q: %w", n, verr)
+			return
+		}
+		now := s.cfg.now()
+		if ok && u != nil {
+			s.logins.reset(n)
+			return
+		}
+		wu, wa := s.logins.fail(n, now), s.addrs.fail(addr, now)
+		if d := max(wu, wa); d > 0 {
+			s.log.Warn("failed login: backing off", "user", n, "client", addr, "wait", d)
+		} else {
+			s.log.Info("failed login", "user", n, "client", addr)
 		}
 	})
 	if err == nil {
@@ -289,17 +302,9 @@ func (s *Service) checkPassword(ctx context.Context, n, password, client string)
 	if err != nil {
 		return nil, err
 	}
-	now := s.cfg.now()
 	if !ok || u == nil {
-		wu, wa := s.logins.fail(n, now), s.addrs.fail(addr, now)
-		if d := max(wu, wa); d > 0 {
-			s.log.Warn("failed login: backing off", "user", n, "client", addr, "wait", d)
-		} else {
-			s.log.Info("failed login", "user", n, "client", addr)
-		}
 		return nil, ErrBadCredentials
 	}
-	s.logins.reset(n)
 	if params != s.cfg.params { // stored with older parameters: upgrade
 		var hash string
 		if err := s.withHashSlot(ctx, func() { hash = hashPassword(pw, s.cfg.params) }); err == nil {
