@@ -2,7 +2,8 @@
 // API: it takes the repo lock, loads the identity and token, binds the API,
 // builds and starts the node, and records the API address in the repo so
 // the CLI can find it. "plexus daemon" runs one; "plexus devnet" runs many
-// in one process.
+// in one process. OpenAccounts serves the accounts routes of a repo whose
+// daemon is not running.
 package daemon
 
 import (

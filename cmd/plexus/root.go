@@ -30,7 +30,7 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "plexus",
 		Short:         "Plexus: a ready peer-to-peer node built on libp2p",
-		Long:          "Plexus runs a libp2p node (\"plexus daemon\") and drives it from the command line.\nEvery command except init, daemon and config talks to the daemon's HTTP API.",
+		Long:          "Plexus runs a libp2p node (\"plexus daemon\") and drives it from the command line.\nEvery command except init, daemon and config talks to the daemon's HTTP API\n(users and tokens open the repo itself when no daemon runs).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       node.Version,
