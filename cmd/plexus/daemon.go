@@ -51,22 +51,32 @@ Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.`
 	return cmd
 }
 
-// daemonConfig loads the repo's config (initialising the repo on first run)
-// and applies the profile and flags.
-func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (config.Config, error) {
+// daemonConfig readies the repo (initialising it on first run), loads its
+// config and applies the profile and flags on top; the profile is not
+// written into the file. It returns the profile applied ("" for none).
+func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (config.Config, string, error) {
 	profile := profileFrom(f.profile)
-	if !repo.Initialized() {
-		if _, err := repo.Init(config.InitOptions{Profile: profile}); err != nil {
-			return config.Config{}, err
-		}
+	if profile == "default" {
+		profile = ""
+	}
+	cfg := config.Default()
+	if err := cfg.ApplyProfile(profile); err != nil {
+		return cfg, "", err
+	}
+	switch created, err := repo.Prepare(config.InitOptions{}); {
+	case err != nil:
+		return cfg, "", err
+	case created == config.PreparedRepo:
 		fmt.Fprintf(out, "Initialized new repo at %s\n", repo.Path)
+	case created == config.PreparedConfig:
+		fmt.Fprintf(out, "Wrote a default %s to %s (it was missing; the identity is unchanged)\n", config.ConfigFile, repo.Path)
 	}
 	cfg, err := repo.Config()
 	if err != nil {
-		return cfg, err
+		return cfg, "", err
 	}
 	if err := cfg.ApplyProfile(profile); err != nil {
-		return cfg, err
+		return cfg, "", err
 	}
 	if len(f.listen) > 0 {
 		cfg.Network.Listen = f.listen
@@ -90,7 +100,19 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 	if f.relayService.set {
 		cfg.NAT.RelayService = f.relayService.val
 	}
-	return cfg, cfg.Validate()
+	return cfg, profile, cfg.Validate()
+}
+
+// describeProfile says which profile a daemon runs with: applied, the profile
+// named; otherwise whether the config file itself holds a profile's settings.
+func describeProfile(applied string, file config.Config) string {
+	switch {
+	case applied != "":
+		return applied + " (applied at start on top of " + config.ConfigFile + ", which it does not change)"
+	case config.ProfileOf(file) != "":
+		return "none (" + config.ConfigFile + " as written, which holds the " + config.ProfileOf(file) + " profile's settings)"
+	}
+	return "none (" + config.ConfigFile + " as written)"
 }
 
 func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
@@ -99,21 +121,26 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := daemonConfig(repo, g, f, out)
+	cfg, profile, err := daemonConfig(repo, g, f, out)
+	if err != nil {
+		return err
+	}
+	file, err := repo.Config()
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log)
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Logger: log})
+	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Profile: profile, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 
 	id := d.Node.Info()
-	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nPeer ID: %s\nListening on:\n", id.AgentVersion, repo.Path, id.ID)
+	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nProfile: %s\nPeer ID: %s\nListening on:\n",
+		id.AgentVersion, repo.Path, describeProfile(profile, file), id.ID)
 	for _, a := range id.Addrs {
 		fmt.Fprintf(out, "  %s\n", a)
 	}
