@@ -309,7 +309,7 @@ func (c Config) UsableListen() []string {
 // disabled transport.
 func (c Config) checkUsableListen() error {
 	if len(c.Network.Listen) == 0 {
-		return errors.New("network.listen: empty; the node needs at least one listen address (the defaults are in \"plexus config show\" of a new repo)")
+		return errors.New("network.listen: empty; the node needs at least one listen address (delete the setting from config.toml to get the defaults)")
 	}
 	if len(c.UsableListen()) > 0 {
 		return nil

@@ -29,7 +29,7 @@ var (
 	ErrNotInitialized = errors.New("repo is not initialized")
 	// ErrIdentityMissing is returned when a repo has a config but no identity:
 	// making a new one silently would change the node's peer ID.
-	ErrIdentityMissing = errors.New("repo has a config but no identity")
+	ErrIdentityMissing = errors.New("the identity (" + KeyFile + ") is missing")
 	// ErrLocked is returned when a daemon holds the repo's lock.
 	ErrLocked = errors.New("another plexus daemon is using it")
 )
@@ -179,8 +179,8 @@ func (r Repo) Prepare(opts InitOptions) (Prepared, error) {
 		_, err := r.Init(InitOptions{Profile: opts.Profile, ConfigOnly: true})
 		return PreparedConfig, err
 	case hasCfg:
-		return PreparedNothing, fmt.Errorf("%w: %s has %s but no %s; restore %s from a backup to keep the node's peer ID, or run \"plexus --repo %s init --new-identity\" to make a new one (the config is kept)",
-			ErrIdentityMissing, r.Path, ConfigFile, KeyFile, KeyFile, r.Path)
+		return PreparedNothing, fmt.Errorf("repo %s: %w but %s exists: restore %s from a backup to keep the node's peer ID, or run \"plexus --repo %s init --new-identity\" to make a new one (the config is kept)",
+			r.Path, ErrIdentityMissing, ConfigFile, KeyFile, r.Path)
 	}
 	_, err := r.Init(InitOptions{Profile: opts.Profile})
 	return PreparedRepo, err

@@ -36,12 +36,17 @@ func newDaemonCmd(g *globals) *cobra.Command {
 		Short: "Run the node (initialises the repo on first run)",
 		Long: `Run the node. With no bootstrap peers it is the first node of a new network;
 with --bootstrap MULTIADDR it joins the network of that peer.
-Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.`,
+Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.
+
+On first run it initialises the repo as "plexus init" does. A repo whose identity.key is
+gone is refused (restore it, or "plexus init --new-identity"); a repo whose config.toml is
+gone gets the defaults. --profile and $PLEXUS_PROFILE apply on top of config.toml at start
+and are never written into it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd, g, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.profile, "profile", "", "config profile applied on top of the config file: default or local (default $PLEXUS_PROFILE)")
+	fl.StringVar(&f.profile, "profile", "", "config profile applied on top of the config file at start, not written into it: default or local (default $PLEXUS_PROFILE)")
 	fl.StringArrayVar(&f.bootstrap, "bootstrap", nil, "peer to join the network through, a full multiaddr (repeatable; added to the config's)")
 	fl.StringArrayVar(&f.listen, "listen", nil, "multiaddr to listen on (repeatable; replaces the config's)")
 	fl.StringVar(&f.api, "api-listen", "", "HTTP API address host:port (port 0 picks one); also accepted as --api")
