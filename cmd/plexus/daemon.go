@@ -65,7 +65,7 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 		profile = ""
 	}
 	cfg := config.Default()
-	if err := cfg.ApplyProfile(profile); err != nil {
+	if err := cfg.ApplyProfile(profile); err != nil { // an unknown profile fails before the repo is touched
 		return cfg, "", err
 	}
 	switch created, err := repo.Prepare(config.InitOptions{}); {
