@@ -52,7 +52,10 @@ func OpenAccounts(repo config.Repo, logger *slog.Logger) (_ *Accounts, err error
 		}
 	}()
 	if a.unlock, err = repo.Lock(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDaemonRunning, err)
+		if errors.Is(err, config.ErrLocked) {
+			return nil, fmt.Errorf("%w: %w", ErrDaemonRunning, err)
+		}
+		return nil, err
 	}
 	if a.Token, err = repo.Token(); err != nil {
 		return nil, err

@@ -14,12 +14,13 @@ import (
 // Event is one thing that happened in the node.
 type Event struct {
 	// Seq increases by one for every event the bus publishes.
-	Seq uint64 `json:"seq"`
+	Seq uint64
 	// Type is a dotted lowercase name such as "peer.connected".
-	Type string    `json:"type"`
-	Time time.Time `json:"time"`
-	// Data is a small JSON-serialisable value describing the event.
-	Data any `json:"data,omitempty"`
+	Type string
+	Time time.Time
+	// Data is the event's typed payload (the API converts it for the
+	// event stream).
+	Data any
 }
 
 // DefaultBuffer is the per-subscriber buffer used when Subscribe is given 0.
