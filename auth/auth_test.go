@@ -707,3 +707,36 @@ func TestConcurrentLogins(t *testing.T) {
 		t.Fatalf("%d verified, %d limited; want 6 and 24", bad, limited)
 	}
 }
+
+// The log tells what happened (user added, login, failures, tokens) and
+// never holds a password, a session ID or a token's secret.
+func TestNoSecretsInLogs(t *testing.T) {
+	var logs bytes.Buffer
+	s, _, _ := newService(t, auth.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	ctx := context.Background()
+	addUser(t, s, "alice", auth.RoleAdmin)
+	s.Login(ctx, "alice", "a wrong password", "127.0.0.1:1")
+	sess, err := s.Login(ctx, "alice", pw, "127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.CreateToken(ctx, auth.TokenSpec{User: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AuthenticateToken(ctx, tok.Secret)
+	s.ChangePassword(ctx, "alice", pw, "the next password", "127.0.0.1:1")
+	out := logs.String()
+	for _, want := range []string{"user added", "failed login", "login", "token created", "password changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+	secret := tok.Secret[strings.LastIndexByte(tok.Secret, '_')+1:]
+	for name, v := range map[string]string{"password": pw, "wrong password": "a wrong password", "new password": "the next password",
+		"session ID": sess.ID, "CSRF token": sess.CSRFToken, "token secret": secret} {
+		if strings.Contains(out, v) {
+			t.Errorf("the log holds the %s", name)
+		}
+	}
+}
