@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
+
+	pname "github.com/plexus-p2p/plexus/internal/name"
 )
 
 // Namespace is the DHT record namespace of Plexus records: keys look like
@@ -94,42 +94,42 @@ func ParseKey(key string) (owner peer.ID, name string, err error) {
 
 // ValidateName reports whether name is a valid record name, returning
 // ErrInvalidName with the reason if not. The rules:
-//   - 1 to MaxNameSize (200) bytes of valid UTF-8;
-//   - only printable characters (unicode.IsPrint), and no space;
-//   - no '/', since the name is the last segment of the key;
+//   - the rule of every name a node shares (package internal/name): 1 to
+//     MaxNameSize (200) bytes of valid UTF-8, only printable characters
+//     (unicode.IsPrint: no control or format characters);
+//   - no space, and no '/', since the name is the last segment of the key;
 //   - not "." or "..", which are path elements to a datastore.
 func ValidateName(name string) error {
+	if err := pname.Check(name, MaxNameSize); err != nil {
+		return fmt.Errorf("%w %.40q: %w", ErrInvalidName, name, err)
+	}
 	switch {
-	case name == "":
-		return fmt.Errorf("%w: empty", ErrInvalidName)
-	case len(name) > MaxNameSize:
-		return fmt.Errorf("%w %.40q...: %d bytes, at most %d", ErrInvalidName, name, len(name), MaxNameSize)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%w %q: not valid UTF-8", ErrInvalidName, name)
 	case name == "." || name == "..":
 		return fmt.Errorf("%w %q: reserved", ErrInvalidName, name)
-	}
-	for _, r := range name {
-		if r == '/' {
-			return fmt.Errorf("%w %q: contains '/'", ErrInvalidName, name)
-		}
-		if r == ' ' || !unicode.IsPrint(r) {
-			return fmt.Errorf("%w %q: contains %U, only printable non-space characters are allowed", ErrInvalidName, name, r)
-		}
+	case strings.Contains(name, "/"):
+		return fmt.Errorf("%w %q: contains '/'", ErrInvalidName, name)
+	case strings.Contains(name, " "):
+		return fmt.Errorf("%w %q: contains a space", ErrInvalidName, name)
 	}
 	return nil
 }
 
 // ProviderCID returns the CID that Provide and FindProviders use for key: the
 // key itself when it parses as a CID, otherwise a CIDv1 with the raw codec and
-// the SHA2-256 multihash of the key's bytes.
+// the SHA2-256 multihash of the key's bytes. The key must follow the rule of
+// every name a node shares (package internal/name: printable UTF-8, no
+// space at either end) and be at most MaxProvideKeySize bytes; otherwise
+// the error wraps ErrInvalidProvideKey.
 func ProviderCID(key string) (cid.Cid, error) {
-	if key == "" {
-		return cid.Undef, fmt.Errorf("%w: empty", ErrInvalidProvideKey)
+	if err := pname.Check(key, MaxProvideKeySize); err != nil {
+		return cid.Undef, fmt.Errorf("%w %.40q: %w", ErrInvalidProvideKey, key, err)
 	}
-	if len(key) > MaxProvideKeySize {
-		return cid.Undef, fmt.Errorf("%w %.40q...: %d bytes, at most %d", ErrInvalidProvideKey, key, len(key), MaxProvideKeySize)
-	}
+	return keyCID(key)
+}
+
+// keyCID is ProviderCID without the name rule, for keys already stored
+// (which an older version may have accepted under a looser rule).
+func keyCID(key string) (cid.Cid, error) {
 	if c, err := cid.Decode(key); err == nil {
 		if len(c.Hash()) > maxProviderHashSize {
 			return cid.Undef, fmt.Errorf("%w %q: multihash of %d bytes, the DHT accepts at most %d", ErrInvalidProvideKey, key, len(c.Hash()), maxProviderHashSize)

@@ -257,6 +257,9 @@ func TestNamesAndKeys(t *testing.T) {
 		{"a b", false},
 		{"tab\there", false},
 		{"nul\x00", false},
+		{"\x1b[31mred", false},
+		{"app\u202etxt", false},
+		{"   ", false},
 		{"\xff\xfe", false},
 		{".", false},
 		{"..", false},
@@ -319,6 +322,13 @@ func TestProviderCID(t *testing.T) {
 	}
 	if _, err := records.ProviderCID(strings.Repeat("k", records.MaxProvideKeySize+1)); !errors.Is(err, records.ErrInvalidProvideKey) {
 		t.Fatalf("long key: err = %v", err)
+	}
+	// Provide keys follow the rule of every shared name (topics, record
+	// names): printable, not blank, not padded.
+	for _, key := range []string{"nul\x00", "\x1b[31mred", "app\u202etxt", "zero\u200bwidth", "   ", " padded", "padded ", "a\tb", "\xff"} {
+		if _, err := records.ProviderCID(key); !errors.Is(err, records.ErrInvalidProvideKey) {
+			t.Errorf("ProviderCID(%q) = %v, want ErrInvalidProvideKey", key, err)
+		}
 	}
 }
 
