@@ -101,6 +101,9 @@ func TestDHTPut(t *testing.T) {
 		rec.Seq != 1 || f.gotTTL != time.Hour {
 		t.Fatalf("record %+v, ttl %s", rec, f.gotTTL)
 	}
+	if code, body = do("POST", "/v1/dht/put", `{"name":"x","value":"","ttl_ms":60000}`); code != 200 || f.gotTTL != time.Minute {
+		t.Fatalf("shortest ttl: %d %s, ttl %s", code, body, f.gotTTL)
+	}
 	if code, body = do("POST", "/v1/dht/put", `{"name":"x","value":""}`); code != 200 || f.gotTTL != 0 {
 		t.Fatalf("no ttl: %d %s, ttl %s", code, body, f.gotTTL)
 	}
@@ -120,7 +123,13 @@ func TestDHTPut(t *testing.T) {
 		{"empty name", `{"name":"","value":"eA=="}`, 400, wire.CodeInvalidArgument, "empty"},
 		{"negative ttl", `{"name":"x","value":"eA==","ttl_ms":-1}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
 		{"huge ttl", `{"name":"x","value":"eA==","ttl_ms":1e300}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
-		{"ttl over a year", `{"name":"x","value":"eA==","ttl_ms":31536000001}`, 400, wire.CodeInvalidArgument, "invalid record TTL"},
+		{"ttl over a year", `{"name":"x","value":"eA==","ttl_ms":31536000001}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
+		// An explicit 0 is not the default (which is asked for by leaving
+		// ttl_ms out), and a TTL under a minute is refused before the
+		// service stores anything.
+		{"zero ttl", `{"name":"x","value":"eA==","ttl_ms":0}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms 0"},
+		{"1ns ttl", `{"name":"x","value":"eA==","ttl_ms":0.000001}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
+		{"ttl under a minute", `{"name":"x","value":"eA==","ttl_ms":59999}`, 400, wire.CodeInvalidArgument, "outside [1m0s, 8760h0m0s]"},
 		{"ttl as a string", `{"name":"x","value":"eA==","ttl_ms":"1h"}`, 400, wire.CodeInvalidArgument, "invalid JSON body"},
 		{"old ttl field", `{"name":"x","value":"eA==","ttl":"1h"}`, 400, wire.CodeInvalidArgument, "unknown field"},
 		{"value not base64", `{"name":"x","value":"%%%"}`, 400, wire.CodeInvalidArgument, "invalid JSON body"},
@@ -218,7 +227,7 @@ func TestDHTFindProvs(t *testing.T) {
 	if code, body = do("GET", "/v1/dht/findprovs?key=x", ""); code != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Fatalf("none found: %d %s", code, body)
 	}
-	for _, bad := range []string{"0", "101", "-1", "many"} {
+	for _, bad := range []string{"0", "101", "-1", "many", ""} {
 		code, body = do("GET", "/v1/dht/findprovs?key=x&count="+bad, "")
 		wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid count")
 	}

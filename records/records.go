@@ -92,6 +92,9 @@ const (
 const (
 	// DefaultTTL is the default lifetime (EOL - now) of a published record.
 	DefaultTTL = config.DefaultRecordTTL
+	// MinTTL is the shortest lifetime Put accepts (1m; see
+	// config.MinRecordTTL for why).
+	MinTTL = config.MinRecordTTL
 	// MaxTTL is the longest lifetime Put accepts.
 	MaxTTL = config.MaxRecordTTL
 	// MaxMaxValueSize is the highest limit WithMaxValueSize accepts (1 MiB).
@@ -143,8 +146,8 @@ func WithPublisher(p Publisher) Option {
 	}
 }
 
-// WithTTL sets the lifetime of records published without an explicit TTL.
-// Default: DefaultTTL (24h).
+// WithTTL sets the lifetime of records published without an explicit TTL:
+// MinTTL (1m) to MaxTTL (8760h). Default: DefaultTTL (24h).
 func WithTTL(d time.Duration) Option {
 	return func(c *options) error {
 		if err := config.CheckRecordTTL(d); err != nil {
@@ -156,8 +159,9 @@ func WithTTL(d time.Duration) Option {
 }
 
 // WithRepublishInterval sets how often the republisher re-signs own records with
-// a fresh EOL and stores them again. It is shortened automatically to half the
-// shortest record TTL. Default: DefaultRepublishInterval (1h).
+// a fresh EOL and stores them again: at least config.MinRecordInterval (1m).
+// It is shortened automatically to half the shortest record TTL.
+// Default: DefaultRepublishInterval (1h).
 func WithRepublishInterval(d time.Duration) Option {
 	return func(c *options) error {
 		if err := config.CheckRecordInterval(d); err != nil {
@@ -168,9 +172,9 @@ func WithRepublishInterval(d time.Duration) Option {
 	}
 }
 
-// WithReprovideInterval sets how often provided keys are announced again; it
-// should stay well under the 48h kad-dht keeps provider records.
-// Default: DefaultReprovideInterval (11h).
+// WithReprovideInterval sets how often provided keys are announced again: at
+// least config.MinRecordInterval (1m), and it should stay well under the 48h
+// kad-dht keeps provider records. Default: DefaultReprovideInterval (11h).
 func WithReprovideInterval(d time.Duration) Option {
 	return func(c *options) error {
 		if err := config.CheckRecordInterval(d); err != nil {
@@ -303,12 +307,15 @@ func ownKey(name string) datastore.Key {
 
 // Put publishes value under /plexus/<self>/<name> with seq one above the last
 // seq this node used for the name (kept in the datastore, so it survives
-// restarts) and EOL now+ttl (ttl <= 0: the configured default, 24h). Before
-// the first Put of a name it has no state for, it looks the key up on the DHT
-// and continues from the seq found there.
+// restarts) and EOL now+ttl (ttl 0: the configured default, 24h; otherwise
+// MinTTL to MaxTTL). Before the first Put of a name it has no state for, it
+// looks the key up on the DHT and continues from the seq found there.
 //
-// The record is saved as an own record before it is sent, so if sending fails
-// Put returns the error and the republisher (Start) retries later.
+// Input the DHT would refuse (name, size, TTL) is refused before anything is
+// stored, and the signed record must pass the validator the DHT nodes apply
+// before it is saved. The record is saved as an own record before it is
+// sent, so if sending fails (no peers yet, for example) Put returns the
+// error and the republisher (Start) retries later.
 func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.Duration) (Record, error) {
 	if err := ValidateName(name); err != nil {
 		return Record{}, fmt.Errorf("records: put: %w", err)
@@ -317,7 +324,7 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.D
 	if len(value) > s.cfg.maxValueSize {
 		return Record{}, fmt.Errorf("records: put %q: %w: %d bytes, at most %d", key, ErrValueTooLarge, len(value), s.cfg.maxValueSize)
 	}
-	if ttl <= 0 {
+	if ttl == 0 {
 		ttl = s.cfg.ttl
 	}
 	if err := config.CheckRecordTTL(ttl); err != nil {
@@ -361,8 +368,9 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.D
 	return rec, nil
 }
 
-// signAndSave signs a record and stores it as the own record of name, synced.
-// The caller holds s.mu.
+// signAndSave signs a record and, once it passes the validator every DHT
+// node applies, stores it as the own record of name, synced. The caller
+// holds s.mu.
 func (s *Service) signAndSave(ctx context.Context, name string, value []byte, seq uint64, ttl time.Duration) (Record, []byte, error) {
 	rec, err := NewRecord(s.key, name, value, seq, time.Now().Add(ttl))
 	if err != nil {
@@ -370,6 +378,9 @@ func (s *Service) signAndSave(ctx context.Context, name string, value []byte, se
 	}
 	data, err := rec.Marshal()
 	if err != nil {
+		return Record{}, nil, err
+	}
+	if err := s.validator.Validate(rec.Key, data); err != nil {
 		return Record{}, nil, err
 	}
 	st, err := json.Marshal(ownState{Record: data, TTL: ttl})

@@ -6,9 +6,10 @@ import "time"
 type PutRequest struct {
 	Name  string `json:"name"`
 	Value []byte `json:"value"` // base64 in JSON
-	// TTLMS is the record's lifetime in milliseconds, at most a year;
-	// 0 or absent: the node's configured default (24h).
-	TTLMS float64 `json:"ttl_ms,omitempty"`
+	// TTLMS is the record's lifetime in milliseconds, from 60000 (1m) to
+	// 31536000000 (8760h); absent: the node's configured default (24h).
+	// An explicit 0 is refused, not taken for the default.
+	TTLMS *float64 `json:"ttl_ms,omitempty"`
 }
 
 // Record is a signed record (POST /v1/dht/put, GET /v1/dht/get,
