@@ -19,7 +19,9 @@ type Records interface {
 	// Put publishes value under this node's record name; ttl 0 uses the
 	// configured default.
 	Put(ctx context.Context, name string, value []byte, ttl time.Duration) (records.Record, error)
-	// Get fetches and verifies the best record under key.
+	// Get fetches and verifies the best record under key: a Plexus
+	// record, or the raw value of a record of another namespace the DHT
+	// validates (pk, ipns).
 	Get(ctx context.Context, key string) (records.Record, error)
 	// OwnRecords lists the records this node publishes and republishes.
 	OwnRecords(ctx context.Context) ([]records.Record, error)
@@ -115,14 +117,14 @@ func recordWire(r records.Record) wire.Record {
 	if v == nil {
 		v = []byte{}
 	}
-	return wire.Record{Key: r.Key, Owner: r.Owner.String(), Name: r.Name, Value: v, Seq: r.Seq, EOL: r.EOL}
+	return wire.Record{Key: r.Key, Namespace: r.Namespace(), Owner: r.Owner.String(), Name: r.Name, Value: v, Seq: r.Seq, EOL: r.EOL}
 }
 
 // recordsEventWire converts the records service's event payloads.
 func recordsEventWire(data any) (any, bool) {
 	switch e := data.(type) {
 	case records.RecordEvent:
-		return wire.RecordEvent{Key: e.Key, Owner: e.Owner.String(), Name: e.Name, Seq: e.Seq, EOL: e.EOL, Size: e.Size}, true
+		return wire.RecordEvent{Key: e.Key, Namespace: e.Namespace, Owner: e.Owner.String(), Name: e.Name, Seq: e.Seq, EOL: e.EOL, Size: e.Size}, true
 	case records.ProviderEvent:
 		return wire.ProviderEvent{Key: e.Key, CID: e.CID.String()}, true
 	}

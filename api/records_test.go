@@ -47,6 +47,14 @@ func (f *fakeRecordsSvc) Put(ctx context.Context, name string, value []byte, ttl
 }
 
 func (f *fakeRecordsSvc) Get(ctx context.Context, key string) (records.Record, error) {
+	if strings.HasPrefix(key, "/pk/") {
+		// Another namespace the DHT validates: the raw value.
+		_, owner, printable, err := records.OtherKey(key)
+		if err != nil {
+			return records.Record{}, fmt.Errorf("records: get: %w", err)
+		}
+		return records.Record{Key: printable, Owner: owner, Value: []byte{8, 1, 18, 32}}, nil
+	}
 	owner, name, err := records.ParseKey(key)
 	if err != nil {
 		return records.Record{}, fmt.Errorf("records: get: %w", err)
@@ -157,6 +165,26 @@ func TestDHTGet(t *testing.T) {
 	if code != 200 || rec.Key != key || rec.Name != "greeting" || rec.Seq != 7 || rec.Owner != f.owner.String() {
 		t.Fatalf("%d %+v", code, rec)
 	}
+	var raw map[string]any
+	decodeJSON(t, body, &raw)
+	if raw["namespace"] != "plexus" {
+		t.Fatalf("namespace of a Plexus record: %s", body)
+	}
+
+	// A record of another namespace: its namespace, key, owner and raw
+	// value; the Plexus fields are absent rather than zero.
+	pk := "/pk/" + f.owner.String()
+	code, body = do("GET", "/v1/dht/get?key="+url.QueryEscape(pk), "")
+	raw = nil
+	decodeJSON(t, body, &raw)
+	if code != 200 || raw["namespace"] != "pk" || raw["key"] != pk || raw["owner"] != f.owner.String() || raw["value"] != "CAESIA==" {
+		t.Fatalf("/pk/ record: %d %s", code, body)
+	}
+	for _, field := range []string{"name", "seq", "eol"} {
+		if _, ok := raw[field]; ok {
+			t.Errorf("/pk/ record has %q: %s", field, body)
+		}
+	}
 	code, body = do("GET", "/v1/dht/get?key=/plexus/not-a-peer/x", "")
 	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid record key")
 	code, body = do("GET", "/v1/dht/get?key=/nope/"+f.owner.String()+"/x", "")
@@ -243,8 +271,8 @@ func TestRecordsEventsConvert(t *testing.T) {
 	p := testPeer(t)
 	c, _ := records.ProviderCID("k")
 	eol := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	v, ok := recordsEventWire(records.RecordEvent{Key: records.Key(p, "n"), Owner: p, Name: "n", Seq: 2, EOL: eol, Size: 5})
-	if ev, _ := v.(wire.RecordEvent); !ok || ev.Owner != p.String() || ev.Seq != 2 || !ev.EOL.Equal(eol) || ev.Size != 5 {
+	v, ok := recordsEventWire(records.RecordEvent{Key: records.Key(p, "n"), Namespace: "plexus", Owner: p, Name: "n", Seq: 2, EOL: eol, Size: 5})
+	if ev, _ := v.(wire.RecordEvent); !ok || ev.Namespace != "plexus" || ev.Owner != p.String() || ev.Seq != 2 || !ev.EOL.Equal(eol) || ev.Size != 5 {
 		t.Fatalf("record event: %#v", v)
 	}
 	v, ok = recordsEventWire(records.ProviderEvent{Key: "k", CID: c})

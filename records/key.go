@@ -3,11 +3,15 @@ package records
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/ipfs/boxo/ipns"
 	"github.com/ipfs/go-cid"
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/peer"
+	corerouting "github.com/libp2p/go-libp2p/core/routing"
 	"github.com/multiformats/go-multihash"
 
 	pname "github.com/plexus-p2p/plexus/internal/name"
@@ -35,7 +39,8 @@ var (
 	ErrNotFound = errors.New("record not found")
 	// ErrInvalidKey: the key is not /plexus/<peerID>/<name>.
 	ErrInvalidKey = errors.New("invalid record key")
-	// ErrUnknownNamespace: the key's namespace is not "plexus".
+	// ErrUnknownNamespace: the key's namespace is not "plexus" (or, for Get,
+	// not one the DHT validates either).
 	ErrUnknownNamespace = errors.New("unknown record namespace")
 	// ErrInvalidName: the name breaks the rules of ValidateName.
 	ErrInvalidName = errors.New("invalid record name")
@@ -90,6 +95,64 @@ func ParseKey(key string) (owner peer.ID, name string, err error) {
 		return "", "", fmt.Errorf("key %q: %w", key, err)
 	}
 	return owner, name, nil
+}
+
+// OtherKey maps the printable key of a record in a namespace other than
+// "plexus" to the key the DHT stores it under, the peer it belongs to, and
+// the key's canonical printable form:
+//   - /pk/<peer ID>: "/pk/" and the peer ID's bytes (routing.KeyForPublicKey),
+//     printed with the peer ID in base58;
+//   - /ipns/<name>, the name a peer ID or a CIDv1 libp2p-key: "/ipns/" and the
+//     name's multihash bytes (ipns.Name.RoutingKey), printed as the CIDv1 in
+//     base36, as IPNS prints names;
+//   - any other namespace: the key itself, with no owner.
+//
+// The DHT's own binary forms of /pk/ and /ipns/ keys are accepted too. A
+// malformed key is ErrInvalidKey, wrapped with it.
+func OtherKey(key string) (dhtKey string, owner peer.ID, printable string, err error) {
+	ns, rest, err := record.SplitKey(key)
+	if err != nil {
+		return "", "", "", fmt.Errorf("%w %q: want /<namespace>/<key>", ErrInvalidKey, key)
+	}
+	switch ns {
+	case "pk", "ipns":
+	default:
+		return key, "", key, nil
+	}
+	id, err := peer.Decode(rest)
+	if err != nil {
+		var berr error
+		if id, berr = peer.IDFromBytes([]byte(rest)); berr != nil {
+			return "", "", "", fmt.Errorf("%w %q: %q is not a peer ID: %w", ErrInvalidKey, key, rest, err)
+		}
+	}
+	if ns == "pk" {
+		return corerouting.KeyForPublicKey(id), id, "/pk/" + id.String(), nil
+	}
+	name := ipns.NameFromPeer(id)
+	return string(name.RoutingKey()), id, ipns.NamespacePrefix + name.String(), nil
+}
+
+// keyForms describes the keys of the namespaces nv validates besides
+// "plexus", for errors: "/plexus/<peer ID>/<name>, /ipns/<name> or /pk/<peer ID>".
+func keyForms(nv record.NamespacedValidator) string {
+	forms := []string{"/" + Namespace + "/<peer ID>/<name>"}
+	names := slices.Sorted(maps.Keys(nv))
+	for _, ns := range names {
+		switch ns {
+		case Namespace:
+		case "pk":
+			forms = append(forms, "/pk/<peer ID>")
+		case "ipns":
+			forms = append(forms, "/ipns/<name>")
+		default:
+			forms = append(forms, "/"+ns+"/<key>")
+		}
+	}
+	if len(forms) == 1 {
+		return forms[0]
+	}
+	return strings.Join(forms[:len(forms)-1], ", ") + " or " + forms[len(forms)-1]
 }
 
 // ValidateName reports whether name is a valid record name, returning

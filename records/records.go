@@ -32,6 +32,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
@@ -62,12 +63,16 @@ const (
 
 // RecordEvent is the data of record.put and record.got events.
 type RecordEvent struct {
-	// Key is the record's DHT key, /plexus/<Owner>/<Name>.
-	Key   string
-	Owner peer.ID
-	Name  string
-	Seq   uint64
-	EOL   time.Time
+	// Key is the record's key, /plexus/<Owner>/<Name> (or, for a record.got
+	// of another namespace, its printable key such as /pk/<Owner>).
+	Key string
+	// Namespace is "plexus", or the other namespace Get fetched from; Name,
+	// Seq and EOL are set for Plexus records only.
+	Namespace string
+	Owner     peer.ID
+	Name      string
+	Seq       uint64
+	EOL       time.Time
 	// Size is the length of the value in bytes.
 	Size int
 }
@@ -115,6 +120,7 @@ const (
 )
 
 type options struct {
+	dhtValidator      record.Validator
 	logger            *slog.Logger
 	pub               Publisher
 	ttl               time.Duration
@@ -127,6 +133,18 @@ type options struct {
 
 // Option configures a Service.
 type Option func(*options) error
+
+// WithDHTValidator tells the Service the validator of the DHT it stores
+// in (for a node, routing.Service.Validator()): Get then also answers keys
+// of the DHT's other namespaces ("pk" and "ipns" on a Plexus node) with
+// their raw values, as every node validates and serves them. Default: none,
+// Get answers only /plexus/ keys.
+func WithDHTValidator(v record.Validator) Option {
+	return func(c *options) error {
+		c.dhtValidator = v
+		return nil
+	}
+}
 
 // WithLogger sets the logger. Default: slog.Default() with component=records.
 func WithLogger(l *slog.Logger) Option {
@@ -434,9 +452,18 @@ func (s *Service) loadOwn(ctx context.Context, name string) (ownState, bool, err
 	return st, true, nil
 }
 
-// Get fetches the best valid record under key (/plexus/<peerID>/<name>) from
-// the DHT, bounded by ctx. It returns ErrNotFound when no valid record exists.
+// Get fetches the best valid record under key from the DHT, bounded by ctx.
+// It returns ErrNotFound when no valid record exists.
+//
+// A Plexus key, /plexus/<peerID>/<name>, answers the decoded record. With
+// WithDHTValidator, a key of another namespace the DHT validates answers a
+// Record with only Key (in its printable form), Owner and the raw Value:
+// /pk/<peer ID> a public key (libp2p crypto.MarshalPublicKey bytes),
+// /ipns/<name> an IPNS record (protobuf); see OtherKey.
 func (s *Service) Get(ctx context.Context, key string) (Record, error) {
+	if ns, _, err := record.SplitKey(key); err == nil && ns != Namespace {
+		return s.getOther(ctx, ns, key)
+	}
 	if _, _, err := ParseKey(key); err != nil {
 		return Record{}, fmt.Errorf("records: get: %w", err)
 	}
@@ -453,6 +480,34 @@ func (s *Service) Get(ctx context.Context, key string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("records: get: %w", err)
 	}
+	s.publish(EventRecordGot, recordEvent(rec))
+	return rec, nil
+}
+
+// getOther is Get for a key outside the "plexus" namespace.
+func (s *Service) getOther(ctx context.Context, ns, key string) (Record, error) {
+	nv, _ := s.cfg.dhtValidator.(record.NamespacedValidator)
+	v := nv[ns]
+	if ns == Namespace || v == nil {
+		return Record{}, fmt.Errorf("records: get: %w %q in key %q: want %s", ErrUnknownNamespace, ns, key, keyForms(nv))
+	}
+	dk, owner, printable, err := OtherKey(key)
+	if err != nil {
+		return Record{}, fmt.Errorf("records: get: %w", err)
+	}
+	data, err := s.d.GetValue(ctx, dk)
+	if errors.Is(err, routing.ErrNotFound) {
+		return Record{}, fmt.Errorf("records: get %q: %w", printable, ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("records: get %q: %w", printable, err)
+	}
+	// kad-dht has validated the value already; a Routing that is not
+	// kad-dht may not have.
+	if err := v.Validate(dk, data); err != nil {
+		return Record{}, fmt.Errorf("records: get %q: %w: %w", printable, ErrInvalidRecord, err)
+	}
+	rec := Record{Key: printable, Owner: owner, Value: data}
 	s.publish(EventRecordGot, recordEvent(rec))
 	return rec, nil
 }
@@ -505,5 +560,5 @@ func (s *Service) publish(typ string, data any) {
 }
 
 func recordEvent(r Record) RecordEvent {
-	return RecordEvent{Key: r.Key, Owner: r.Owner, Name: r.Name, Seq: r.Seq, EOL: r.EOL, Size: len(r.Value)}
+	return RecordEvent{Key: r.Key, Namespace: r.Namespace(), Owner: r.Owner, Name: r.Name, Seq: r.Seq, EOL: r.EOL, Size: len(r.Value)}
 }

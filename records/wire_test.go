@@ -380,3 +380,29 @@ func TestValidatorNamespaces(t *testing.T) {
 		t.Fatal("unknown namespace accepted")
 	}
 }
+
+func TestOtherKey(t *testing.T) {
+	id, _ := peer.IDFromPrivateKey(ed25519Key(t))
+	name := ipns.NameFromPeer(id)
+	for _, tc := range []struct {
+		key, dhtKey, printable string
+		owner                  peer.ID
+	}{
+		{"/pk/" + id.String(), routing.KeyForPublicKey(id), "/pk/" + id.String(), id},
+		{"/pk/" + peer.ToCid(id).String(), routing.KeyForPublicKey(id), "/pk/" + id.String(), id},
+		{routing.KeyForPublicKey(id), routing.KeyForPublicKey(id), "/pk/" + id.String(), id}, // the DHT's own form
+		{"/ipns/" + id.String(), string(name.RoutingKey()), "/ipns/" + name.String(), id},
+		{"/ipns/" + name.String(), string(name.RoutingKey()), "/ipns/" + name.String(), id},
+		{"/other/thing", "/other/thing", "/other/thing", ""},
+	} {
+		dk, owner, printable, err := records.OtherKey(tc.key)
+		if err != nil || dk != tc.dhtKey || owner != tc.owner || printable != tc.printable {
+			t.Errorf("OtherKey(%q) = %q, %s, %q, %v; want %q, %s, %q", tc.key, dk, owner, printable, err, tc.dhtKey, tc.owner, tc.printable)
+		}
+	}
+	for _, key := range []string{"", "pk", "/pk/", "/pk/not-a-peer", "/ipns/" + id.String() + "/x"} {
+		if _, _, _, err := records.OtherKey(key); !errors.Is(err, records.ErrInvalidKey) {
+			t.Errorf("OtherKey(%q) = %v, want ErrInvalidKey", key, err)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func newPutCmd(g *globals) *cobra.Command {
 func newGetCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "get KEY",
-		Short: "Fetch a record (/plexus/<peer ID>/<name>) from the network and print its value",
+		Short: "Fetch a record from the network and print its raw value: /plexus/<peer ID>/<name>, /pk/<peer ID> (a public key) or /ipns/<name> (an IPNS record)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rec, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.Record, error) {
