@@ -114,7 +114,7 @@ func (s *Server) postPing(w http.ResponseWriter, r *http.Request) {
 	if req.Count != nil {
 		count = *req.Count
 		if count < 1 || count > node.MaxPingCount {
-			s.fail(w, r, invalid("invalid count %d: want 1 to %d pings, or no count for %d", count, node.MaxPingCount, defaultPingCount))
+			s.fail(w, r, invalid("invalid count %d: outside 1..%d (leave count out for %d pings)", count, node.MaxPingCount, defaultPingCount))
 			return
 		}
 	}
