@@ -52,6 +52,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds JSON request bodies. Default 4 MiB.
 	MaxBodyBytes int64
+	// Profile names the config profile the node runs with ("" for none);
+	// GET /v1/id reports it.
+	Profile string
 }
 
 // Server is the HTTP API of one node.

@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/api"
 	"github.com/plexus-p2p/plexus/api/wire"
@@ -147,5 +153,45 @@ func TestClientRoutes(t *testing.T) {
 	case <-shut:
 	case <-time.After(5 * time.Second):
 		t.Fatal("shutdown callback not called")
+	}
+}
+
+// Errors keep their class from the node to the client: a dial that hangs
+// until the deadline is a timeout (408), not "unreachable".
+func TestClientTypedErrors(t *testing.T) {
+	_, c, _ := start(t)
+	// A TCP listener that accepts and never speaks: the libp2p handshake
+	// hangs until the request's deadline.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+		}
+	}()
+	sk, _, _ := crypto.GenerateEd25519Key(nil)
+	silent, _ := peer.IDFromPrivateKey(sk)
+	target := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", l.Addr().(*net.TCPAddr).Port, silent)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, err = c.Ping(ctx, target, 1)
+	if !errors.Is(err, client.ErrTimeout) || client.StatusOf(err) != 408 {
+		t.Fatalf("ping of a silent peer: %v (status %d), want a timeout (408)", err, client.StatusOf(err))
+	}
+
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx, "nonsense", 1); !errors.Is(err, client.ErrInvalidArgument) {
+		t.Fatalf("ping nonsense: %v, want ErrInvalidArgument", err)
+	}
+	if err := c.Disconnect(ctx, silent.String()); !errors.Is(err, client.ErrNotFound) || errors.Is(err, client.ErrTimeout) {
+		t.Fatalf("disconnect of a peer not connected: %v, want ErrNotFound", err)
 	}
 }

@@ -29,7 +29,9 @@ type Node interface {
 const defaultPingCount = 3
 
 func (s *Server) getID(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, idWire(s.svc.Node.Info()))
+	id := idWire(s.svc.Node.Info())
+	id.Profile = s.opts.Profile
+	writeJSON(w, http.StatusOK, id)
 }
 
 func idWire(in node.Info) wire.ID {

@@ -58,6 +58,10 @@ func Locate(repoFlag, apiFlag string) (*Client, error) {
 	token := os.Getenv("PLEXUS_TOKEN")
 	if token == "" {
 		b, err := os.ReadFile(repo.File(config.TokenFile))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the API token file %s is missing: a running daemon writes it back within seconds, so try again; "+
+				"if it does not come back, stop the daemon (Ctrl-C or SIGTERM) and start it again, or pass the token in PLEXUS_TOKEN", repo.File(config.TokenFile))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read API token from %s (set PLEXUS_TOKEN or --repo): %w", repo.File(config.TokenFile), err)
 		}

@@ -127,3 +127,53 @@ func TestRepoInit(t *testing.T) {
 		t.Fatalf("forced init: %v", err)
 	}
 }
+
+// A config that leaves the node nothing to listen on is refused, naming the
+// setting; one whose other addresses' transports are off is fine.
+func TestValidateListenUsable(t *testing.T) {
+	c := config.Default()
+	c.Network.Listen = []string{}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "network.listen: empty") {
+		t.Fatalf("empty listen: %v", err)
+	}
+	c = config.Default()
+	c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0/ws", "/ip4/127.0.0.1/udp/0/webrtc-direct"}
+	c.Transports.WebSocket, c.Transports.WebRTCDirect = false, false
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "network.listen: no usable listen address") ||
+		!strings.Contains(err.Error(), "transports.websocket, transports.webrtc_direct = false") {
+		t.Fatalf("every transport off: %v", err)
+	}
+	c.Transports.WebSocket = true
+	if err := c.Validate(); err != nil {
+		t.Fatalf("websocket on: %v", err)
+	}
+	if got := c.UsableListen(); len(got) != 1 || got[0] != "/ip4/127.0.0.1/tcp/0/ws" {
+		t.Fatalf("usable %v", got)
+	}
+	// The local profile with only TCP and QUIC (as tests run nodes) keeps those.
+	c = config.Default()
+	c.ApplyProfile("local")
+	c.Transports.WebSocket, c.Transports.WebRTCDirect, c.Transports.WebTransport = false, false, false
+	if err := c.Validate(); err != nil || len(c.UsableListen()) != 2 {
+		t.Fatalf("tcp and quic: %v %v", err, c.UsableListen())
+	}
+	if _, err := config.Parse([]byte("[network]\nlisten = []")); err == nil {
+		t.Fatal("config file with an empty listen list accepted")
+	}
+}
+
+func TestProfileOf(t *testing.T) {
+	c := config.Default()
+	if p := config.ProfileOf(c); p != "" {
+		t.Fatalf("defaults: %q", p)
+	}
+	c.ApplyProfile("local")
+	if p := config.ProfileOf(c); p != "local" {
+		t.Fatalf("local: %q", p)
+	}
+	c.Discovery.MDNS = true
+	if p := config.ProfileOf(c); p != "" {
+		t.Fatalf("local with mDNS on: %q", p)
+	}
+}

@@ -43,6 +43,7 @@ type ID struct {
 	Reachability  string   `json:"reachability"`   // AutoNAT: "unknown", "public" or "private"
 	Bootstrap     []string `json:"bootstrap"`      // configured bootstrap peers
 	BootstrapNode bool     `json:"bootstrap_node"` // true when no bootstrap peers are configured
+	Profile       string   `json:"profile"`        // config profile applied at start ("local"), "" for none
 }
 
 // Peer is one open connection (GET /v1/peers).

@@ -134,7 +134,7 @@ func newProvidedCmd(g *globals) *cobra.Command {
 }
 
 func newFindProvsCmd(g *globals) *cobra.Command {
-	var count int
+	count := 20
 	cmd := &cobra.Command{
 		Use:   "findprovs KEY",
 		Short: "Find peers that provide KEY",
@@ -154,6 +154,6 @@ func newFindProvsCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&count, "count", "n", 20, "stop after this many providers (1-100)")
+	cmd.Flags().VarP((*positiveInt)(&count), "count", "n", "stop after this many providers (1-100)")
 	return cmd
 }

@@ -39,7 +39,8 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.repo, "repo", "", "repo directory (default $PLEXUS_PATH or ~/.plexus)")
 	pf.StringVar(&g.api, "api", "", "daemon API address host:port (default $PLEXUS_API or the repo's api file)")
 	pf.BoolVar(&g.json, "json", false, "print JSON for scripts")
-	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "give up after this long")
+	g.timeout = 30 * time.Second
+	pf.Var((*positiveDuration)(&g.timeout), "timeout", "give up after this long")
 	root.AddCommand(
 		newInitCmd(g), newConfigCmd(g), newDaemonCmd(g),
 		newIDCmd(g), newPeersCmd(g), newConnectCmd(g), newDisconnectCmd(g), newPingCmd(g),
