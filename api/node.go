@@ -112,9 +112,13 @@ func (s *Server) postPing(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	count := req.Count
-	if count == 0 {
-		count = defaultPingCount
+	count := defaultPingCount
+	if req.Count != nil {
+		count = *req.Count
+		if count < 1 || count > node.MaxPingCount {
+			s.fail(w, r, invalid("invalid count %d: outside 1..%d (leave count out for %d pings)", count, node.MaxPingCount, defaultPingCount))
+			return
+		}
 	}
 	rtts, err := s.svc.Node.Ping(r.Context(), target, count)
 	if err != nil {

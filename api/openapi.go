@@ -223,8 +223,23 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 			name = f.Name
 		}
 		props[name] = g.schema(f.Type)
-		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+		if hasOpt(opts, "string") && props[name].(map[string]any)["type"] == "integer" {
+			// encoding/json's ",string": the integer as a decimal string.
+			props[name] = map[string]any{"type": "string", "pattern": "^-?[0-9]+$",
+				"description": "an integer as a decimal string (exact beyond 2^53)"}
+		}
+		if !hasOpt(opts, "omitempty") && !hasOpt(opts, "omitzero") {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// hasOpt reports whether the options of a json tag (after the name) include opt.
+func hasOpt(opts, opt string) bool {
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == opt {
+			return true
+		}
+	}
+	return false
 }

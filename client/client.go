@@ -222,10 +222,11 @@ func (c *Client) Disconnect(ctx context.Context, peerID string) error {
 	return c.Do(ctx, "POST", "/v1/disconnect", wire.DisconnectRequest{Peer: peerID}, nil)
 }
 
-// Ping pings a peer ID or multiaddr count times.
+// Ping pings a peer ID or multiaddr count times (1 to 100; the daemon
+// refuses any other count, 0 included).
 func (c *Client) Ping(ctx context.Context, target string, count int) (wire.PingResult, error) {
 	var v wire.PingResult
-	return v, c.Do(ctx, "POST", "/v1/ping", wire.PingRequest{Target: target, Count: count}, &v)
+	return v, c.Do(ctx, "POST", "/v1/ping", wire.PingRequest{Target: target, Count: &count}, &v)
 }
 
 // Shutdown asks the daemon to stop.

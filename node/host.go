@@ -163,6 +163,10 @@ func transportOf(a ma.Multiaddr) string {
 }
 
 func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (host.Host, error) {
+	// Before hostOptions, which starts the resource and connection managers.
+	if err := checkPortsFree(cfg.UsableListen()); err != nil {
+		return nil, err
+	}
 	opts, err := hostOptions(cfg.Config, reg, natOpts)
 	if err != nil {
 		return nil, err

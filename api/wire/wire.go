@@ -79,7 +79,9 @@ type DisconnectRequest struct {
 // PingRequest is the body of POST /v1/ping.
 type PingRequest struct {
 	Target string `json:"target"` // peer ID or full multiaddr
-	Count  int    `json:"count"`  // default 3, at most 100
+	// Count is the number of pings, 1 to 100; absent: 3. An explicit 0 is
+	// refused, not taken for the default.
+	Count *int `json:"count,omitempty"`
 }
 
 // PingResult is the answer of POST /v1/ping.
