@@ -193,7 +193,7 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 func (s *Server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query().Get("timeout")
-		if v == "" {
+		if v == "" && !r.URL.Query().Has("timeout") {
 			next.ServeHTTP(w, r)
 			return
 		}

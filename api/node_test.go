@@ -244,6 +244,10 @@ func TestAuthAndRouting(t *testing.T) {
 	wantError(t, code, body, 404, wire.CodeNotFound, "no route GET /v1/nope")
 	code, body = call(t, h, "GET", "/v1/peers?timeout=banana", "")
 	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid timeout")
+	code, body = call(t, h, "GET", "/v1/peers?timeout=", "")
+	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid timeout")
+	code, body = call(t, h, "GET", "/v1/peers?timeout=-1s", "")
+	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid timeout")
 
 	req = httptest.NewRequest("POST", "/v1/connect", strings.NewReader(`{"addr":"x"}`))
 	req.Header.Set("Authorization", "Bearer "+testToken)
