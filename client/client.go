@@ -198,6 +198,12 @@ func (c *Client) ID(ctx context.Context) (wire.ID, error) {
 	return v, c.Do(ctx, "GET", "/v1/id", nil, &v)
 }
 
+// Version describes the daemon's binary.
+func (c *Client) Version(ctx context.Context) (wire.Version, error) {
+	var v wire.Version
+	return v, c.Do(ctx, "GET", "/v1/version", nil, &v)
+}
+
 // Peers lists open connections.
 func (c *Client) Peers(ctx context.Context) ([]wire.Peer, error) {
 	var v []wire.Peer

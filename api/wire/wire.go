@@ -145,3 +145,15 @@ type Status struct {
 type DisconnectResult struct {
 	PeerID string `json:"peer_id"`
 }
+
+// Version describes the daemon's binary (GET /v1/version) or, printed by
+// "plexus version", the CLI's.
+type Version struct {
+	Version    string     `json:"version"`
+	Commit     string     `json:"commit"`             // source revision; empty when the build did not record it
+	Modified   bool       `json:"modified,omitempty"` // built from a tree with uncommitted changes
+	CommitTime *time.Time `json:"commit_time,omitempty"`
+	Go         string     `json:"go"`       // Go toolchain, e.g. "go1.26.8"
+	Platform   string     `json:"platform"` // GOOS/GOARCH
+	Libp2p     string     `json:"libp2p"`   // go-libp2p module version
+}
