@@ -82,13 +82,8 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 // client can tell its end from a broken connection.
 func streamSSE[T any](w http.ResponseWriter, r *http.Request, comment string, ch <-chan T,
 	each func(item T, emit func(typ string, data any)) (more bool), closed func(emit func(typ string, data any))) {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": %s\n\n", comment)
-	if rc.Flush() != nil {
+	rc, err := beginSSE(w, comment)
+	if err != nil {
 		return
 	}
 	emit := func(typ string, data any) {
@@ -120,6 +115,18 @@ func streamSSE[T any](w http.ResponseWriter, r *http.Request, comment string, ch
 			return
 		}
 	}
+}
+
+// beginSSE starts a Server-Sent Events answer with a comment line and
+// flushes it; an error means the client is gone.
+func beginSSE(w http.ResponseWriter, comment string) (*http.ResponseController, error) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, ": %s\n\n", comment)
+	return rc, rc.Flush()
 }
 
 func matches(typ string, prefixes []string) bool {

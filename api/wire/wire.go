@@ -146,6 +146,19 @@ type DisconnectResult struct {
 	PeerID string `json:"peer_id"`
 }
 
+// Long operations (POST /v1/perf, GET /v1/explore) report their progress
+// when asked with "Accept: text/event-stream": the answer is then a stream of
+// "progress" events, ended by one "result" event whose data is the usual
+// JSON answer, or by one "error" event (ErrorEvent). Input errors are
+// answered before the stream starts, as usual.
+
+// ErrorEvent is the data of the "error" event that ends a progress stream.
+type ErrorEvent struct {
+	Status int    `json:"status"` // the HTTP status the error would have answered
+	Error  string `json:"error"`
+	Code   string `json:"code,omitempty"`
+}
+
 // Version describes the daemon's binary (GET /v1/version) or, printed by
 // "plexus version", the CLI's.
 type Version struct {
