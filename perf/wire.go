@@ -198,7 +198,7 @@ func runStream(s Stream, upload, download uint64, bufSize int, start time.Time, 
 			down = newProgressReporter(progress, PhaseDownload, download)
 		}
 		got += uint64(n)
-		if down != nil && got <= download {
+		if n > 0 && down != nil && got <= download {
 			down.report(got, got == download)
 		}
 		if got > download {

@@ -59,7 +59,7 @@ func (p *progressLine) perf(v wire.PerfProgress) {
 	if v.TotalBytes > 0 {
 		pct = float64(v.Bytes) * 100 / float64(v.TotalBytes)
 	}
-	p.show("%-8s %s of %s (%.0f%%), %.3f Gbit/s, %s", v.Phase+":", ibytes(v.Bytes), ibytes(v.TotalBytes), pct, v.BPS/1e9,
+	p.show("%-9s %s of %s (%.0f%%), %.3f Gbit/s, %s", v.Phase+":", ibytes(v.Bytes), ibytes(v.TotalBytes), pct, v.BPS/1e9,
 		msDuration(v.ElapsedMS).Round(100*time.Millisecond))
 }
 
