@@ -55,7 +55,7 @@ var startsNodes = regexp.MustCompile(`plexus daemon|plexus devnet|make run|syste
 func TestREADME(t *testing.T) {
 	run := map[string]bool{"A network in one command": true, "Four nodes on one machine": true}
 	notRun := map[string]string{
-		"":                          "make run runs a node in the foreground until Ctrl-C, make test is this suite",
+		"":                        "make run runs a node in the foreground until Ctrl-C, make test is this suite",
 		"Running it as a service": "needs systemd or a Docker engine: TestSystemdUnit and TestDockerfile check the files",
 	}
 	if _, err := exec.LookPath("python3"); err != nil {
