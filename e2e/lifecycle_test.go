@@ -361,6 +361,11 @@ func TestProgressOnTerminal(t *testing.T) {
 	okJSON(t, a, &ida, "id")
 	startDaemon(t, b, "--bootstrap", ida.Addrs[0])
 	waitConnected(t, b, 1)
+	testnet.Eventually(t, 20*time.Second, func() bool { // explore crawls from the routing table
+		var table []wire.RoutingEntry
+		okJSON(t, b, &table, "dht", "table")
+		return len(table) == 1
+	}, "a is not in b's routing table")
 	const size = "3000000"
 	perfArgs := []string{"perf", ida.PeerID, "--upload", size, "--download", size}
 
