@@ -174,16 +174,30 @@ func (s *Server) MetricsHandler() http.Handler {
 // OpenAPI returns the OpenAPI 3.1 description of the API (JSON).
 func (s *Server) OpenAPI() []byte { return s.openapi }
 
-// Serve serves the API on l until ctx ends, then shuts down gracefully.
+// shutdownGrace bounds how long Serve waits for requests in flight once
+// ctx has ended.
+const shutdownGrace = 5 * time.Second
+
+// Serve serves the API on l until ctx ends, then shuts down gracefully: it
+// stops accepting connections and lets the requests in flight finish (the
+// event stream ends after node.stopping, a pub/sub stream when its
+// subscription closes), closing what is still open after shutdownGrace. It
+// returns once the server has stopped.
 func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

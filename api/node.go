@@ -165,3 +165,18 @@ func nodeEventWire(data any) (any, bool) {
 	}
 	return nil, false
 }
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, VersionWire(node.BuildInfo()))
+}
+
+// VersionWire converts a build description to its wire form ("plexus
+// version" prints the CLI's own with it).
+func VersionWire(b node.Build) wire.Version {
+	v := wire.Version{Version: b.Version, Commit: b.Commit, Modified: b.Modified, Go: b.Go, Platform: b.Platform, Libp2p: b.Libp2p}
+	if !b.CommitTime.IsZero() {
+		t := b.CommitTime.UTC()
+		v.CommitTime = &t
+	}
+	return v
+}

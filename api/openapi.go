@@ -53,6 +53,12 @@ func openAPI(table []route) ([]byte, error) {
 				"schema": map[string]any{"type": "string",
 					"description": "Server-Sent Events; the data of each event is JSON: " + g.ref(reflect.TypeOf(o.event))},
 			}}
+		case progressed:
+			content := jsonContent(g.schema(reflect.TypeOf(o.result)))
+			content["text/event-stream"] = map[string]any{"schema": map[string]any{"type": "string",
+				"description": "With \"Accept: text/event-stream\": Server-Sent Events \"progress\" (data " + g.ref(reflect.TypeOf(o.progress)) +
+					"), then one \"result\" (data " + g.ref(reflect.TypeOf(o.result)) + ") or \"error\" (data " + g.ref(reflect.TypeOf(wire.ErrorEvent{})) + ")"}}
+			ok200["content"] = content
 		case string:
 			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 		default:

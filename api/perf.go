@@ -15,8 +15,8 @@ import (
 type Perf interface {
 	// Perf uploads upload bytes to target and downloads download bytes
 	// with the libp2p perf protocol, over transport ("tcp", "quic", "ws";
-	// "" for any).
-	Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string) (perf.Result, error)
+	// "" for any). progress, when not nil, is told how far it has got.
+	Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string, progress func(perf.Progress)) (perf.Result, error)
 }
 
 func (s *Server) postPerf(w http.ResponseWriter, r *http.Request) {
@@ -29,8 +29,24 @@ func (s *Server) postPerf(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	res, err := s.svc.Perf.Perf(r.Context(), target, req.Upload, req.Download, req.Transport)
+	if wantsProgress(r) {
+		s.streamProgress(w, r, "perf", func(report func(any)) (any, error) {
+			res, err := s.svc.Perf.Perf(r.Context(), target, req.Upload, req.Download, req.Transport,
+				func(p perf.Progress) { report(perfProgressWire(p)) })
+			return perfResultWire(res), err
+		})
+		return
+	}
+	res, err := s.svc.Perf.Perf(r.Context(), target, req.Upload, req.Download, req.Transport, nil)
 	s.answer(w, r, perfResultWire(res), err)
+}
+
+func perfProgressWire(p perf.Progress) wire.PerfProgress {
+	v := wire.PerfProgress{Phase: p.Phase, Bytes: p.Bytes, TotalBytes: p.Total, ElapsedMS: ms(p.Elapsed)}
+	if p.Elapsed > 0 {
+		v.BPS = float64(p.Bytes) * 8 / p.Elapsed.Seconds()
+	}
+	return v
 }
 
 func perfResultWire(r perf.Result) wire.PerfResult {

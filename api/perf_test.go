@@ -21,7 +21,7 @@ type fakePerfSvc struct {
 	err              error
 }
 
-func (f *fakePerfSvc) Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string) (perf.Result, error) {
+func (f *fakePerfSvc) Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string, progress func(perf.Progress)) (perf.Result, error) {
 	f.target, f.upload, f.download, f.transport = target, upload, download, transport
 	if f.err != nil {
 		return perf.Result{}, f.err

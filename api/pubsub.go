@@ -146,12 +146,13 @@ func (s *Server) getPubSubSubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	defer sub.Close()
 	var reported uint64
-	streamSSE(w, r, "subscribed to "+topic, sub.C(), func(m pubsub.Message, emit func(string, any)) {
+	streamSSE(w, r, "subscribed to "+topic, sub.C(), func(m pubsub.Message, emit func(string, any)) bool {
 		if d := sub.Dropped(); d > reported {
 			emit("dropped", wire.DroppedEvent{Dropped: d - reported})
 			reported = d
 		}
 		emit("message", messageWire(m))
+		return true
 	}, func(emit func(string, any)) { emit("closed", struct{}{}) })
 }
 

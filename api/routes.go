@@ -30,6 +30,7 @@ func (s *Server) routes() []route {
 	return []route{
 		// The node.
 		{"GET /v1/id", s.getID, "Describe this node", nil, wire.ID{}, nil},
+		{"GET /v1/version", s.getVersion, "The daemon's version, commit, Go and go-libp2p versions", nil, wire.Version{}, nil},
 		{"GET /v1/peers", s.getPeers, "List open connections", nil, []wire.Peer{}, nil},
 		{"POST /v1/connect", s.postConnect, "Connect to a peer", wire.ConnectRequest{}, wire.ConnectResult{}, nil},
 		{"POST /v1/disconnect", s.postDisconnect, "Close every connection to a peer", wire.DisconnectRequest{}, wire.DisconnectResult{}, nil},
@@ -49,7 +50,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/dht/table", s.getDHTTable, "Routing table by bucket", nil, []wire.RoutingEntry{}, nil},
 		{"GET /v1/dht/findpeer", s.getDHTFindPeer, "Find a peer's addresses", nil, wire.FoundPeer{}, []string{"peer"}},
 		{"GET /v1/dht/closest", s.getDHTClosest, "The K closest peers to a key", nil, wire.ClosestPeers{}, []string{"key"}},
-		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, wire.ExploreReport{}, nil},
+		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, progressed{wire.ExploreReport{}, wire.ExploreProgress{}}, nil},
 		// Records.
 		{"POST /v1/dht/put", s.postDHTPut, "Publish a signed record", wire.PutRequest{}, wire.Record{}, nil},
 		{"GET /v1/dht/get", s.getDHTGet, "Fetch and verify a record", nil, wire.Record{}, []string{"key"}},
@@ -58,7 +59,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/dht/provided", s.getDHTProvided, "Keys this node provides", nil, []wire.Provision{}, nil},
 		{"GET /v1/dht/findprovs", s.getDHTFindProvs, "Find providers of a key", nil, []wire.Provider{}, []string{"key", "count?"}},
 		// Perf.
-		{"POST /v1/perf", s.postPerf, "Measure throughput to a peer", wire.PerfRequest{}, wire.PerfResult{}, nil},
+		{"POST /v1/perf", s.postPerf, "Measure throughput to a peer", wire.PerfRequest{}, progressed{wire.PerfResult{}, wire.PerfProgress{}}, nil},
 		// Pub/sub.
 		{"POST /v1/pubsub/publish", s.postPublish, "Publish a message (joining the topic)", wire.PublishRequest{}, wire.PublishResult{}, nil},
 		{"POST /v1/pubsub/join", s.postPubSubJoin, "Join a topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},

@@ -56,12 +56,25 @@ func (s *Server) getDHTClosest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getExplore(w http.ResponseWriter, r *http.Request) {
+	if wantsProgress(r) {
+		s.streamProgress(w, r, "explore", func(report func(any)) (any, error) {
+			rep, err := s.svc.Routing.Explore(r.Context(), routing.ExploreOptions{
+				Progress: func(p routing.ExploreProgress) { report(exploreProgressWire(p)) }})
+			return reportWire(rep), err
+		})
+		return
+	}
 	rep, err := s.svc.Routing.Explore(r.Context(), routing.ExploreOptions{})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, reportWire(rep))
+}
+
+func exploreProgressWire(p routing.ExploreProgress) wire.ExploreProgress {
+	return wire.ExploreProgress{Phase: p.Phase, Found: p.Found, Dialable: p.Dialable, Failed: p.Failed,
+		Identify: p.Identify, ElapsedMS: ms(p.Elapsed)}
 }
 
 func tableWire(entries []routing.Entry) []wire.RoutingEntry {

@@ -150,6 +150,11 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 
 // send performs the request and turns non-2xx answers into *Error.
 func (c *Client) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	return c.sendAccept(ctx, method, path, body, "")
+}
+
+// sendAccept is send with an Accept header (none when accept is empty).
+func (c *Client) sendAccept(ctx context.Context, method, path string, body any, accept string) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -174,6 +179,9 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -203,6 +211,12 @@ func (c *Client) Health(ctx context.Context) error { return c.Do(ctx, "GET", "/h
 func (c *Client) ID(ctx context.Context) (wire.ID, error) {
 	var v wire.ID
 	return v, c.Do(ctx, "GET", "/v1/id", nil, &v)
+}
+
+// Version describes the daemon's binary.
+func (c *Client) Version(ctx context.Context) (wire.Version, error) {
+	var v wire.Version
+	return v, c.Do(ctx, "GET", "/v1/version", nil, &v)
 }
 
 // Peers lists open connections.

@@ -90,6 +90,7 @@ type Discovery struct {
 type API struct {
 	Listen        string `toml:"listen" comment:"Address of the HTTP API. Port 0 picks a free port (the bound address is written to the repo's api file). Default \"127.0.0.1:5101\"."`
 	MetricsListen string `toml:"metrics_listen" comment:"Separate listener for Prometheus /metrics without a token. Empty: /metrics is served on the API listener and needs the token. Default \"\"."`
+	AllowRemote   bool   `toml:"allow_remote" comment:"Allow listen and metrics_listen on addresses beyond loopback (for example 0.0.0.0:5101 in a container). The API still needs the token; /metrics on metrics_listen does not. Default false."`
 
 	// User accounts (package auth; bounds in accounts.go).
 	Registration string   `toml:"registration" comment:"Who creates user accounts: \"admin\" (an admin or the repo's api.token; plexus users add) or \"open\" (anyone who reaches the API may register a viewer account with POST /v1/auth/register). Default \"admin\"."`
@@ -238,6 +239,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("api.metrics_listen: %q is not host:port: %w", c.API.MetricsListen, err))
 		}
 	}
+	for _, l := range []struct{ key, addr string }{{"api.listen", c.API.Listen}, {"api.metrics_listen", c.API.MetricsListen}} {
+		if l.addr != "" && !c.API.AllowRemote && !IsLoopbackHostPort(l.addr) {
+			errs = append(errs, fmt.Errorf("%s: %q is reachable beyond this machine; set api.allow_remote = true "+
+				"(plexus daemon --api-allow-remote) to serve the API on other interfaces", l.key, l.addr))
+		}
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -328,6 +335,21 @@ func (c Config) checkUsableListen() error {
 	}
 	return fmt.Errorf("network.listen: no usable listen address: the transport of every address is disabled (%s = false); enable one or listen on an enabled transport",
 		strings.Join(off, ", "))
+}
+
+// IsLoopbackHostPort reports whether the host of host:port is "localhost" or
+// a loopback IP; an empty host (every interface), another name or a
+// malformed address is not.
+func IsLoopbackHostPort(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ParsePeerAddr parses a full multiaddr that ends in /p2p/<peer ID>.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/plexus-p2p/plexus/api"
@@ -40,7 +41,8 @@ type Daemon struct {
 	unlock   func()
 	shutdown chan struct{}
 	errs     chan error
-	watching chan struct{} // closed when keepRepoFiles returns
+	watching chan struct{}  // closed when keepRepoFiles returns
+	serving  sync.WaitGroup // the API and metrics servers
 	closed   bool
 }
 
@@ -105,23 +107,25 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		apiLn.Close()
 		return nil, err
 	}
-	go func() { d.errs <- api.Serve(sctx, apiLn, srv.Handler()) }()
+	d.serving.Go(func() { d.errs <- api.Serve(sctx, apiLn, srv.Handler()) })
 	if o.Config.API.MetricsListen != "" {
 		mln, err := net.Listen("tcp", o.Config.API.MetricsListen)
 		if err != nil {
 			return nil, fmt.Errorf("metrics listen on %s: %w", o.Config.API.MetricsListen, err)
 		}
-		go func() { d.errs <- api.Serve(sctx, mln, srv.MetricsHandler()) }()
+		d.serving.Go(func() { d.errs <- api.Serve(sctx, mln, srv.MetricsHandler()) })
 	}
 	d.APIAddr = apiLn.Addr().String()
+	if err := d.Node.Start(ctx); err != nil {
+		return nil, err
+	}
+	// The API file appears once the node has started: a CLI that finds it
+	// ("plexus wait", "plexus daemon --detach") finds a ready daemon.
 	if err := o.Repo.WriteAPIAddr(d.APIAddr); err != nil {
 		return nil, err
 	}
 	d.watching = make(chan struct{})
 	go d.keepRepoFiles(sctx, o.Logger, token)
-	if err := d.Node.Start(ctx); err != nil {
-		return nil, err
-	}
 	return d, nil
 }
 
@@ -183,9 +187,11 @@ func (d *Daemon) ShutdownRequested() <-chan struct{} { return d.shutdown }
 // Errors receives a fatal API server error.
 func (d *Daemon) Errors() <-chan error { return d.errs }
 
-// Close stops the API, closes the node (services in reverse order, then the
-// datastore), removes the API address file and releases the repo lock. It
-// is idempotent.
+// Close stops the API from accepting connections, closes the node
+// (services in reverse order, then the datastore), waits for the API's
+// requests in flight to end (event streams end cleanly with node.stopping),
+// removes the API address file and releases the repo lock. It is
+// idempotent.
 func (d *Daemon) Close() error {
 	if d.closed {
 		return nil
@@ -198,6 +204,9 @@ func (d *Daemon) Close() error {
 	var errs []error
 	if d.Node != nil {
 		errs = append(errs, d.Node.Close())
+	}
+	d.serving.Wait()
+	if d.Node != nil {
 		d.repo.RemoveAPIAddr()
 	}
 	if d.unlock != nil {

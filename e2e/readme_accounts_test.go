@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// readmeBlock returns the first ```sh block of the README section titled
+// readmeSection returns the first ```sh block of the README section titled
 // heading.
-func readmeBlock(t *testing.T, heading string) string {
+func readmeSection(t *testing.T, heading string) string {
 	t.Helper()
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -35,7 +35,7 @@ func readmeBlock(t *testing.T, heading string) string {
 
 // The README's Accounts block runs as pasted (with bin/plexus built).
 func TestReadmeAccounts(t *testing.T) {
-	block := readmeBlock(t, "## Accounts")
+	block := readmeSection(t, "## Accounts")
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {
 		t.Fatal(err)

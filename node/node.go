@@ -36,6 +36,14 @@ import (
 	"github.com/plexus-p2p/plexus/routing"
 )
 
+// The node's own events: EventStarted when Start has joined the network
+// (data StartedEvent), EventStopping when Close begins (no data; the last
+// event the node publishes).
+const (
+	EventStarted  = "node.started"
+	EventStopping = "node.stopping"
+)
+
 // Version is the Plexus version; the agent version is "plexus/<Version>".
 var Version = "0.1.0"
 
@@ -207,7 +215,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.disc.Start(n.ctx); err != nil {
 		return err
 	}
-	n.bus.Publish("node.started", StartedEvent{Peer: n.host.ID()})
+	n.bus.Publish(EventStarted, StartedEvent{Peer: n.host.ID()})
 	return nil
 }
 
@@ -257,7 +265,7 @@ func (n *Node) Close() error {
 	n.closers = nil
 	n.mu.Unlock()
 
-	n.bus.Publish("node.stopping", nil)
+	n.bus.Publish(EventStopping, nil)
 	n.cancel()
 	n.wg.Wait() // watchers end with n.ctx
 	var errs []error

@@ -34,8 +34,9 @@ var perfTransports = map[string]string{"tcp": "tcp", "quic": "quic-v1", "ws": "w
 // config.MaxPerfBytes). It connects through target's addresses when it has
 // some, otherwise through known addresses or a DHT lookup. With a transport
 // ("tcp", "quic" or "ws"; "" for any) it (re)connects over that transport
-// only, closing other connections to the peer first.
-func (n *Node) Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string) (perf.Result, error) {
+// only, closing other connections to the peer first. progress, when not
+// nil, is told how far the measurement has got (perf.WithProgress).
+func (n *Node) Perf(ctx context.Context, target peer.AddrInfo, upload, download uint64, transport string, progress func(perf.Progress)) (perf.Result, error) {
 	if upload > config.MaxPerfBytes || download > config.MaxPerfBytes {
 		return perf.Result{}, fmt.Errorf("%w: upload and download are limited to %d bytes each", ErrInvalidArgument, uint64(config.MaxPerfBytes))
 	}
@@ -55,7 +56,11 @@ func (n *Node) Perf(ctx context.Context, target peer.AddrInfo, upload, download 
 	if err != nil {
 		return perf.Result{}, err
 	}
-	res, err := perf.Run(ctx, n.host, p, upload, download)
+	var opts []perf.RunOption
+	if progress != nil {
+		opts = append(opts, perf.WithProgress(progress))
+	}
+	res, err := perf.Run(ctx, n.host, p, upload, download, opts...)
 	if err != nil {
 		return res, fmt.Errorf("perf %s: %w", p, err)
 	}

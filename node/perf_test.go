@@ -23,7 +23,7 @@ func TestPerfTyped(t *testing.T) {
 	defer cancel()
 	target := peer.AddrInfo{ID: a.ID(), Addrs: a.Host().Addrs()}
 
-	res, err := b.Perf(ctx, target, 1<<10, 64<<10, "tcp")
+	res, err := b.Perf(ctx, target, 1<<10, 64<<10, "tcp", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestPerfTyped(t *testing.T) {
 		"unknown transport": {target, 1, 1, "carrier-pigeon"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := b.Perf(ctx, c.target, c.upload, c.download, c.transport); !errors.Is(err, node.ErrInvalidArgument) {
+			if _, err := b.Perf(ctx, c.target, c.upload, c.download, c.transport, nil); !errors.Is(err, node.ErrInvalidArgument) {
 				t.Fatalf("got %v, want ErrInvalidArgument", err)
 			}
 		})

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,7 +37,68 @@ type Result struct {
 }
 
 type runConfig struct {
-	bufSize int
+	bufSize  int
+	progress func(Progress)
+}
+
+// Phases of a Run, as reported in Progress.
+const (
+	PhaseUpload   = "upload"
+	PhaseDownload = "download"
+)
+
+// progressInterval is how often WithProgress reports a running phase.
+const progressInterval = 250 * time.Millisecond
+
+// Progress is how far a Run has got, as reported to WithProgress.
+type Progress struct {
+	// Phase is PhaseUpload while the client sends, then PhaseDownload
+	// while it receives.
+	Phase string
+	// Bytes is what the phase has moved so far, of Total.
+	Bytes, Total uint64
+	// Elapsed runs from the start of the phase.
+	Elapsed time.Duration
+}
+
+// WithProgress has Run call fn, on Run's goroutine, about every 250 ms while
+// a phase moves bytes and once when each phase (of a non-zero size) has
+// completed. Default: no reports.
+func WithProgress(fn func(Progress)) RunOption {
+	return func(c *runConfig) error {
+		if fn == nil {
+			return errors.New("perf: nil progress function")
+		}
+		c.progress = fn
+		return nil
+	}
+}
+
+// progressReporter throttles a phase's reports.
+type progressReporter struct {
+	fn           func(Progress)
+	phase        string
+	total        uint64
+	start, since time.Time
+}
+
+func newProgressReporter(fn func(Progress), phase string, total uint64) *progressReporter {
+	now := time.Now()
+	return &progressReporter{fn: fn, phase: phase, total: total, start: now, since: now}
+}
+
+// report reports bytes when the interval has passed since the last report,
+// or always when done.
+func (r *progressReporter) report(bytes uint64, done bool) {
+	if r.fn == nil || r.total == 0 {
+		return
+	}
+	now := time.Now()
+	if !done && now.Sub(r.since) < progressInterval {
+		return
+	}
+	r.since = now
+	r.fn(Progress{Phase: r.phase, Bytes: bytes, Total: r.total, Elapsed: now.Sub(r.start)})
 }
 
 // RunOption configures Run.
@@ -77,7 +139,7 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
 	defer stop()
 
-	res, err := RunStream(st, upload, download, cfg.bufSize, start)
+	res, err := runStream(st, upload, download, cfg.bufSize, start, cfg.progress)
 	if err != nil {
 		_ = st.Reset()
 		if cerr := context.Cause(ctx); cerr != nil {

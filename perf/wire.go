@@ -147,6 +147,11 @@ func ServeStream(s Stream, buf []byte, idle time.Duration) (Transfer, error) {
 // measured from it. bufSize is the write and read chunk size; values below
 // 64 KiB are raised to 64 KiB.
 func RunStream(s Stream, upload, download uint64, bufSize int, start time.Time) (Result, error) {
+	return runStream(s, upload, download, bufSize, start, nil)
+}
+
+// runStream is RunStream reporting its progress to progress (when not nil).
+func runStream(s Stream, upload, download uint64, bufSize int, start time.Time, progress func(Progress)) (Result, error) {
 	res := Result{Upload: upload, Download: download}
 	bufSize = max(bufSize, minBufferSize)
 	// Do not allocate a large buffer for a small exchange.
@@ -157,6 +162,7 @@ func RunStream(s Stream, upload, download uint64, bufSize int, start time.Time) 
 
 	binary.BigEndian.PutUint64(buf[:headerLen], download)
 	uploadStart := time.Now()
+	up := newProgressReporter(progress, PhaseUpload, upload)
 	// The first write carries the header together with the first upload
 	// bytes, so a small exchange costs one frame.
 	first := buf[:min(uint64(len(buf)), satAdd(upload, headerLen))]
@@ -175,19 +181,26 @@ func RunStream(s Stream, upload, download uint64, bufSize int, start time.Time) 
 		if err != nil {
 			return res, fmt.Errorf("perf: upload after %d of %d bytes: %w", sent, upload, err)
 		}
+		up.report(sent, false)
 	}
 	if err := s.CloseWrite(); err != nil {
 		return res, fmt.Errorf("perf: close write: %w", err)
 	}
+	up.report(sent, true)
 
 	var got uint64
 	var firstByte time.Time
+	var down *progressReporter
 	for {
 		n, err := s.Read(buf)
 		if n > 0 && firstByte.IsZero() {
 			firstByte = time.Now()
+			down = newProgressReporter(progress, PhaseDownload, download)
 		}
 		got += uint64(n)
+		if n > 0 && down != nil && got <= download {
+			down.report(got, got == download)
+		}
 		if got > download {
 			return res, fmt.Errorf("%w: asked for %d, got at least %d", ErrWrongLength, download, got)
 		}

@@ -30,6 +30,32 @@ type ExploreOptions struct {
 	// AgentVersion is reported for this node. Default: the one given with
 	// WithAgentVersion.
 	AgentVersion string
+	// Progress, when set, is told how far the exploration has got: about
+	// every 250 ms while the crawl finds nodes, when the crawl ends and when
+	// identifying the nodes ends. Calls never overlap. Default: none.
+	Progress func(ExploreProgress)
+}
+
+// Phases of an exploration, as reported in ExploreProgress.
+const (
+	PhaseCrawl    = "crawl"    // asking each node reached for its routing table
+	PhaseIdentify = "identify" // connecting to the dialable nodes not yet identified
+)
+
+// exploreProgressInterval is how often ExploreOptions.Progress is told
+// about a crawl in progress.
+const exploreProgressInterval = 250 * time.Millisecond
+
+// ExploreProgress is how far an exploration has got.
+type ExploreProgress struct {
+	Phase string // PhaseCrawl or PhaseIdentify
+	// Found counts the nodes seen so far, this node included; Dialable
+	// those that answered the crawler, Failed those it could not query.
+	Found, Dialable, Failed int
+	// Identify is the number of nodes the identify phase connects to (in
+	// PhaseIdentify).
+	Identify int
+	Elapsed  time.Duration
 }
 
 // Report is the result of Explore.
@@ -128,7 +154,26 @@ func Crawl(ctx context.Context, h host.Host, seeds []peer.ID, opts ExploreOption
 		start = append(start, &ai)
 		node(p).Addrs = ai.Addrs
 	}
-	// The crawler calls back from its single coordinating goroutine.
+	var lastReport time.Time
+	report := func(phase string, identify int, force bool) {
+		if opts.Progress == nil || (!force && time.Since(lastReport) < exploreProgressInterval) {
+			return
+		}
+		lastReport = time.Now()
+		pr := ExploreProgress{Phase: phase, Found: len(nodes), Identify: identify, Elapsed: time.Since(began)}
+		for _, n := range nodes {
+			switch {
+			case n.Self:
+			case n.Dialable:
+				pr.Dialable++
+			case n.Error != "":
+				pr.Failed++
+			}
+		}
+		opts.Progress(pr)
+	}
+	// The crawler calls back from its single coordinating goroutine, and
+	// c.Run returns after the last call.
 	c.Run(ctx, start,
 		func(p peer.ID, rtPeers []*peer.AddrInfo) {
 			n := node(p)
@@ -140,18 +185,27 @@ func Crawl(ctx context.Context, h host.Host, seeds []peer.ID, opts ExploreOption
 					m.Addrs = ai.Addrs
 				}
 			}
+			report(PhaseCrawl, 0, false)
 		},
 		func(p peer.ID, err error) {
 			if p == self {
 				return
 			}
-			if n := node(p); !n.Dialable {
+			switch n := node(p); {
+			case err == nil:
+				// The crawler's "failure" without an error: the node
+				// answered with an empty routing table.
+				n.Dialable, n.Error = true, ""
+			case !n.Dialable:
 				n.Error = err.Error()
 			}
+			report(PhaseCrawl, 0, false)
 		})
 	complete := ctx.Err() == nil
+	report(PhaseCrawl, 0, true)
 
-	identifyAll(ctx, h, nodes, opts)
+	identified := identifyAll(ctx, h, nodes, opts)
+	report(PhaseIdentify, identified, true)
 
 	rep := Report{Self: self, StartedAt: began, Complete: complete}
 	for _, n := range nodes {
@@ -197,8 +251,9 @@ func Crawl(ctx context.Context, h host.Host, seeds []peer.ID, opts ExploreOption
 }
 
 // identifyAll connects, with bounded parallelism, to each dialable node whose
-// protocols the peerstore does not know; Connect waits for identify.
-func identifyAll(ctx context.Context, h host.Host, nodes map[peer.ID]*Node, opts ExploreOptions) {
+// protocols the peerstore does not know (Connect waits for identify), and
+// returns how many such nodes there were.
+func identifyAll(ctx context.Context, h host.Host, nodes map[peer.ID]*Node, opts ExploreOptions) int {
 	var todo []peer.AddrInfo
 	for _, n := range nodes {
 		if n.Self || !n.Dialable {
@@ -216,7 +271,7 @@ func identifyAll(ctx context.Context, h host.Host, nodes map[peer.ID]*Node, opts
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return
+			return len(todo)
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -226,4 +281,5 @@ func identifyAll(ctx context.Context, h host.Host, nodes map[peer.ID]*Node, opts
 		})
 	}
 	wg.Wait()
+	return len(todo)
 }

@@ -227,9 +227,26 @@ func TestFindPeerClosestAndExplore(t *testing.T) {
 	}
 
 	// Explore reaches every DHT server (not the newcomer, a client), this one first.
-	rep, err := rts[1].Explore(ctx, routing.ExploreOptions{Timeout: 20 * time.Second})
+	var progress []routing.ExploreProgress
+	rep, err := rts[1].Explore(ctx, routing.ExploreOptions{Timeout: 20 * time.Second,
+		Progress: func(p routing.ExploreProgress) { progress = append(progress, p) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Progress: crawl reports with growing counts, the crawl's last one
+	// complete, then the identify phase's.
+	if len(progress) < 2 {
+		t.Fatalf("progress reports %+v, want the crawl's and the identify phase's", progress)
+	}
+	crawled, identified := progress[len(progress)-2], progress[len(progress)-1]
+	for i, p := range progress[:len(progress)-1] {
+		if p.Phase != routing.PhaseCrawl || (i > 0 && p.Found < progress[i-1].Found) {
+			t.Fatalf("progress report %d: %+v after %+v", i, p, progress[max(i-1, 0)])
+		}
+	}
+	if crawled.Found != n || crawled.Dialable != n-1 || crawled.Failed != 0 ||
+		identified.Phase != routing.PhaseIdentify || identified.Found != n || identified.Elapsed < crawled.Elapsed {
+		t.Fatalf("last progress reports %+v then %+v; want %d found, %d dialable, then identify", crawled, identified, n, n-1)
 	}
 	if !rep.Complete || rep.Total != n || rep.Dialable != n || rep.Duration <= 0 {
 		t.Fatalf("explore: complete %v total %d dialable %d duration %v, want %d", rep.Complete, rep.Total, rep.Dialable, rep.Duration, n)

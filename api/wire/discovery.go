@@ -91,6 +91,17 @@ type ClosestPeers struct {
 	DurationMS float64  `json:"duration_ms"`
 }
 
+// ExploreProgress is the data of a "progress" event of GET /v1/explore
+// asked for with "Accept: text/event-stream".
+type ExploreProgress struct {
+	Phase     string  `json:"phase"`    // "crawl" (asking nodes for their routing tables), then "identify"
+	Found     int     `json:"found"`    // nodes seen so far, this node included
+	Dialable  int     `json:"dialable"` // nodes that answered the crawler
+	Failed    int     `json:"failed"`   // nodes the crawler could not query
+	Identify  int     `json:"identify"` // nodes connected to in the identify phase
+	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
 // ExploreReport is the answer of GET /v1/explore: every node the crawl
 // reached from this node's routing table.
 type ExploreReport struct {

@@ -29,6 +29,16 @@ type PerfResult struct {
 	BPS         float64 `json:"bps"` // (upload+download)*8/total
 }
 
+// PerfProgress is the data of a "progress" event of POST /v1/perf asked
+// for with "Accept: text/event-stream": how far one phase has got.
+type PerfProgress struct {
+	Phase      string  `json:"phase"`       // "upload", then "download"
+	Bytes      uint64  `json:"bytes"`       // moved so far in this phase
+	TotalBytes uint64  `json:"total_bytes"` // the phase's size
+	ElapsedMS  float64 `json:"elapsed_ms"`  // since the phase began
+	BPS        float64 `json:"bps"`         // bits per second so far in this phase
+}
+
 // PerfServedEvent is the data of the perf.served event: this node served a
 // perf exchange (or refused or failed one).
 type PerfServedEvent struct {

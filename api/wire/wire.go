@@ -148,3 +148,28 @@ type Status struct {
 type DisconnectResult struct {
 	PeerID string `json:"peer_id"`
 }
+
+// Long operations (POST /v1/perf, GET /v1/explore) report their progress
+// when asked with "Accept: text/event-stream": the answer is then a stream of
+// "progress" events, ended by one "result" event whose data is the usual
+// JSON answer, or by one "error" event (ErrorEvent). Input errors are
+// answered before the stream starts, as usual.
+
+// ErrorEvent is the data of the "error" event that ends a progress stream.
+type ErrorEvent struct {
+	Status int    `json:"status"` // the HTTP status the error would have answered
+	Error  string `json:"error"`
+	Code   string `json:"code,omitempty"`
+}
+
+// Version describes the daemon's binary (GET /v1/version) or, printed by
+// "plexus version", the CLI's.
+type Version struct {
+	Version    string     `json:"version"`
+	Commit     string     `json:"commit"`             // source revision; empty when the build did not record it
+	Modified   bool       `json:"modified,omitempty"` // built from a tree with uncommitted changes
+	CommitTime *time.Time `json:"commit_time,omitempty"`
+	Go         string     `json:"go"`       // Go toolchain, e.g. "go1.26.8"
+	Platform   string     `json:"platform"` // GOOS/GOARCH
+	Libp2p     string     `json:"libp2p"`   // go-libp2p module version
+}

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,14 +21,18 @@ import (
 )
 
 type daemonFlags struct {
-	profile   string
-	bootstrap []string
-	listen    []string
-	api       string
-	logLevel  string
-	logFormat string
+	profile     string
+	bootstrap   []string
+	listen      []string
+	api         string
+	allowRemote bool
+	logLevel    string
+	logFormat   string
 
 	relayService optBool // --relay-service[=false]: overrides nat.relay_service
+
+	detach  bool // start in the background and return once ready
+	readyFD int  // set by --detach for the background process: where it reports readiness
 }
 
 func newDaemonCmd(g *globals) *cobra.Command {
@@ -41,18 +47,32 @@ Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.
 On first run it initialises the repo as "plexus init" does. A repo whose identity.key is
 gone is refused (restore it, or "plexus init --new-identity"); a repo whose config.toml is
 gone gets the defaults. --profile and $PLEXUS_PROFILE apply on top of config.toml at start
-and are never written into it.`,
+and are never written into it.
+
+SIGHUP re-reads the config file's log.level (other settings need a restart).
+With --detach it runs in the background (logs in <repo>/daemon.log) and the
+command returns once the node has started and its API answers, or fails with
+the daemon's error.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd, g, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.detach {
+				return detachDaemon(cmd, g)
+			}
+			return runDaemon(cmd, g, f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.profile, "profile", "", "config profile applied on top of the config file at start, not written into it: default or local (default $PLEXUS_PROFILE)")
 	fl.StringArrayVar(&f.bootstrap, "bootstrap", nil, "peer to join the network through, a full multiaddr (repeatable; added to the config's)")
 	fl.StringArrayVar(&f.listen, "listen", nil, "multiaddr to listen on (repeatable; replaces the config's)")
 	fl.StringVar(&f.api, "api-listen", "", "HTTP API address host:port (port 0 picks one); also accepted as --api")
+	fl.BoolVar(&f.allowRemote, "api-allow-remote", false, "allow an API address beyond loopback, such as 0.0.0.0:5101 (sets api.allow_remote)")
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from config)")
 	fl.StringVar(&f.logFormat, "log-format", "", "text or json (default from config)")
 	fl.VarPF(&f.relayService, "relay-service", "", "serve as a circuit relay v2 for private nodes while publicly reachable (overrides nat.relay_service; --relay-service=false turns it off)").NoOptDefVal = "true"
+	fl.BoolVar(&f.detach, "detach", false, "run in the background; return once the daemon is ready, printing its peer ID and addresses")
+	fl.IntVar(&f.readyFD, readyFDFlag, 0, "file descriptor to report readiness on (used by --detach)")
+	fl.MarkHidden(readyFDFlag)
 	return cmd
 }
 
@@ -96,6 +116,9 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 	} else if g.api != "" {
 		cfg.API.Listen = g.api
 	}
+	if f.allowRemote {
+		cfg.API.AllowRemote = true
+	}
 	if f.logLevel != "" {
 		cfg.Log.Level = f.logLevel
 	}
@@ -120,8 +143,20 @@ func describeProfile(applied string, file config.Config) string {
 	return "none (" + config.ConfigFile + " as written)"
 }
 
-func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
+func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) (err error) {
 	out := cmd.OutOrStdout()
+	ready := newReadyReporter(f.readyFD)
+	defer func() { ready.fail(err) }()
+	// Signals are taken before anything starts: a SIGTERM during startup
+	// still ends in a clean close of the datastore, and SIGHUP never kills
+	// the daemon.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+
 	repo, err := g.openRepo()
 	if err != nil {
 		return err
@@ -134,7 +169,12 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log)
+	level := new(slog.LevelVar)
+	log := newLogger(cfg.Log, level)
+	if !config.IsLoopbackHostPort(cfg.API.Listen) {
+		log.Warn("the API listens beyond loopback (api.allow_remote): anyone who reaches it and has the token controls the node",
+			"api.listen", cfg.API.Listen)
+	}
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
 	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Profile: profile, Logger: log})
@@ -156,24 +196,70 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 		fmt.Fprintf(out, "Joining the network through %d bootstrap peer(s).\n", len(cfg.Network.Bootstrap))
 	}
 	fmt.Fprintln(out, "Daemon is ready.")
+	ready.ok(id, d.APIAddr)
+	sdNotify(log, "READY=1")
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	select {
-	case s := <-sigs:
-		log.Info("signal received, shutting down (send it again to force exit)", "signal", s)
-	case <-d.ShutdownRequested():
-		log.Info("shutdown requested through the API")
-	case err := <-d.Errors():
-		return fmt.Errorf("API server: %w", err)
+wait:
+	for {
+		select {
+		case s := <-sigs:
+			log.Info("signal received, shutting down (send it again to force exit)", "signal", s)
+			break wait
+		case <-hups:
+			reloadConfig(repo, g, f, cfg, level, log)
+		case <-d.ShutdownRequested():
+			log.Info("shutdown requested through the API")
+			break wait
+		case err := <-d.Errors():
+			return fmt.Errorf("API server: %w", err)
+		}
 	}
+	sdNotify(log, "STOPPING=1")
 	go forceExitOnSecondSignal(sigs)
 	if err := d.Close(); err != nil {
 		log.Warn("closing node", "err", err)
 	}
 	fmt.Fprintln(out, "Daemon stopped.")
 	return nil
+}
+
+// reloadConfig applies what can change without a restart, at SIGHUP: the
+// config file's log.level (unless --log-level set it). It logs what it did
+// and which other settings differ from the running ones (they take effect at
+// the next start); a config that does not load or validate changes nothing.
+func reloadConfig(repo config.Repo, g *globals, f *daemonFlags, running config.Config, level *slog.LevelVar, log *slog.Logger) {
+	cfg, _, err := daemonConfig(repo, g, f, io.Discard)
+	if err != nil {
+		log.Error("SIGHUP: config not reloaded, the daemon keeps its settings", "err", err)
+		return
+	}
+	if f.logLevel != "" {
+		log.Warn("SIGHUP: log.level is set by --log-level, which the config file does not override", "log.level", f.logLevel)
+	} else {
+		level.Set(slogLevel(cfg.Log.Level))
+	}
+	log.Info("config reloaded", "log.level", cfg.Log.Level)
+	if changed := changedSections(running, cfg); len(changed) > 0 {
+		log.Warn("SIGHUP: these settings changed in the config file and take effect at the next start", "sections", strings.Join(changed, ", "))
+	}
+}
+
+// changedSections names the config sections other than log that differ
+// between a and b.
+func changedSections(a, b config.Config) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		sf := va.Type().Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+		if name == "log" || !sf.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // forceExitOnSecondSignal exits at a second signal or when shutdown hangs.
@@ -187,40 +273,48 @@ func forceExitOnSecondSignal(sigs <-chan os.Signal) {
 	os.Exit(1)
 }
 
-// newLogger builds the slog logger and routes go-libp2p's logs through it
-// (at warn and above unless the level is debug).
-func newLogger(c config.Log) *slog.Logger {
-	var lvl slog.Level
-	lvl.UnmarshalText([]byte(c.Level))
-	hopts := &slog.HandlerOptions{Level: lvl}
+// newLogger builds the slog logger at level (set from c.Level; change it
+// later to change the level) and routes go-libp2p's logs through it (at warn
+// and above unless the level is debug).
+func newLogger(c config.Log, level *slog.LevelVar) *slog.Logger {
+	level.Set(slogLevel(c.Level))
+	hopts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, hopts)
 	if c.Format == "json" {
 		h = slog.NewJSONHandler(os.Stderr, hopts)
 	}
-	libp2pLevel := max(lvl, slog.LevelWarn)
-	if lvl <= slog.LevelDebug {
-		libp2pLevel = lvl
-	}
-	gologshim.SetDefaultHandler(levelHandler{Handler: h, min: libp2pLevel})
+	gologshim.SetDefaultHandler(levelHandler{Handler: h, level: level})
 	log := slog.New(h)
 	slog.SetDefault(log)
 	return log
 }
 
-// levelHandler raises the minimum level of a handler.
+func slogLevel(s string) slog.Level {
+	var l slog.Level
+	l.UnmarshalText([]byte(s))
+	return l
+}
+
+// levelHandler filters go-libp2p's logs: warn and above, or everything the
+// handler takes when the level is debug.
 type levelHandler struct {
 	slog.Handler
-	min slog.Level
+	level *slog.LevelVar
 }
 
 func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
+	lvl := h.level.Level()
+	min := max(lvl, slog.LevelWarn)
+	if lvl <= slog.LevelDebug {
+		min = lvl
+	}
+	return l >= min && h.Handler.Enabled(ctx, l)
 }
 
 func (h levelHandler) WithAttrs(a []slog.Attr) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithAttrs(a), min: h.min}
+	return levelHandler{Handler: h.Handler.WithAttrs(a), level: h.level}
 }
 
 func (h levelHandler) WithGroup(name string) slog.Handler {
-	return levelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
+	return levelHandler{Handler: h.Handler.WithGroup(name), level: h.level}
 }

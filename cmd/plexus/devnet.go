@@ -27,7 +27,7 @@ repo under --dir (default: a temporary directory removed on exit) and its own HT
 know only node 1 and find each other through the DHT. Ctrl-C stops every node.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger(config.Log{Level: logLevel, Format: "text"})
+			log := newLogger(config.Log{Level: logLevel, Format: "text"}, new(slog.LevelVar))
 			ctx := cmd.Context()
 			net, err := devnet.Start(ctx, devnet.Options{Nodes: nodes, Dir: dir, Logger: log})
 			if err != nil {

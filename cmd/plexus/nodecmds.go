@@ -179,11 +179,19 @@ func newEventsCmd(g *globals) *cobra.Command {
 			out := cmd.OutOrStdout()
 			for {
 				ev, err := st.NextEvent()
-				if err != nil {
-					if ctx.Err() != nil || errors.Is(err, io.EOF) {
-						return nil
+				switch {
+				case err == nil:
+				case ctx.Err() != nil:
+					return nil // Ctrl-C
+				case errors.Is(err, io.EOF):
+					// The daemon ends the stream after node.stopping.
+					if g.json {
+						out = cmd.ErrOrStderr() // keep stdout JSON only
 					}
-					return err
+					fmt.Fprintln(out, "daemon stopped: the event stream ended")
+					return nil
+				default:
+					return fmt.Errorf("the event stream broke off (did the daemon crash?): %w", err)
 				}
 				if g.json {
 					g.print(out, ev, nil)
@@ -200,17 +208,20 @@ func newEventsCmd(g *globals) *cobra.Command {
 func newShutdownCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "shutdown",
-		Short: "Stop the daemon",
+		Short: "Stop the daemon; returns once it has stopped (node and datastore closed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := call(cmd, g, func(ctx context.Context, c *client.Client) (struct{}, error) {
-				return struct{}{}, c.Shutdown(ctx)
+				if err := c.Shutdown(ctx); err != nil {
+					return struct{}{}, err
+				}
+				return struct{}{}, waitStopped(ctx, g, c)
 			})
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), map[string]string{"status": "shutting down"}, func(w io.Writer) {
-				fmt.Fprintln(w, "daemon is shutting down")
+			return g.print(cmd.OutOrStdout(), map[string]string{"status": "stopped"}, func(w io.Writer) {
+				fmt.Fprintln(w, "daemon stopped")
 			})
 		},
 	}

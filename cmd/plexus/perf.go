@@ -21,7 +21,14 @@ func newPerfCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Target = args[0]
-			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.PerfResult, error) { return c.Perf(ctx, req) })
+			prog := newProgressLine(g, cmd.OutOrStdout())
+			res, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.PerfResult, error) {
+				if prog != nil {
+					return c.PerfProgress(ctx, req, prog.perf)
+				}
+				return c.Perf(ctx, req)
+			})
+			prog.clear()
 			if err != nil {
 				return err
 			}

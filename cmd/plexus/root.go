@@ -47,7 +47,7 @@ func newRootCmd() *cobra.Command {
 		newEventsCmd(g), newShutdownCmd(g),
 		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g), newPerfCmd(g),
 		newBootstrapCmd(g), newExploreCmd(g), newDiscoverCmd(g),
-		newNATCmd(g),
+		newNATCmd(g), newVersionCmd(g), newWaitCmd(g),
 		newUsersCmd(g), newTokensCmd(g),
 	)
 	return root

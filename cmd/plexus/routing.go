@@ -93,7 +93,17 @@ func newExploreCmd(g *globals) *cobra.Command {
 		Short: "Crawl the network from this node's routing table and report every node found",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rep, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.ExploreReport, error) { return c.Explore(ctx) })
+			var prog *progressLine
+			if !dot {
+				prog = newProgressLine(g, cmd.OutOrStdout())
+			}
+			rep, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.ExploreReport, error) {
+				if prog != nil {
+					return c.ExploreProgress(ctx, prog.explore)
+				}
+				return c.Explore(ctx)
+			})
+			prog.clear()
 			if err != nil {
 				return err
 			}
