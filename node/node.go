@@ -34,6 +34,7 @@ import (
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
 	"github.com/plexus-p2p/plexus/routing"
+	"github.com/plexus-p2p/plexus/tunnel"
 )
 
 // Version is the Plexus version; the agent version is "plexus/<Version>".
@@ -89,6 +90,7 @@ type Node struct {
 	records *records.Service
 	ps      *pubsub.Service
 	msg     *messaging.Service
+	tunnels *tunnel.Service
 
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
@@ -181,6 +183,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.startPerf(); err != nil {
+		return nil, err
+	}
+	if err := n.startTunnels(); err != nil {
 		return nil, err
 	}
 	if err := n.startNAT(); err != nil {
