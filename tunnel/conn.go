@@ -204,7 +204,7 @@ func (c *conn) streamError(op string, err error) error {
 	c.mu.Unlock()
 	if str != nil {
 		if note := relayNote(str.Conn(), time.Since(c.start), c.in.Load(), c.out.Load()); note != "" {
-			err = fmt.Errorf("%w; %s", err, note)
+			err = fmt.Errorf("%s: %w", note, err)
 		}
 	}
 	return err
@@ -243,10 +243,10 @@ func relayNote(c network.Conn, lasted time.Duration, in, out uint64) string {
 	}
 	limit := "limits relayed connections (it did not say how)"
 	if len(limits) > 0 {
-		limit = "limits a relayed connection to " + strings.Join(limits, " and ") + ", all its streams together"
+		limit = "limits a relayed connection to " + strings.Join(limits, " and ") + " (all its streams together)"
 	}
-	return fmt.Sprintf("the stream ran over a relayed connection and %s %s: this one ended after %s with %s in and %s out, so the relay's limits most likely cut it (a direct connection, by hole punching or a reachable address, has no such limits)",
-		relay, limit, lasted.Round(time.Millisecond), byteCount(in), byteCount(out))
+	return fmt.Sprintf("the connection through %s ended after %s with %s in and %s out: that relay %s, so its limits most likely cut it; a direct connection (hole punching, or a reachable address) has no such limits",
+		relay, lasted.Round(time.Millisecond), byteCount(in), byteCount(out), limit)
 }
 
 // byteCount formats n bytes for people: 512 B, 128 KiB, 1.5 MiB.
