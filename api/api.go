@@ -38,6 +38,7 @@ type Services struct {
 	PubSub    PubSub    // gossipsub topics
 	Messaging Messaging // request/response
 	NAT       NAT       // the connectivity doctor
+	Tunnels   Tunnels   // local TCP services exposed and forwarded over streams
 }
 
 // Options configure a Server.

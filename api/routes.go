@@ -71,5 +71,10 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/handlers", s.deleteHandlers, "Stop serving a protocol", nil, wire.HandlerRequest{}, []string{"protocol"}},
 		// NAT traversal.
 		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report: reachability, NAT behaviour, relays, hole punching, advice", nil, wire.NATStatus{}, nil},
+		// Tunnels.
+		{"GET /v1/tunnels", s.getTunnels, "Open tunnels with their connections and bytes", nil, []wire.Tunnel{}, nil},
+		{"POST /v1/tunnels/expose", s.postTunnelExpose, "Serve a local TCP address to allowed peers under a /x/ protocol", wire.ExposeRequest{}, status{201, wire.Tunnel{}}, nil},
+		{"POST /v1/tunnels/forward", s.postTunnelForward, "Carry a local TCP listener's connections to a peer's exposed protocol", wire.ForwardRequest{}, status{201, wire.Tunnel{}}, nil},
+		{"DELETE /v1/tunnels", s.deleteTunnel, "Close a tunnel and the connections it carries", nil, wire.Tunnel{}, []string{"id"}},
 	}
 }

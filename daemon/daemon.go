@@ -114,6 +114,7 @@ func Services(n *node.Node) api.Services {
 		PubSub:    api.PubSubService(n.PubSub()),
 		Messaging: n,
 		NAT:       n.NAT(),
+		Tunnels:   n.Tunnels(),
 	}
 }
 

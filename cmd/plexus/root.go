@@ -47,6 +47,7 @@ func newRootCmd() *cobra.Command {
 		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g), newPerfCmd(g),
 		newBootstrapCmd(g), newExploreCmd(g), newDiscoverCmd(g),
 		newNATCmd(g),
+		newTunnelCmd(g),
 	)
 	return root
 }
