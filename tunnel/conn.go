@@ -181,19 +181,8 @@ func copyHalf(dst io.Writer, src io.Reader, buf []byte, conn, total *atomic.Uint
 // limits of the relay the stream ran through.
 func (c *conn) streamError(op string, err error) error {
 	t := c.t
-	var se *network.StreamError
-	if errors.As(err, &se) && se.Remote {
-		switch se.ErrorCode {
-		case network.StreamGated:
-			return fmt.Errorf("peer %s refused the connection: this node (%s) is not allowed on its tunnel %s (on that peer: plexus tunnel expose %s HOST:PORT --allow %s)",
-				c.peer, t.svc.h.ID(), t.proto, t.proto, t.svc.h.ID())
-		case network.StreamResourceLimitExceeded:
-			return fmt.Errorf("peer %s refused the connection: its tunnel %s is at its connection limit, or its resource manager's limits for %s are reached", c.peer, t.proto, ServiceName)
-		case network.StreamShutdown:
-			return fmt.Errorf("peer %s closed its tunnel %s", c.peer, t.proto)
-		case CodeTargetUnreachable:
-			return fmt.Errorf("peer %s could not connect to the service it exposes as %s", c.peer, t.proto)
-		}
+	if refused := t.refusal(c.peer, err); refused != nil {
+		return refused
 	}
 	if isNotSupported(err) {
 		return t.notExposed()
@@ -208,6 +197,34 @@ func (c *conn) streamError(op string, err error) error {
 		}
 	}
 	return err
+}
+
+// refusal explains a stream reset by the peer p, by its code, or returns
+// nil when err is not one. On an exposed tunnel the only such reset is the
+// forwarding side closing its tunnel, which is not a failure.
+func (t *tunnel) refusal(p peer.ID, err error) error {
+	var se *network.StreamError
+	if !errors.As(err, &se) || !se.Remote {
+		return nil
+	}
+	if t.kind == KindExpose {
+		if se.ErrorCode == network.StreamShutdown {
+			return fmt.Errorf("peer %s closed its end: %w", p, errTunnelClosed)
+		}
+		return nil
+	}
+	switch se.ErrorCode {
+	case network.StreamGated:
+		return fmt.Errorf("peer %s refused the connection: this node (%s) is not allowed on its tunnel %s (on that peer: plexus tunnel expose %s HOST:PORT --allow %s)",
+			p, t.svc.h.ID(), t.proto, t.proto, t.svc.h.ID())
+	case network.StreamResourceLimitExceeded:
+		return fmt.Errorf("peer %s refused the connection: its tunnel %s is at its connection limit, or its resource manager's limits for %s are reached", p, t.proto, ServiceName)
+	case network.StreamShutdown:
+		return fmt.Errorf("peer %s closed its tunnel %s", p, t.proto)
+	case CodeTargetUnreachable:
+		return fmt.Errorf("peer %s could not connect to the service it exposes as %s", p, t.proto)
+	}
+	return nil
 }
 
 // isNotSupported reports whether err says the peer does not speak the

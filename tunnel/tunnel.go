@@ -269,6 +269,9 @@ func (t *tunnel) open(ctx context.Context) (network.Stream, error) {
 	ctx = network.WithAllowLimitedConn(ctx, "tunnel")
 	str, err := t.svc.h.NewStream(ctx, t.peer, t.proto)
 	if err != nil {
+		if refused := t.refusal(t.peer, err); refused != nil {
+			return nil, refused
+		}
 		if isNotSupported(err) {
 			return nil, t.notExposed()
 		}

@@ -224,23 +224,34 @@ func TestNotAllowedPeerIsRefused(t *testing.T) {
 		t.Fatalf("allow lists: %+v and %+v", ex, nobody)
 	}
 
-	for _, proto := range []string{"/x/echo", "/x/nobody"} {
-		t.Run(proto, func(t *testing.T) {
-			fw := forward(t, client, server.h.ID(), protocol.ID(proto))
-			if err := cut(t, fw.Listen); err == nil {
-				t.Fatal("a refused connection ended cleanly, want a reset")
-			}
-			info := waitError(t, client, fw.ID, "refused the connection", "not allowed", client.h.ID().String())
-			if info.Failed != 1 || info.BytesIn != 0 {
-				t.Fatalf("forwarding tunnel: %+v", info)
-			}
-		})
+	// The refusal reads the same whether the stream negotiated the protocol
+	// before carrying data (the peer's protocols unknown) or lazily with
+	// the first bytes (known from identify).
+	for _, proto := range []protocol.ID{"/x/echo", "/x/nobody"} {
+		for _, lazy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s lazy=%v", proto, lazy), func(t *testing.T) {
+				fw := forward(t, client, server.h.ID(), proto)
+				ps := client.h.Peerstore()
+				if lazy {
+					ps.AddProtocols(server.h.ID(), proto)
+				} else {
+					ps.RemoveProtocols(server.h.ID(), proto)
+				}
+				if err := cut(t, fw.Listen); err == nil {
+					t.Fatal("a refused connection ended cleanly, want a reset")
+				}
+				info := waitError(t, client, fw.ID, "refused the connection", "not allowed", client.h.ID().String())
+				if info.Failed != 1 || info.BytesIn != 0 {
+					t.Fatalf("forwarding tunnel: %+v", info)
+				}
+			})
+		}
 	}
 	info := waitError(t, server, ex.ID, "refused a connection from "+client.h.ID().String(), "allow list")
-	if info.Refused != 1 || info.Accepted != 0 {
-		t.Fatalf("exposed tunnel: %+v, want one refusal", info)
+	if info.Refused != 2 || info.Accepted != 0 {
+		t.Fatalf("exposed tunnel: %+v, want two refusals", info)
 	}
-	if refused := server.ev.Data(tunnel.EventRefused); len(refused) != 2 || refused[0].(tunnel.Refused).Peer != client.h.ID() {
+	if refused := server.ev.Data(tunnel.EventRefused); len(refused) != 4 || refused[0].(tunnel.Refused).Peer != client.h.ID() {
 		t.Fatalf("refused events: %+v", refused)
 	}
 }
@@ -334,7 +345,9 @@ func TestCloseWithOpenConnections(t *testing.T) {
 	if info := closed; info.Failed != 0 || info.LastError != "" {
 		t.Fatalf("closed tunnel reports failures: %+v", info)
 	}
-	waitIdle(t, server, ex.ID)
+	if info := waitIdle(t, server, ex.ID); info.Failed != 0 || info.LastError != "" {
+		t.Fatalf("the exposing side counts the forwarding side's close as a failure: %+v", info)
+	}
 
 	// Closing the exposed side: the forwarding side sees it in its error.
 	fw2 := forward(t, client, server.h.ID(), "/x/echo")
