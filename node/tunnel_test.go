@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -16,7 +17,13 @@ import (
 // it finds the peer through the DHT. Closing the node closes its tunnels.
 func TestTunnelsFindThePeerAndCloseWithTheNode(t *testing.T) {
 	nodes := testnet.Start(t, 3, testnet.Options{})
-	server, client := nodes[1], nodes[2]
+	boot, server, client := nodes[0], nodes[1], nodes[2]
+	// The lookup goes through the bootstrap node: wait until it knows the
+	// server and the client knows it.
+	testnet.Eventually(t, 20*time.Second, func() bool {
+		return boot.Routing().DHT().RoutingTable().Find(server.ID()) != "" &&
+			client.Routing().DHT().RoutingTable().Find(boot.ID()) != ""
+	}, "routing tables not filled")
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,7 +52,7 @@ func TestTunnelsFindThePeerAndCloseWithTheNode(t *testing.T) {
 	}
 	c, err := net.Dial("tcp", fw.Listen)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (tunnel %+v)", err, client.Tunnels().List())
 	}
 	got, err := io.ReadAll(c)
 	c.Close()
