@@ -19,8 +19,8 @@ import (
 )
 
 // With only a relayed connection between the two peers the tunnel still
-// works, and when the relay's limits cut a connection the error states
-// them.
+// works, when the relay's limits cut a connection the error states them,
+// and once a direct connection exists new connections take it.
 func TestThroughRelay(t *testing.T) {
 	res := relayv2.DefaultResources()
 	res.Limit = &relayv2.RelayLimit{Duration: time.Minute, Data: 256 << 10}
@@ -84,5 +84,23 @@ func TestThroughRelay(t *testing.T) {
 			id = ex.ID
 		}
 		waitError(t, s, id, "the connection through relay "+rh.ID().String(), "limits a relayed connection to 1m0s and 256 KiB each way", "peer")
+	}
+
+	// Once a direct connection exists (what hole punching produces), new
+	// tunnel connections use it and the relay's limits no longer apply.
+	testnet.Connect(t, hc, hs)
+	c3 := dial(t, fw.Listen)
+	go func() {
+		c3.Write(payload)
+		c3.CloseWrite()
+	}()
+	if got, err := io.ReadAll(c3); err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("over the direct connection: %d bytes back, %v; want all %d", len(got), err, len(payload))
+	}
+	testnet.Eventually(t, 10*time.Second, func() bool { return len(client.ev.Data(tunnel.EventConnClosed)) == 3 }, "connection closed event")
+	for _, d := range client.ev.Data(tunnel.EventConnClosed) {
+		if ev := d.(tunnel.ConnClosed); ev.BytesIn == uint64(len(payload)) && (ev.Relayed || ev.Error != "") {
+			t.Fatalf("connection after the direct connection appeared: %+v, want a direct one without error", ev)
+		}
 	}
 }
