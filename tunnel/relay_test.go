@@ -98,9 +98,16 @@ func TestThroughRelay(t *testing.T) {
 		t.Fatalf("over the direct connection: %d bytes back, %v; want all %d", len(got), err, len(payload))
 	}
 	testnet.Eventually(t, 10*time.Second, func() bool { return len(client.ev.Data(tunnel.EventConnClosed)) == 3 }, "connection closed event")
+	direct := 0
 	for _, d := range client.ev.Data(tunnel.EventConnClosed) {
-		if ev := d.(tunnel.ConnClosed); ev.BytesIn == uint64(len(payload)) && (ev.Relayed || ev.Error != "") {
-			t.Fatalf("connection after the direct connection appeared: %+v, want a direct one without error", ev)
+		if ev := d.(tunnel.ConnClosed); ev.BytesIn == uint64(len(payload)) {
+			if ev.Relayed || ev.Error != "" {
+				t.Fatalf("connection after the direct connection appeared: %+v, want a direct one without error", ev)
+			}
+			direct++
 		}
+	}
+	if direct != 1 {
+		t.Fatalf("%d connections carried the whole payload, want 1: %+v", direct, client.ev.Data(tunnel.EventConnClosed))
 	}
 }
