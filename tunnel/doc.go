@@ -10,10 +10,10 @@
 // # Protocol
 //
 // The package speaks exactly the protocol IDs that are exposed; each must
-// start with "/x/" (Kubo's rule for application tunnels, so the two
-// interoperate). After multistream-select has agreed on the protocol, the
-// stream carries the TCP connection's bytes unchanged in both directions,
-// with no framing: one stream per TCP connection. Closing the write side of
+// start with "/x/", the convention of Kubo's "ipfs p2p", whose streams
+// carry the bytes the same way. After multistream-select has agreed on the
+// protocol, the stream carries the TCP connection's bytes unchanged in both
+// directions, with no framing: one stream per TCP connection. Closing the write side of
 // either end (TCP FIN, libp2p CloseWrite) closes the write side of the
 // other, so half-closed connections work; an error on either end resets the
 // other (a TCP RST for the local application). A refusal is a stream reset
