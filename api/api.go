@@ -43,6 +43,7 @@ type Services struct {
 	Messaging Messaging // request/response
 	NAT       NAT       // the connectivity doctor
 	Auth      Auth      // user accounts, sessions and API tokens
+	Tunnels   Tunnels   // local TCP services exposed and forwarded over streams
 }
 
 // Options configure a Server.

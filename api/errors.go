@@ -13,6 +13,7 @@ import (
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
 	"github.com/plexus-p2p/plexus/routing"
+	"github.com/plexus-p2p/plexus/tunnel"
 )
 
 // statusTable maps error classes to HTTP statuses; the first match wins, so
@@ -79,6 +80,14 @@ var statusTable = []struct {
 	{auth.ErrUnauthenticated, http.StatusUnauthorized},
 	{auth.ErrRoleTooHigh, http.StatusForbidden},
 	{auth.ErrRateLimited, http.StatusTooManyRequests},
+	// tunnel
+	{tunnel.ErrInvalidProtocol, http.StatusBadRequest},
+	{tunnel.ErrInvalidAddress, http.StatusBadRequest},
+	{tunnel.ErrInvalidPeer, http.StatusBadRequest},
+	{tunnel.ErrProtocolInUse, http.StatusConflict},
+	{tunnel.ErrAddrInUse, http.StatusConflict},
+	{tunnel.ErrNotFound, http.StatusNotFound},
+	{tunnel.ErrClosed, http.StatusServiceUnavailable},
 }
 
 // statusOf returns the HTTP status for err: 500 when no class matches.

@@ -23,6 +23,7 @@ var eventConverters = []func(data any) (any, bool){
 	routingEventWire,
 	pubsubEventWire,
 	messagingEventWire,
+	tunnelEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

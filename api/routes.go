@@ -88,6 +88,11 @@ func (s *Server) routes() []route {
 		{"GET /v1/tokens", s.getTokens, "Your API tokens (an admin: everyone's)", nil, []wire.Token{}, nil},
 		{"POST /v1/tokens", s.postTokens, "Create an API token (its secret is shown once)", wire.TokenRequest{}, status{201, wire.NewToken{}}, nil},
 		{"DELETE /v1/tokens", s.deleteTokens, "Revoke an API token (yours; an admin: anyone's)", nil, wire.Token{}, []string{"id"}},
+		// Tunnels.
+		{"GET /v1/tunnels", s.getTunnels, "Open tunnels with their connections and bytes", nil, []wire.Tunnel{}, nil},
+		{"POST /v1/tunnels/expose", s.postTunnelExpose, "Serve a local TCP address to allowed peers under a /x/ protocol", wire.ExposeRequest{}, status{201, wire.Tunnel{}}, nil},
+		{"POST /v1/tunnels/forward", s.postTunnelForward, "Carry a local TCP listener's connections to a peer's exposed protocol", wire.ForwardRequest{}, status{201, wire.Tunnel{}}, nil},
+		{"DELETE /v1/tunnels", s.deleteTunnel, "Close a tunnel and the connections it carries", nil, wire.Tunnel{}, []string{"id"}},
 	}
 }
 

@@ -12,9 +12,9 @@ go build -o "$bin/benchreport" ./bench/cmd/benchreport
 "$bin/benchreport" -out bench "$@"
 
 if [ "${PLEXUS_BENCH_QUICK:-}" = 1 ]; then
-  n=50; count=100
+  n=50; count=100; rounds=2
 else
-  n=200; count=400
+  n=200; count=400; rounds=8
 fi
 out="$bin/packages.txt"
 {
@@ -22,6 +22,8 @@ out="$bin/packages.txt"
   go test -run '^$' -bench GossipPropagation -benchtime 300x -timeout 10m ./pubsub
   PLEXUS_BENCH_NODES=$n go test -run '^$' -bench PutGet -benchtime ${n}x -timeout 10m ./records
   go test -run '^$' -bench FindPeer200 -benchtime ${count}x -timeout 10m ./discovery
+  go test -run '^$' -bench TunnelThroughput -benchtime ${rounds}x ./tunnel
+  go test -run '^$' -bench TunnelLatency -benchtime ${count}x ./tunnel
 } > "$out" 2>&1 || { cat "$out"; exit 1; }
 {
   echo
@@ -29,7 +31,9 @@ out="$bin/packages.txt"
   echo
   echo "Request/response against a raw libp2p stream echo between the same two loopback hosts;"
   echo "gossipsub on 100 nodes of degree ~8 against hops x one-hop latency; DHT put/get and findpeer"
-  echo "on $n in-process nodes (mocknet) with log2(N) as the hop reference. Raw output:"
+  echo "on $n in-process nodes (mocknet) with log2(N) as the hop reference; TCP tunnels (64 MiB uploads) against"
+  echo "perf between the same two loopback hosts (tunnel/perf is the ratio), and an HTTP request through a tunnel"
+  echo "against the same request sent directly (medians; added_µs is what the tunnel adds). Raw output:"
   echo
   echo '```'
   grep -E '^(Benchmark|goos|cpu|ok)' "$out"

@@ -170,6 +170,7 @@ func Services(n *node.Node, accounts *auth.Service) api.Services {
 		Messaging: n,
 		NAT:       n.NAT(),
 		Auth:      accounts,
+		Tunnels:   n.Tunnels(),
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
 	"github.com/plexus-p2p/plexus/routing"
+	"github.com/plexus-p2p/plexus/tunnel"
 )
 
 // The node's own events: EventStarted when Start has joined the network
@@ -97,6 +98,7 @@ type Node struct {
 	records *records.Service
 	ps      *pubsub.Service
 	msg     *messaging.Service
+	tunnels *tunnel.Service
 
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
@@ -189,6 +191,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.startPerf(); err != nil {
+		return nil, err
+	}
+	if err := n.startTunnels(); err != nil {
 		return nil, err
 	}
 	if err := n.startNAT(); err != nil {

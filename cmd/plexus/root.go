@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 		newBootstrapCmd(g), newExploreCmd(g), newDiscoverCmd(g),
 		newNATCmd(g), newVersionCmd(g), newWaitCmd(g),
 		newUsersCmd(g), newTokensCmd(g),
+		newTunnelCmd(g),
 	)
 	return root
 }
