@@ -44,7 +44,6 @@ func TestRecipes(t *testing.T) {
 	repoA := t.TempDir()
 	a, idA, addrA := startApp(t, "A", repoA)
 	b, _, _ := startApp(t, "B", t.TempDir(), "--bootstrap", addrA)
-	
 
 	c, idC, _ := startApp(t, "C", t.TempDir(), "--bootstrap", addrA)
 	for _, app := range []*apptest.App{a, b, c} {
