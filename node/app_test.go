@@ -91,7 +91,8 @@ func TestWaitReady(t *testing.T) {
 func TestHandleRefusesUndecodableRequests(t *testing.T) {
 	nodes := testnet.Start(t, 2, testnet.Options{})
 	type sum struct{ A, B int }
-	err := node.Handle(nodes[1], "/app/sum/1.0.0", func(_ context.Context, _ peer.ID, s sum) (int, error) {
+	server, client := nodes[0], nodes[1] // the client knows the server's address
+	err := node.Handle(server, "/app/sum/1.0.0", func(_ context.Context, _ peer.ID, s sum) (int, error) {
 		return s.A + s.B, nil
 	})
 	if err != nil {
@@ -99,13 +100,13 @@ func TestHandleRefusesUndecodableRequests(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	_, err = nodes[0].Send(ctx, nodes[1].ID(), "/app/sum/1.0.0", []byte("2+3"))
+	_, err = client.Send(ctx, server.ID(), "/app/sum/1.0.0", []byte("2+3"))
 	var he *messaging.HandlerError
 	if !errors.As(err, &he) || !strings.Contains(he.Message, "decode request as node_test.sum") {
 		t.Fatalf("got %v, want a handler error naming the request type", err)
 	}
 	// A JSON answer of the wrong type is refused by Request, naming the type.
-	if _, err := node.Request[sum, string](ctx, nodes[0], nodes[1].ID(), "/app/sum/1.0.0", sum{1, 2}); err == nil ||
+	if _, err := node.Request[sum, string](ctx, client, server.ID(), "/app/sum/1.0.0", sum{1, 2}); err == nil ||
 		!strings.Contains(err.Error(), "decode answer as string") {
 		t.Fatalf("got %v, want a decoding error naming string", err)
 	}
