@@ -84,6 +84,7 @@ func (a *app) serveList(ctx context.Context, _ peer.ID, _ struct{}) ([]Recipe, e
 
 func (a *app) listPeers(string) error {
 	peers := a.topic.Peers()
+	slices.Sort(peers)
 	a.con.Printf("peers running recipes: %d\n", len(peers))
 	for _, p := range peers {
 		a.con.Printf("  %s\n", p)
