@@ -120,7 +120,7 @@ func run(ctx context.Context, in io.Reader, out io.Writer, args []string) error 
 	defer c.wg.Wait()
 	defer cancel()
 	c.con = console.New(in, out, console.Options{Prompt: *nick + "> ",
-		History: filepath.Join(*repo, "chat.history"), Complete: c.completer()})
+		History: filepath.Join(*repo, "chat.history"), Complete: c.completer(), Erase: true})
 	defer c.con.Close()
 	c.con.Printf("Chat on Plexus: room %s as %s, peer %s\n", *room, *nick, n.ID())
 	for _, addr := range n.Info().Addrs {

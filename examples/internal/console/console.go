@@ -26,6 +26,9 @@ type Options struct {
 	// Complete completes a line on Tab, nil for no completion
 	// (readline.NewPrefixCompleter builds one from the commands).
 	Complete readline.AutoCompleter
+	// Erase removes each line from the screen once it is entered, for
+	// apps that print what was sent themselves (a chat).
+	Erase bool
 }
 
 // Console is an app's terminal.
@@ -42,7 +45,8 @@ func New(in io.Reader, out io.Writer, o Options) *Console {
 	fi, inFile := in.(*os.File)
 	fo, outFile := out.(*os.File)
 	if inFile && outFile && readline.IsTerminal(int(fi.Fd())) && readline.IsTerminal(int(fo.Fd())) {
-		rl, err := readline.NewEx(&readline.Config{Prompt: o.Prompt, HistoryFile: o.History, AutoComplete: o.Complete})
+		rl, err := readline.NewEx(&readline.Config{Prompt: o.Prompt, HistoryFile: o.History, AutoComplete: o.Complete,
+			UniqueEditLine: o.Erase})
 		if err == nil {
 			return &Console{rl: rl, out: rl.Stdout()}
 		}
