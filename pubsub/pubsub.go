@@ -124,7 +124,11 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		if cfg.topicScore == nil {
 			s.cfg.topicScore = DefaultTopicScoreParams()
 		}
-		psOpts = append(psOpts, rt.WithDefaultTagTracer())
+		// Flood publishing: our own messages go to every topic peer (scored
+		// above PublishScoreThreshold), not only to the mesh, so a peer that
+		// is not grafted yet still gets them; go-libp2p-pubsub v0.19 leaves
+		// it off unless asked.
+		psOpts = append(psOpts, rt.WithDefaultTagTracer(), ps.WithFloodPublish(true))
 		if cfg.gossipParams != nil {
 			psOpts = append(psOpts, ps.WithGossipSubParams(*cfg.gossipParams))
 		}

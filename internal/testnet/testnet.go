@@ -69,9 +69,11 @@ func Start(tb testing.TB, n int, opts Options) []*node.Node {
 		if i == 0 {
 			boot = []string{nd.Info().Addrs[0].String()}
 		} else if len(cfg.Network.Bootstrap) > 0 {
-			// Bootstrap runs in the background: wait for it.
+			// Bootstrap runs in the background: wait for it, on both
+			// sides: each sees the connection when its own handshake ends.
 			Eventually(tb, 20*time.Second, func() bool {
-				return nd.Host().Network().Connectedness(nodes[0].ID()) == network.Connected
+				return nd.Host().Network().Connectedness(nodes[0].ID()) == network.Connected &&
+					nodes[0].Host().Network().Connectedness(nd.ID()) == network.Connected
 			}, "node %d did not connect to the bootstrap node", i)
 		}
 	}
