@@ -180,8 +180,11 @@ func startDaemon(t *testing.T, repo string, args ...string) *daemon {
 
 // stop sends SIGTERM and waits for the daemon to exit, killing it after 10s.
 func (d *daemon) stop(t *testing.T) error {
-	if d.cmd.ProcessState != nil {
+	select {
+	case err := <-d.done: // already exited (reading ProcessState here would race with Wait)
+		d.done <- err
 		return nil
+	default:
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	return d.wait(t)

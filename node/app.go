@@ -52,6 +52,11 @@ func OpenRepo(ctx context.Context, o RepoOptions) (_ *Node, err error) {
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("create repo %s: %w", path, err)
 	}
+	// As the daemon does: initialise an empty repo, refuse one that lost
+	// its identity, never overwrite anything (Prepare locks for its writes).
+	if _, err := repo.Prepare(config.InitOptions{}); err != nil {
+		return nil, err
+	}
 	unlock, err := repo.Lock()
 	if err != nil {
 		return nil, err
@@ -61,11 +66,6 @@ func OpenRepo(ctx context.Context, o RepoOptions) (_ *Node, err error) {
 			unlock()
 		}
 	}()
-	if !repo.Initialized() {
-		if _, err := repo.Init(config.InitOptions{}); err != nil {
-			return nil, err
-		}
-	}
 	cfg, err := repo.Config()
 	if err != nil {
 		return nil, err
