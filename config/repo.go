@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/plexus-p2p/plexus/swarmkey"
 )
 
 // Files inside a repo directory.
@@ -21,6 +23,7 @@ const (
 	APIAddrFile  = "api"          // host:port the running daemon's API is bound to
 	DatastoreDir = "datastore"    // LevelDB
 	LockFile     = "repo.lock"
+	SwarmKeyFile = "swarm.key" // pre-shared key of a private network (Kubo's format), mode 0600; its presence makes the node private
 )
 
 // ErrNotInitialized is returned when a repo has no config or identity yet.
@@ -58,15 +61,22 @@ func (r Repo) Initialized() bool {
 // InitOptions control Init.
 type InitOptions struct {
 	Profile string // config profile; "" or "default"
-	Force   bool   // replace an existing identity
+	Force   bool   // replace an existing identity (and swarm key, with Private)
+	Private bool   // create a swarm key: the node joins only nodes that have the same key
 }
 
 // Init creates the repo: an Ed25519 identity (0600), config.toml with every
-// default written out, and an API token (0600). It refuses to replace an
-// existing identity unless opts.Force is set.
+// default written out, an API token (0600) and, with opts.Private, a new
+// swarm key (0600). It refuses to replace an existing identity unless
+// opts.Force is set.
 func (r Repo) Init(opts InitOptions) (crypto.PrivKey, error) {
 	if r.Initialized() && !opts.Force {
 		return nil, fmt.Errorf("repo %s already has an identity (%s); use --force to replace it", r.Path, KeyFile)
+	}
+	if opts.Private && !opts.Force {
+		if err := r.refuseSwarmKeyReplace(); err != nil {
+			return nil, err
+		}
 	}
 	cfg := Default()
 	if err := cfg.ApplyProfile(opts.Profile); err != nil {
@@ -91,6 +101,15 @@ func (r Repo) Init(opts InitOptions) (crypto.PrivKey, error) {
 	}
 	if err := writeFileAtomic(r.File(KeyFile), raw, 0o600); err != nil {
 		return nil, err
+	}
+	if opts.Private {
+		k, err := swarmkey.Generate()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.writeSwarmKey(k); err != nil {
+			return nil, err
+		}
 	}
 	return sk, nil
 }
