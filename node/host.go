@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	coreconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -187,12 +188,15 @@ func transportOf(a ma.Multiaddr) string {
 	return name
 }
 
-func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (host.Host, error) {
+func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater) (host.Host, error) {
 	opts, err := hostOptions(cfg.Config, reg, natOpts)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, libp2p.Identity(cfg.Identity))
+	opts = append(opts, libp2p.Identity(cfg.Identity), libp2p.ConnectionGater(gater))
+	if cfg.PSK != nil { // the private network's transports are turned off already (applyPSK)
+		opts = append(opts, libp2p.PrivateNetwork(cfg.PSK))
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		// go-libp2p's swarm formats listen errors with %s
