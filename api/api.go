@@ -38,6 +38,7 @@ type Services struct {
 	PubSub    PubSub    // gossipsub topics
 	Messaging Messaging // request/response
 	NAT       NAT       // the connectivity doctor
+	ACL       ACL       // the peer allowlist and denylist
 }
 
 // Options configure a Server.

@@ -22,6 +22,7 @@ var eventConverters = []func(data any) (any, bool){
 	routingEventWire,
 	pubsubEventWire,
 	messagingEventWire,
+	aclEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

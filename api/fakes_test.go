@@ -40,6 +40,7 @@ type (
 	fakePubSub    struct{ pubsubAPI }
 	fakeMessaging struct{ messagingAPI }
 	fakeNAT       struct{ natAPI }
+	fakeACL       struct{ aclAPI }
 )
 
 // Aliases, so that embedding an interface whose method has the interface's
@@ -52,6 +53,7 @@ type (
 	pubsubAPI    = PubSub
 	messagingAPI = Messaging
 	natAPI       = NAT
+	aclAPI       = ACL
 )
 
 func (f *fakeNode) Info() node.Info            { return f.info }
@@ -73,6 +75,7 @@ func newTestAPI(t *testing.T, set func(*Services), shutdown func()) http.Handler
 	svc := Services{
 		Node: &fakeNode{bus: events.New()}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
+		ACL: fakeACL{},
 	}
 	if set != nil {
 		set(&svc)

@@ -62,13 +62,20 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	psk, err := o.Repo.SwarmKey() // nil without <repo>/swarm.key: a public node
+	if err != nil {
+		return nil, err
+	}
+	if w := o.Repo.SwarmKeyWarning(); w != "" {
+		o.Logger.Warn(w)
+	}
 	// Bind the API first: a busy API port fails before the node starts.
 	apiLn, err := net.Listen("tcp", o.Config.API.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("API listen on %s: %w", o.Config.API.Listen, err)
 	}
 	d.Node, err = node.New(ctx, node.Config{Config: o.Config, Identity: key, Logger: o.Logger,
-		DatastorePath: o.Repo.File(config.DatastoreDir)})
+		DatastorePath: o.Repo.File(config.DatastoreDir), PSK: psk})
 	if err != nil {
 		apiLn.Close()
 		return nil, err
@@ -114,6 +121,7 @@ func Services(n *node.Node) api.Services {
 		PubSub:    api.PubSubService(n.PubSub()),
 		Messaging: n,
 		NAT:       n.NAT(),
+		ACL:       n.ACL(),
 	}
 }
 

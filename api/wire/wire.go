@@ -43,6 +43,8 @@ type ID struct {
 	Reachability  string   `json:"reachability"`   // AutoNAT: "unknown", "public" or "private"
 	Bootstrap     []string `json:"bootstrap"`      // configured bootstrap peers
 	BootstrapNode bool     `json:"bootstrap_node"` // true when no bootstrap peers are configured
+	// PrivateNetwork says whether the node is in a private network.
+	PrivateNetwork PrivateNetwork `json:"private_network"`
 }
 
 // Peer is one open connection (GET /v1/peers).
