@@ -185,11 +185,16 @@ func (n *Node) Ping(ctx context.Context, target peer.AddrInfo, count int) ([]tim
 	return rtts, nil
 }
 
-// dial connects to ai unless the access list refuses it (an error wrapping
-// acl.ErrDenied or acl.ErrNotAllowed).
+// dial connects to ai for a caller of the node's API, unless the access
+// list refuses it (an error wrapping acl.ErrDenied or acl.ErrNotAllowed).
 func (n *Node) dial(ctx context.Context, ai peer.AddrInfo) error {
 	if err := n.acl.Check(ai.ID); err != nil {
 		return err
+	}
+	// A dial asked for now is tried now: after a failure the swarm answers
+	// "dial backoff" for a while, hiding why the last dial failed.
+	if sw, ok := n.host.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(ai.ID)
 	}
 	if err := n.host.Connect(ctx, ai); err != nil {
 		return n.dialError(ai.ID, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/swarmkey"
 )
 
 // profileFrom returns the --profile flag or $PLEXUS_PROFILE.
@@ -36,28 +37,41 @@ func (g *globals) loadConfig() (config.Repo, config.Config, error) {
 }
 
 func newInitCmd(g *globals) *cobra.Command {
-	var force bool
+	var force, private bool
 	var profile string
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Create a repo: identity key, config file and API token",
+		Short: "Create a repo: identity key, config file and API token (--private: and a swarm key)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			repo, err := g.openRepo()
 			if err != nil {
 				return err
 			}
-			sk, err := repo.Init(config.InitOptions{Profile: profileFrom(profile), Force: force})
+			sk, err := repo.Init(config.InitOptions{Profile: profileFrom(profile), Force: force, Private: private})
 			if err != nil {
 				return err
 			}
 			id, _ := peer.IDFromPrivateKey(sk)
-			return g.print(cmd.OutOrStdout(), map[string]string{"peer_id": id.String(), "repo": repo.Path}, func(w io.Writer) {
+			out := map[string]string{"peer_id": id.String(), "repo": repo.Path}
+			psk, err := repo.SwarmKey()
+			if err != nil {
+				return err
+			}
+			if psk != nil {
+				out["swarm_key_fingerprint"] = swarmkey.Fingerprint(psk)
+			}
+			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				fmt.Fprintf(w, "initialized repo %s\npeer ID: %s\n", repo.Path, id)
+				if psk != nil {
+					fmt.Fprintf(w, "private network: swarm key %s, fingerprint %s\ngive the other nodes this key: plexus swarm-key show --reveal > swarm.key, then on each: plexus swarm-key import swarm.key\n",
+						repo.File(config.SwarmKeyFile), out["swarm_key_fingerprint"])
+				}
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "replace an existing identity")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing identity (and swarm key, with --private)")
+	cmd.Flags().BoolVar(&private, "private", false, "create a swarm key (<repo>/swarm.key, 0600): the node joins only nodes with the same key")
 	cmd.Flags().StringVar(&profile, "profile", "", "config profile: default or local (loopback only, no mDNS or port mapping; default $PLEXUS_PROFILE)")
 	return cmd
 }
