@@ -13,6 +13,7 @@ build:
 
 ## run: start a node (auto-initialises ~/.plexus or $$PLEXUS_PATH). PROFILE=local
 ## keeps it on loopback; PROFILE=default listens on every interface with mDNS.
+## The profile applies at start and is not written into config.toml.
 run: build
 	PLEXUS_PROFILE=$(PROFILE) ./$(BIN) daemon $(ARGS)
 

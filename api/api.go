@@ -7,14 +7,17 @@
 //
 // New takes one small interface per capability (Services), declared here and
 // implemented by the node and its services, so a missing method fails to
-// compile and every handler can be tested against fakes. Every route but
-// /healthz needs the bearer token; mutating routes reject cross-origin
-// browser requests.
+// compile and every handler can be tested against fakes.
+//
+// Every route but /healthz and POST /v1/auth/login needs credentials: the
+// repo's api.token (the machine's admin), a user's API token, or a user's
+// session cookie, which needs the session's CSRF token on mutating
+// requests. Each route needs a role, viewer or admin (routeAccess in
+// routes.go). Mutating routes reject cross-origin browser requests.
 package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +25,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,12 +43,16 @@ type Services struct {
 	Messaging Messaging // request/response
 	NAT       NAT       // the connectivity doctor
 	ACL       ACL       // the peer allowlist and denylist
+	Auth      Auth      // user accounts, sessions and API tokens
 }
 
 // Options configure a Server.
 type Options struct {
-	// Token is the bearer token every route but /healthz requires (required).
+	// Token is the repo's api.token: a bearer token with the admin role (required).
 	Token string
+	// OpenRegistration lets anyone create a viewer account with POST
+	// /v1/auth/register (api.registration = "open"); otherwise only an admin.
+	OpenRegistration bool
 	// Shutdown is called (once, asynchronously) by POST /v1/shutdown.
 	Shutdown func()
 	// Registry serves /metrics and receives the API's own metrics. Optional.
@@ -53,6 +61,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds JSON request bodies. Default 4 MiB.
 	MaxBodyBytes int64
+	// Profile names the config profile the node runs with ("" for none);
+	// GET /v1/id reports it.
+	Profile string
 }
 
 // Server is the HTTP API of one node.
@@ -76,6 +87,27 @@ func New(svc Services, opts Options) (*Server, error) {
 		if sv.Field(i).IsNil() {
 			return nil, fmt.Errorf("api: Services.%s is required", sv.Type().Field(i).Name)
 		}
+	}
+	return newServer(svc, opts, func(string) bool { return true })
+}
+
+// NewAccounts serves only the accounts routes (/v1/auth/..., /v1/users,
+// /v1/tokens) over a, with the same checks as New: the CLI uses it on a
+// repo whose daemon is not running.
+func NewAccounts(a Auth, opts Options) (*Server, error) {
+	if a == nil {
+		return nil, errors.New("api: Auth is required")
+	}
+	return newServer(Services{Auth: a}, opts, func(pattern string) bool {
+		_, path, _ := strings.Cut(pattern, " ")
+		return strings.HasPrefix(path, "/v1/auth/") || path == "/v1/users" || strings.HasPrefix(path, "/v1/users/") || path == "/v1/tokens"
+	})
+}
+
+// newServer builds a server with the routes of the table that keep accepts.
+func newServer(svc Services, opts Options, keep func(pattern string) bool) (*Server, error) {
+	if opts.Token == "" {
+		return nil, errors.New("api: a token is required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -102,23 +134,26 @@ func New(svc Services, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("api: describe routes: %w", err)
 	}
 	s.openapi = doc
-	s.mux.HandleFunc("GET /healthz", s.healthz) // the only route without a token
+	s.mux.HandleFunc("GET /healthz", s.healthz) // needs no credentials, like POST /v1/auth/login
 	for _, rt := range table {
-		s.handle(rt.pattern, rt.handler)
+		if keep(rt.pattern) {
+			s.handle(rt.pattern, rt.handler)
+		}
 	}
-	s.mux.Handle("/", s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle("/", s.authorize(accessViewer, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no route %s %s", r.Method, r.URL.Path))
 	})))
 	return s, nil
 }
 
-// handle registers an authenticated, cross-origin-protected route with a
-// request counter and the optional ?timeout= bound.
+// handle registers a cross-origin-protected route that checks credentials
+// and the route's role (routeAccess), with a request counter and the
+// optional ?timeout= bound.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	var next http.Handler = h
 	next = s.withTimeout(next)
+	next = s.authorize(routeAccess(pattern), next)
 	next = s.csrf.Handler(next)
-	next = s.auth(next)
 	route := pattern
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
@@ -155,27 +190,11 @@ func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
 	return nil
 }
 
-func (s *Server) auth(next http.Handler) http.Handler {
-	want := []byte("Bearer " + s.opts.Token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.Header.Get("Authorization")
-		if got == "" {
-			writeError(w, http.StatusUnauthorized, errors.New("missing API token: send \"Authorization: Bearer <token>\" (the token is in the repo's api.token file)"))
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			writeError(w, http.StatusUnauthorized, errors.New("wrong API token"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // withTimeout bounds the request by ?timeout=DURATION (for example 5s).
 func (s *Server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query().Get("timeout")
-		if v == "" {
+		if v == "" && !r.URL.Query().Has("timeout") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/api"
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/client"
 	"github.com/plexus-p2p/plexus/daemon"
 	"github.com/plexus-p2p/plexus/internal/testnet"
@@ -30,7 +31,11 @@ func start(t *testing.T) (*httptest.Server, *client.Client, chan struct{}) {
 	t.Helper()
 	nodes := testnet.Start(t, 2, testnet.Options{})
 	shut := make(chan struct{}, 1)
-	srv, err := api.New(daemon.Services(nodes[0]), api.Options{Token: token, Logger: testnet.Quiet, Registry: nodes[0].Registry(),
+	accounts, err := auth.New(nodes[0].Datastore(), auth.WithParams(auth.Params{Memory: 64, Time: 1, Threads: 1}), auth.WithLogger(testnet.Quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(daemon.Services(nodes[0], accounts), api.Options{Token: token, Logger: testnet.Quiet, Registry: nodes[0].Registry(),
 		Shutdown: func() { shut <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +81,9 @@ func TestErrorsAreJSONWithStatus(t *testing.T) {
 		{"unknown route", "GET", "/v1/nope", "", auth, 404, "no route"},
 		{"oversized body", "POST", "/v1/connect", `{"addr":"` + strings.Repeat("a", 5<<20) + `"}`, auth, 413, "larger than"},
 		{"cross-origin", "POST", "/v1/connect", `{"addr":"x"}`, map[string]string{"Authorization": "Bearer " + token,
-			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, ""},
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "cross-origin request refused"},
+		{"lower-case bearer, wrong token", "GET", "/v1/id", "", map[string]string{"Authorization": "bearer nope"}, 401, "wrong API token"},
+		{"unsupported scheme", "GET", "/v1/id", "", map[string]string{"Authorization": "Token " + token}, 401, "unsupported authorization scheme"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

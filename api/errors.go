@@ -7,6 +7,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/acl"
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
@@ -73,6 +74,20 @@ var statusTable = []struct {
 	{messaging.ErrBusy, http.StatusServiceUnavailable},
 	{messaging.ErrBadRequest, http.StatusBadGateway},
 	{messaging.ErrClosed, http.StatusServiceUnavailable},
+	// auth
+	{auth.ErrInvalidName, http.StatusBadRequest},
+	{auth.ErrInvalidPassword, http.StatusBadRequest},
+	{auth.ErrInvalidRole, http.StatusBadRequest},
+	{auth.ErrInvalidTTL, http.StatusBadRequest},
+	{auth.ErrInvalidLabel, http.StatusBadRequest},
+	{auth.ErrUserExists, http.StatusConflict},
+	{auth.ErrLimit, http.StatusConflict},
+	{auth.ErrNoUser, http.StatusNotFound},
+	{auth.ErrNoToken, http.StatusNotFound},
+	{auth.ErrBadCredentials, http.StatusUnauthorized},
+	{auth.ErrUnauthenticated, http.StatusUnauthorized},
+	{auth.ErrRoleTooHigh, http.StatusForbidden},
+	{auth.ErrRateLimited, http.StatusTooManyRequests},
 }
 
 // statusOf returns the HTTP status for err: 500 when no class matches.
@@ -112,6 +127,8 @@ func codeOf(status int) string {
 		return wire.CodeBadGateway
 	case http.StatusServiceUnavailable:
 		return wire.CodeUnavailable
+	case http.StatusTooManyRequests:
+		return wire.CodeRateLimited
 	}
 	return wire.CodeInternal
 }

@@ -75,7 +75,8 @@ func newTestAPI(t *testing.T, set func(*Services), shutdown func()) http.Handler
 	svc := Services{
 		Node: &fakeNode{bus: events.New()}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
-		ACL: fakeACL{},
+		ACL:  fakeACL{},
+		Auth: newTestAuth(t),
 	}
 	if set != nil {
 		set(&svc)

@@ -126,12 +126,15 @@ func parseTarget(s string) (peer.AddrInfo, error) {
 	return peer.AddrInfo{ID: p}, nil
 }
 
-// queryInt reads an optional integer query parameter within [min, max].
+// queryInt reads an optional integer query parameter within [min, max]:
+// def when it is absent; an empty value (?name=) is refused like any other
+// that is not a number in range.
 func queryInt(r *http.Request, name string, def, min, max int) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
+	q := r.URL.Query()
+	if !q.Has(name) {
 		return def, nil
 	}
+	v := q.Get(name)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < min || n > max {
 		return 0, invalid("invalid %s %q: want %d..%d", name, v, min, max)

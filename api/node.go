@@ -29,7 +29,9 @@ type Node interface {
 const defaultPingCount = 3
 
 func (s *Server) getID(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, idWire(s.svc.Node.Info()))
+	id := idWire(s.svc.Node.Info())
+	id.Profile = s.opts.Profile
+	writeJSON(w, http.StatusOK, id)
 }
 
 func idWire(in node.Info) wire.ID {
@@ -111,9 +113,13 @@ func (s *Server) postPing(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	count := req.Count
-	if count == 0 {
-		count = defaultPingCount
+	count := defaultPingCount
+	if req.Count != nil {
+		count = *req.Count
+		if count < 1 || count > node.MaxPingCount {
+			s.fail(w, r, invalid("invalid count %d: outside 1..%d (leave count out for %d pings)", count, node.MaxPingCount, defaultPingCount))
+			return
+		}
 	}
 	rtts, err := s.svc.Node.Ping(r.Context(), target, count)
 	if err != nil {

@@ -182,8 +182,20 @@ func TestPing(t *testing.T) {
 	}
 	code, body = call(t, h, "POST", "/v1/ping", `{"target":"`+p.String()+`","count":99}`)
 	wantError(t, code, body, 408, wire.CodeTimeout, "deadline exceeded")
-	code, body = call(t, h, "POST", "/v1/ping", `{"target":"`+p.String()+`","count":1000}`)
-	wantError(t, code, body, 400, wire.CodeInvalidArgument, "count 1000")
+	// Out of range counts, an explicit 0 included, are refused before the
+	// node is asked; only a missing count means the default.
+	for _, bad := range []string{"0", "-1", "101", "1000"} {
+		gotCount = -7
+		code, body = call(t, h, "POST", "/v1/ping", `{"target":"`+p.String()+`","count":`+bad+`}`)
+		wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid count "+bad)
+		if gotCount != -7 {
+			t.Errorf("count %s reached the node as %d", bad, gotCount)
+		}
+	}
+	code, body = call(t, h, "POST", "/v1/ping", `{"target":"`+p.String()+`","count":null}`)
+	if code != 200 || gotCount != defaultPingCount {
+		t.Fatalf("count null: %d %s (count %d)", code, body, gotCount)
+	}
 	code, body = call(t, h, "POST", "/v1/ping", `{"target":"nope"}`)
 	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid peer ID")
 	code, body = call(t, h, "POST", "/v1/ping", `{"target":""}`)
@@ -231,6 +243,10 @@ func TestAuthAndRouting(t *testing.T) {
 	code, body := call(t, h, "GET", "/v1/nope", "")
 	wantError(t, code, body, 404, wire.CodeNotFound, "no route GET /v1/nope")
 	code, body = call(t, h, "GET", "/v1/peers?timeout=banana", "")
+	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid timeout")
+	code, body = call(t, h, "GET", "/v1/peers?timeout=", "")
+	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid timeout")
+	code, body = call(t, h, "GET", "/v1/peers?timeout=-1s", "")
 	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid timeout")
 
 	req = httptest.NewRequest("POST", "/v1/connect", strings.NewReader(`{"addr":"x"}`))

@@ -33,7 +33,7 @@ func openAPI(table []route) ([]byte, error) {
 		paths[path][method] = op
 	}
 	addOp("/healthz", "get", map[string]any{
-		"operationId": "healthz", "summary": "Liveness (no token needed)", "security": []any{},
+		"operationId": "healthz", "summary": "Liveness (no token needed)", "security": []any{}, "x-required-role": accessPublic.String(),
 		"responses": map[string]any{"200": map[string]any{"description": "The daemon answers.",
 			"content": jsonContent(g.schema(reflect.TypeOf(wire.Status{})))}},
 	})
@@ -58,10 +58,16 @@ func openAPI(table []route) ([]byte, error) {
 		default:
 			ok200["content"] = jsonContent(g.schema(reflect.TypeOf(out)))
 		}
+		acc := routeAccess(rt.pattern)
 		op := map[string]any{
-			"operationId": handlerName(rt.handler),
-			"summary":     rt.summary,
-			"responses":   map[string]any{fmt.Sprint(code): ok200, "default": errResp},
+			"operationId":     handlerName(rt.handler),
+			"summary":         rt.summary,
+			"description":     "Required role: " + acc.String() + ".",
+			"x-required-role": acc.String(),
+			"responses":       map[string]any{fmt.Sprint(code): ok200, "default": errResp},
+		}
+		if acc == accessPublic {
+			op["security"] = []any{}
 		}
 		params := []any{map[string]any{"name": "timeout", "in": "query", "required": false,
 			"description": "Bound the request, for example 5s.", "schema": map[string]any{"type": "string"}}}
@@ -80,11 +86,17 @@ func openAPI(table []route) ([]byte, error) {
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "Plexus node API", "version": "1",
 			"description": "The HTTP API of a Plexus node. Durations are milliseconds in fields ending in _ms; " +
-				"byte strings are base64. Every route but /healthz needs the bearer token from the repo's api.token file."},
-		"servers":    []any{map[string]any{"url": "http://127.0.0.1:5101"}},
-		"security":   []any{map[string]any{"bearer": []any{}}},
-		"paths":      paths,
-		"components": map[string]any{"schemas": g.schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+				"byte strings are base64. Every route but /healthz and POST /v1/auth/login needs credentials: " +
+				"a bearer token (the repo's api.token, which has the admin role, or a user's API token) or the session cookie " +
+				"of POST /v1/auth/login, whose mutating requests must carry the session's CSRF token in X-CSRF-Token. " +
+				"Each operation's x-required-role says which role it needs: viewer (read routes and self-service) or admin."},
+		"servers":  []any{map[string]any{"url": "http://127.0.0.1:5101"}},
+		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}},
+		"paths":    paths,
+		"components": map[string]any{"schemas": g.schemas, "securitySchemes": map[string]any{
+			"bearer":  map[string]any{"type": "http", "scheme": "bearer"},
+			"session": map[string]any{"type": "apiKey", "in": "cookie", "name": SessionCookie},
+		}},
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }
@@ -211,8 +223,23 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 			name = f.Name
 		}
 		props[name] = g.schema(f.Type)
-		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+		if hasOpt(opts, "string") && props[name].(map[string]any)["type"] == "integer" {
+			// encoding/json's ",string": the integer as a decimal string.
+			props[name] = map[string]any{"type": "string", "pattern": "^-?[0-9]+$",
+				"description": "an integer as a decimal string (exact beyond 2^53)"}
+		}
+		if !hasOpt(opts, "omitempty") && !hasOpt(opts, "omitzero") {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// hasOpt reports whether the options of a json tag (after the name) include opt.
+func hasOpt(opts, opt string) bool {
+	for o := range strings.SplitSeq(opts, ",") {
+		if o == opt {
+			return true
+		}
+	}
+	return false
 }

@@ -245,17 +245,26 @@ func TestPubSubSubscribe(t *testing.T) {
 	from, via := testPeer(t), testPeer(t)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	sub.dropped = 3
-	sub.ch <- pubsub.Message{From: from, Seqno: 7, Topic: "news", Data: []byte{0, 0xff}, ReceivedAt: at,
-		ID: from.String() + "/7", ReceivedFrom: via}
+	// go-libp2p-pubsub seqnos start at the clock in nanoseconds: above 2^53.
+	const seqno = 1<<63 + 1
+	sub.ch <- pubsub.Message{From: from, Seqno: seqno, Topic: "news", Data: []byte{0, 0xff}, ReceivedAt: at,
+		ID: from.String() + "/9223372036854775809", ReceivedFrom: via}
 	if typ, data := readEvent(t, sc); typ != "dropped" || data != `{"dropped":3}` {
 		t.Fatalf("first event %s %s, want dropped 3", typ, data)
 	}
 	typ, data := readEvent(t, sc)
+	// The seqno is a decimal string, exact in any JSON reader (JavaScript's
+	// numbers would round it), and the same decimal as in the ID.
+	var raw map[string]any
+	decodeJSON(t, []byte(data), &raw)
+	if raw["seqno"] != "9223372036854775809" {
+		t.Fatalf("seqno on the wire: %#v, want the string \"9223372036854775809\"", raw["seqno"])
+	}
 	var m wire.Message
 	decodeJSON(t, []byte(data), &m)
-	want := wire.Message{From: from.String(), Seqno: 7, Topic: "news", Data: []byte{0, 0xff}, ReceivedAt: at,
-		ID: from.String() + "/7", ReceivedFrom: via.String()}
-	if typ != "message" || m.From != want.From || m.Seqno != 7 || string(m.Data) != string(want.Data) ||
+	want := wire.Message{From: from.String(), Seqno: seqno, Topic: "news", Data: []byte{0, 0xff}, ReceivedAt: at,
+		ID: from.String() + "/9223372036854775809", ReceivedFrom: via.String()}
+	if typ != "message" || m.From != want.From || m.Seqno != seqno || string(m.Data) != string(want.Data) ||
 		!m.ReceivedAt.Equal(at) || m.ID != want.ID || m.ReceivedFrom != want.ReceivedFrom || m.Topic != "news" {
 		t.Fatalf("event %s %+v, want message %+v", typ, m, want)
 	}
@@ -310,6 +319,10 @@ func TestPubSubEventsConvert(t *testing.T) {
 		if got := eventWire(in); got != want {
 			t.Errorf("%T converts to %#v, want %#v", in, got, want)
 		}
+	}
+	b, _ := json.Marshal(wire.PubSubMessageEvent{Seqno: 1<<63 + 1})
+	if !strings.Contains(string(b), `"seqno":"9223372036854775809"`) {
+		t.Errorf("pubsub.message event on the wire: %s, want the seqno as a decimal string", b)
 	}
 	if _, ok := pubsubEventWire("not a pubsub event"); ok {
 		t.Error("pubsubEventWire claims a string")

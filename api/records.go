@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/records"
 )
 
@@ -18,7 +19,9 @@ type Records interface {
 	// Put publishes value under this node's record name; ttl 0 uses the
 	// configured default.
 	Put(ctx context.Context, name string, value []byte, ttl time.Duration) (records.Record, error)
-	// Get fetches and verifies the best record under key.
+	// Get fetches and verifies the best record under key: a Plexus
+	// record, or the raw value of a record of another namespace the DHT
+	// validates (pk, ipns).
 	Get(ctx context.Context, key string) (records.Record, error)
 	// OwnRecords lists the records this node publishes and republishes.
 	OwnRecords(ctx context.Context) ([]records.Record, error)
@@ -33,8 +36,8 @@ type Records interface {
 // maxFindProviders bounds ?count= of findprovs.
 const maxFindProviders = 100
 
-// maxTTLMS is the largest ttl_ms that converts to a time.Duration; the
-// records service checks the actual bound (records.MaxTTL).
+// maxTTLMS is the largest ttl_ms that converts to a time.Duration;
+// config.CheckRecordTTL checks the actual bounds.
 const maxTTLMS = math.MaxInt64 / float64(time.Millisecond)
 
 func (s *Server) postDHTPut(w http.ResponseWriter, r *http.Request) {
@@ -42,10 +45,18 @@ func (s *Server) postDHTPut(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	ttl := fromMS(req.TTLMS)
-	if req.TTLMS < 0 || req.TTLMS > maxTTLMS || (req.TTLMS != 0 && ttl <= 0) {
-		s.fail(w, r, invalid("invalid ttl_ms %v: want a positive number of milliseconds (at most %.0f), or 0 for the default", req.TTLMS, ms(records.MaxTTL)))
-		return
+	var ttl time.Duration // absent: the node's default
+	if req.TTLMS != nil {
+		v := *req.TTLMS
+		if v < 0 || v > maxTTLMS {
+			s.fail(w, r, invalid("invalid ttl_ms %v: want %.0f to %.0f milliseconds, or no ttl_ms for the default", v, ms(records.MinTTL), ms(records.MaxTTL)))
+			return
+		}
+		ttl = fromMS(v)
+		if err := config.CheckRecordTTL(ttl); err != nil {
+			s.fail(w, r, invalid("invalid ttl_ms %v: %w; want %.0f to %.0f milliseconds, or no ttl_ms for the default", v, err, ms(records.MinTTL), ms(records.MaxTTL)))
+			return
+		}
 	}
 	rec, err := s.svc.Records.Put(r.Context(), req.Name, req.Value, ttl)
 	s.answer(w, r, recordWire(rec), err)
@@ -106,14 +117,14 @@ func recordWire(r records.Record) wire.Record {
 	if v == nil {
 		v = []byte{}
 	}
-	return wire.Record{Key: r.Key, Owner: r.Owner.String(), Name: r.Name, Value: v, Seq: r.Seq, EOL: r.EOL}
+	return wire.Record{Key: r.Key, Namespace: r.Namespace(), Owner: r.Owner.String(), Name: r.Name, Value: v, Seq: r.Seq, EOL: r.EOL}
 }
 
 // recordsEventWire converts the records service's event payloads.
 func recordsEventWire(data any) (any, bool) {
 	switch e := data.(type) {
 	case records.RecordEvent:
-		return wire.RecordEvent{Key: e.Key, Owner: e.Owner.String(), Name: e.Name, Seq: e.Seq, EOL: e.EOL, Size: e.Size}, true
+		return wire.RecordEvent{Key: e.Key, Namespace: e.Namespace, Owner: e.Owner.String(), Name: e.Name, Seq: e.Seq, EOL: e.EOL, Size: e.Size}, true
 	case records.ProviderEvent:
 		return wire.ProviderEvent{Key: e.Key, CID: e.CID.String()}, true
 	}

@@ -47,6 +47,14 @@ func (f *fakeRecordsSvc) Put(ctx context.Context, name string, value []byte, ttl
 }
 
 func (f *fakeRecordsSvc) Get(ctx context.Context, key string) (records.Record, error) {
+	if strings.HasPrefix(key, "/pk/") {
+		// Another namespace the DHT validates: the raw value.
+		_, owner, printable, err := records.OtherKey(key)
+		if err != nil {
+			return records.Record{}, fmt.Errorf("records: get: %w", err)
+		}
+		return records.Record{Key: printable, Owner: owner, Value: []byte{8, 1, 18, 32}}, nil
+	}
 	owner, name, err := records.ParseKey(key)
 	if err != nil {
 		return records.Record{}, fmt.Errorf("records: get: %w", err)
@@ -101,6 +109,9 @@ func TestDHTPut(t *testing.T) {
 		rec.Seq != 1 || f.gotTTL != time.Hour {
 		t.Fatalf("record %+v, ttl %s", rec, f.gotTTL)
 	}
+	if code, body = do("POST", "/v1/dht/put", `{"name":"x","value":"","ttl_ms":60000}`); code != 200 || f.gotTTL != time.Minute {
+		t.Fatalf("shortest ttl: %d %s, ttl %s", code, body, f.gotTTL)
+	}
 	if code, body = do("POST", "/v1/dht/put", `{"name":"x","value":""}`); code != 200 || f.gotTTL != 0 {
 		t.Fatalf("no ttl: %d %s, ttl %s", code, body, f.gotTTL)
 	}
@@ -120,7 +131,13 @@ func TestDHTPut(t *testing.T) {
 		{"empty name", `{"name":"","value":"eA=="}`, 400, wire.CodeInvalidArgument, "empty"},
 		{"negative ttl", `{"name":"x","value":"eA==","ttl_ms":-1}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
 		{"huge ttl", `{"name":"x","value":"eA==","ttl_ms":1e300}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
-		{"ttl over a year", `{"name":"x","value":"eA==","ttl_ms":31536000001}`, 400, wire.CodeInvalidArgument, "invalid record TTL"},
+		{"ttl over a year", `{"name":"x","value":"eA==","ttl_ms":31536000001}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
+		// An explicit 0 is not the default (which is asked for by leaving
+		// ttl_ms out), and a TTL under a minute is refused before the
+		// service stores anything.
+		{"zero ttl", `{"name":"x","value":"eA==","ttl_ms":0}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms 0"},
+		{"1ns ttl", `{"name":"x","value":"eA==","ttl_ms":0.000001}`, 400, wire.CodeInvalidArgument, "invalid ttl_ms"},
+		{"ttl under a minute", `{"name":"x","value":"eA==","ttl_ms":59999}`, 400, wire.CodeInvalidArgument, "outside [1m0s, 8760h0m0s]"},
 		{"ttl as a string", `{"name":"x","value":"eA==","ttl_ms":"1h"}`, 400, wire.CodeInvalidArgument, "invalid JSON body"},
 		{"old ttl field", `{"name":"x","value":"eA==","ttl":"1h"}`, 400, wire.CodeInvalidArgument, "unknown field"},
 		{"value not base64", `{"name":"x","value":"%%%"}`, 400, wire.CodeInvalidArgument, "invalid JSON body"},
@@ -147,6 +164,26 @@ func TestDHTGet(t *testing.T) {
 	decodeJSON(t, body, &rec)
 	if code != 200 || rec.Key != key || rec.Name != "greeting" || rec.Seq != 7 || rec.Owner != f.owner.String() {
 		t.Fatalf("%d %+v", code, rec)
+	}
+	var raw map[string]any
+	decodeJSON(t, body, &raw)
+	if raw["namespace"] != "plexus" {
+		t.Fatalf("namespace of a Plexus record: %s", body)
+	}
+
+	// A record of another namespace: its namespace, key, owner and raw
+	// value; the Plexus fields are absent rather than zero.
+	pk := "/pk/" + f.owner.String()
+	code, body = do("GET", "/v1/dht/get?key="+url.QueryEscape(pk), "")
+	raw = nil
+	decodeJSON(t, body, &raw)
+	if code != 200 || raw["namespace"] != "pk" || raw["key"] != pk || raw["owner"] != f.owner.String() || raw["value"] != "CAESIA==" {
+		t.Fatalf("/pk/ record: %d %s", code, body)
+	}
+	for _, field := range []string{"name", "seq", "eol"} {
+		if _, ok := raw[field]; ok {
+			t.Errorf("/pk/ record has %q: %s", field, body)
+		}
 	}
 	code, body = do("GET", "/v1/dht/get?key=/plexus/not-a-peer/x", "")
 	wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid record key")
@@ -218,7 +255,7 @@ func TestDHTFindProvs(t *testing.T) {
 	if code, body = do("GET", "/v1/dht/findprovs?key=x", ""); code != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Fatalf("none found: %d %s", code, body)
 	}
-	for _, bad := range []string{"0", "101", "-1", "many"} {
+	for _, bad := range []string{"0", "101", "-1", "many", ""} {
 		code, body = do("GET", "/v1/dht/findprovs?key=x&count="+bad, "")
 		wantError(t, code, body, 400, wire.CodeInvalidArgument, "invalid count")
 	}
@@ -234,8 +271,8 @@ func TestRecordsEventsConvert(t *testing.T) {
 	p := testPeer(t)
 	c, _ := records.ProviderCID("k")
 	eol := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	v, ok := recordsEventWire(records.RecordEvent{Key: records.Key(p, "n"), Owner: p, Name: "n", Seq: 2, EOL: eol, Size: 5})
-	if ev, _ := v.(wire.RecordEvent); !ok || ev.Owner != p.String() || ev.Seq != 2 || !ev.EOL.Equal(eol) || ev.Size != 5 {
+	v, ok := recordsEventWire(records.RecordEvent{Key: records.Key(p, "n"), Namespace: "plexus", Owner: p, Name: "n", Seq: 2, EOL: eol, Size: 5})
+	if ev, _ := v.(wire.RecordEvent); !ok || ev.Namespace != "plexus" || ev.Owner != p.String() || ev.Seq != 2 || !ev.EOL.Equal(eol) || ev.Size != 5 {
 		t.Fatalf("record event: %#v", v)
 	}
 	v, ok = recordsEventWire(records.ProviderEvent{Key: "k", CID: c})

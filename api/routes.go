@@ -22,8 +22,10 @@ type route struct {
 // the given type.
 type sse struct{ event any }
 
-// routes is the route table: every authenticated route, one line each.
-// /healthz is the only route without a token.
+// routes is the route table, one line each. Every route checks the role
+// that routeAccess gives it: viewer for GET, admin for every other method,
+// except the lines of accessExceptions below. /healthz (outside the table)
+// and the login route need no credentials.
 func (s *Server) routes() []route {
 	return []route{
 		// The node.
@@ -76,5 +78,31 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/handlers", s.deleteHandlers, "Stop serving a protocol", nil, wire.HandlerRequest{}, []string{"protocol"}},
 		// NAT traversal.
 		{"GET /v1/nat", s.getNAT, "The connectivity doctor's report: reachability, NAT behaviour, relays, hole punching, advice", nil, wire.NATStatus{}, nil},
+		// Accounts: sessions, users, API tokens.
+		{"POST /v1/auth/login", s.postLogin, "Log in: sets the session cookie, answers the CSRF token", wire.LoginRequest{}, wire.LoginResult{}, nil},
+		{"POST /v1/auth/logout", s.postLogout, "End this session", nil, wire.Status{}, nil},
+		{"GET /v1/auth/me", s.getMe, "Who this request acts as", nil, wire.Me{}, nil},
+		{"POST /v1/auth/register", s.postRegister, "Create an account (open registration: a viewer)", wire.RegisterRequest{}, status{201, wire.User{}}, nil},
+		{"POST /v1/auth/password", s.postChangePassword, "Change your own password (revokes your sessions and tokens)", wire.ChangePasswordRequest{}, wire.Status{}, nil},
+		{"GET /v1/users", s.getUsers, "List users", nil, []wire.User{}, nil},
+		{"POST /v1/users", s.postUsers, "Add a user", wire.RegisterRequest{}, status{201, wire.User{}}, nil},
+		{"DELETE /v1/users", s.deleteUsers, "Delete a user (revokes their sessions and tokens)", nil, wire.UserRef{}, []string{"name"}},
+		{"POST /v1/users/password", s.postUserPassword, "Set a user's password (revokes their sessions and tokens)", wire.SetPasswordRequest{}, wire.UserRef{}, nil},
+		{"POST /v1/users/role", s.postUserRole, "Set a user's role", wire.SetRoleRequest{}, wire.User{}, nil},
+		{"GET /v1/tokens", s.getTokens, "Your API tokens (an admin: everyone's)", nil, []wire.Token{}, nil},
+		{"POST /v1/tokens", s.postTokens, "Create an API token (its secret is shown once)", wire.TokenRequest{}, status{201, wire.NewToken{}}, nil},
+		{"DELETE /v1/tokens", s.deleteTokens, "Revoke an API token (yours; an admin: anyone's)", nil, wire.Token{}, []string{"id"}},
 	}
+}
+
+// accessExceptions are the routes whose role is not the one their method
+// implies (GET: viewer; POST, PUT, DELETE: admin).
+var accessExceptions = map[string]access{
+	"POST /v1/auth/login":    accessPublic,       // no credentials: it hands them out (rate-limited)
+	"POST /v1/auth/register": accessRegistration, // anyone when api.registration = "open", else an admin
+	"POST /v1/auth/logout":   accessViewer,       // self-service: ends the caller's own session
+	"POST /v1/auth/password": accessViewer,       // self-service: the caller's own password, given the current one
+	"POST /v1/tokens":        accessViewer,       // self-service: a token of the caller, never above the caller's role
+	"DELETE /v1/tokens":      accessViewer,       // self-service: the caller's own tokens (an admin: anyone's)
+	"GET /v1/users":          accessAdmin,        // user management
 }

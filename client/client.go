@@ -58,6 +58,10 @@ func Locate(repoFlag, apiFlag string) (*Client, error) {
 	token := os.Getenv("PLEXUS_TOKEN")
 	if token == "" {
 		b, err := os.ReadFile(repo.File(config.TokenFile))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the API token file %s is missing: a running daemon writes it back within seconds, so try again; "+
+				"if it does not come back, stop the daemon (Ctrl-C or SIGTERM) and start it again, or pass the token in PLEXUS_TOKEN", repo.File(config.TokenFile))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read API token from %s (set PLEXUS_TOKEN or --repo): %w", repo.File(config.TokenFile), err)
 		}
@@ -82,6 +86,7 @@ var (
 	ErrNotImplemented  = errors.New("not implemented")
 	ErrBadGateway      = errors.New("the remote peer failed")
 	ErrUnavailable     = errors.New("unavailable")
+	ErrRateLimited     = errors.New("rate limited")
 )
 
 // codeErrors maps the wire's error codes to the sentinels.
@@ -97,6 +102,8 @@ var codeErrors = map[string]error{
 	wire.CodeNotImplemented:  ErrNotImplemented,
 	wire.CodeBadGateway:      ErrBadGateway,
 	wire.CodeUnavailable:     ErrUnavailable,
+	wire.CodeRateLimited:     ErrRateLimited,
+	wire.CodeCSRF:            ErrForbidden,
 }
 
 // Error is an error answered by the API.
@@ -215,10 +222,11 @@ func (c *Client) Disconnect(ctx context.Context, peerID string) error {
 	return c.Do(ctx, "POST", "/v1/disconnect", wire.DisconnectRequest{Peer: peerID}, nil)
 }
 
-// Ping pings a peer ID or multiaddr count times.
+// Ping pings a peer ID or multiaddr count times (1 to 100; the daemon
+// refuses any other count, 0 included).
 func (c *Client) Ping(ctx context.Context, target string, count int) (wire.PingResult, error) {
 	var v wire.PingResult
-	return v, c.Do(ctx, "POST", "/v1/ping", wire.PingRequest{Target: target, Count: count}, &v)
+	return v, c.Do(ctx, "POST", "/v1/ping", wire.PingRequest{Target: target, Count: &count}, &v)
 }
 
 // Shutdown asks the daemon to stop.

@@ -10,10 +10,15 @@ import (
 )
 
 // Put stores a signed record under /plexus/<this peer>/<name>, valid for
-// ttl (0: the daemon's default, 24h).
+// ttl: 0 sends no TTL (the daemon's default, 24h); any other value is sent
+// as is, and the daemon refuses one outside 1m to 8760h.
 func (c *Client) Put(ctx context.Context, name string, value []byte, ttl time.Duration) (wire.Record, error) {
 	var v wire.Record
-	req := wire.PutRequest{Name: name, Value: value, TTLMS: float64(ttl) / float64(time.Millisecond)}
+	req := wire.PutRequest{Name: name, Value: value}
+	if ttl != 0 {
+		ms := float64(ttl) / float64(time.Millisecond)
+		req.TTLMS = &ms
+	}
 	return v, c.Do(ctx, "POST", "/v1/dht/put", req, &v)
 }
 
@@ -41,13 +46,10 @@ func (c *Client) Provided(ctx context.Context) ([]wire.Provision, error) {
 	return v, c.Do(ctx, "GET", "/v1/dht/provided", nil, &v)
 }
 
-// FindProviders finds up to count providers of key (count 0: the daemon's
-// default, 20).
+// FindProviders finds up to count providers of key (1 to 100; the daemon
+// refuses any other count, 0 included).
 func (c *Client) FindProviders(ctx context.Context, key string, count int) ([]wire.Provider, error) {
 	var v []wire.Provider
-	path := "/v1/dht/findprovs?key=" + url.QueryEscape(key)
-	if count != 0 {
-		path += "&count=" + strconv.Itoa(count)
-	}
+	path := "/v1/dht/findprovs?key=" + url.QueryEscape(key) + "&count=" + strconv.Itoa(count)
 	return v, c.Do(ctx, "GET", path, nil, &v)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -89,6 +90,10 @@ type Discovery struct {
 type API struct {
 	Listen        string `toml:"listen" comment:"Address of the HTTP API. Port 0 picks a free port (the bound address is written to the repo's api file). Default \"127.0.0.1:5101\"."`
 	MetricsListen string `toml:"metrics_listen" comment:"Separate listener for Prometheus /metrics without a token. Empty: /metrics is served on the API listener and needs the token. Default \"\"."`
+
+	// User accounts (package auth; bounds in accounts.go).
+	Registration string   `toml:"registration" comment:"Who creates user accounts: \"admin\" (an admin or the repo's api.token; plexus users add) or \"open\" (anyone who reaches the API may register a viewer account with POST /v1/auth/register). Default \"admin\"."`
+	SessionTTL   Duration `toml:"session_ttl" comment:"A login session ends after this long without use; each use extends it (sliding). 1m to 8760h. Default \"168h0m0s\" (7 days)."`
 }
 
 // Log configures logging.
@@ -127,7 +132,7 @@ func Default() Config {
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
 		Perf:        Perf{Enabled: true},
-		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort)},
+		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
 	}
 }
@@ -165,12 +170,29 @@ func (c *Config) ApplyProfile(name string) error {
 	return fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Profiles, ", "))
 }
 
+// ProfileOf names the profile whose settings c already holds: "local" when
+// applying it would change nothing (a config written by "plexus init
+// --profile local"), "" otherwise.
+func ProfileOf(c Config) string {
+	p := c
+	p.Network.Listen = slices.Clone(c.Network.Listen)
+	if err := p.ApplyProfile("local"); err == nil && reflect.DeepEqual(p, c) {
+		return "local"
+	}
+	return ""
+}
+
 // Validate reports the first problem in c, naming the field and the value.
 func (c *Config) Validate() error {
 	var errs []error
 	for _, s := range c.Network.Listen {
 		if _, err := ma.NewMultiaddr(s); err != nil {
 			errs = append(errs, fmt.Errorf("network.listen: invalid multiaddr %q: %w", s, err))
+		}
+	}
+	if len(errs) == 0 {
+		if err := c.checkUsableListen(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, s := range c.Network.Bootstrap {
@@ -228,7 +250,84 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
+	errs = append(errs, c.validateAccounts()...)
 	return errors.Join(errs...)
+}
+
+// ListenTransport names the transports setting that serves the listen
+// address a ("tcp", "quic", "websocket", "webtransport", "webrtc_direct"),
+// or "" for an address no transport setting governs (the host then reports
+// whether it can listen on it).
+func ListenTransport(a ma.Multiaddr) string {
+	name := ""
+	for _, c := range a {
+		switch p := c.Protocol().Name; p {
+		case "tcp":
+			name = "tcp"
+		case "quic-v1":
+			name = "quic"
+		case "ws", "wss":
+			name = "websocket"
+		case "webtransport":
+			name = "webtransport"
+		case "webrtc-direct":
+			name = "webrtc_direct"
+		case "udp", "quic", "webrtc", "p2p-circuit":
+			name = ""
+		}
+	}
+	return name
+}
+
+// enabled reports whether the transports setting name is on.
+func (t Transports) enabled(name string) bool {
+	switch name {
+	case "tcp":
+		return t.TCP
+	case "quic":
+		return t.QUIC
+	case "websocket":
+		return t.WebSocket
+	case "webtransport":
+		return t.WebTransport
+	case "webrtc_direct":
+		return t.WebRTCDirect
+	}
+	return true
+}
+
+// UsableListen returns the listen addresses whose transport is enabled (and
+// those no transport setting governs), dropping invalid ones.
+func (c Config) UsableListen() []string {
+	var out []string
+	for _, s := range c.Network.Listen {
+		a, err := ma.NewMultiaddr(s)
+		if err == nil && c.Transports.enabled(ListenTransport(a)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkUsableListen reports a config that leaves the node nothing to
+// listen on: an empty network.listen, or one whose every address needs a
+// disabled transport.
+func (c Config) checkUsableListen() error {
+	if len(c.Network.Listen) == 0 {
+		return errors.New("network.listen: empty; the node needs at least one listen address (delete the setting from config.toml to get the defaults)")
+	}
+	if len(c.UsableListen()) > 0 {
+		return nil
+	}
+	var off []string
+	for _, s := range c.Network.Listen {
+		a, _ := ma.NewMultiaddr(s)
+		if t := "transports." + ListenTransport(a); !slices.Contains(off, t) {
+			off = append(off, t)
+		}
+	}
+	return fmt.Errorf("network.listen: no usable listen address: the transport of every address is disabled (%s = false); enable one or listen on an enabled transport",
+		strings.Join(off, ", "))
 }
 
 // ParsePeerAddr parses a full multiaddr that ends in /p2p/<peer ID>.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plexus-p2p/plexus/config"
 )
@@ -125,5 +126,95 @@ func TestRepoInit(t *testing.T) {
 	unlock()
 	if sk2, err := repo.Init(config.InitOptions{Force: true}); err != nil || sk2.Equals(sk) {
 		t.Fatalf("forced init: %v", err)
+	}
+}
+
+func TestAccountsSettings(t *testing.T) {
+	c := config.Default()
+	if c.API.Registration != "admin" || time.Duration(c.API.SessionTTL) != 7*24*time.Hour {
+		t.Fatalf("defaults: %+v", c.API)
+	}
+	for _, tc := range []struct{ key, value, want string }{
+		{"api.registration", "open", `"open"`},
+		{"api.registration", "admin", `"admin"`},
+		{"api.session_ttl", "12h", `"12h0m0s"`},
+		{"api.session_ttl", "1m", `"1m0s"`},
+	} {
+		if err := config.Set(&c, tc.key, tc.value); err != nil {
+			t.Fatalf("set %s=%s: %v", tc.key, tc.value, err)
+		}
+		if got, _ := config.Get(c, tc.key); got != tc.want {
+			t.Fatalf("get %s = %s, want %s", tc.key, got, tc.want)
+		}
+	}
+	for _, bad := range []struct{ key, value, msg string }{
+		{"api.registration", "everyone", "api.registration"},
+		{"api.registration", "", "api.registration"},
+		{"api.session_ttl", "30s", "api.session_ttl"},
+		{"api.session_ttl", "-1h", "api.session_ttl"},
+		{"api.session_ttl", "9000h", "api.session_ttl"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, bad.key, bad.value); err == nil || !strings.Contains(err.Error(), bad.msg) {
+			t.Fatalf("set %s=%q: %v", bad.key, bad.value, err)
+		}
+	}
+	if _, err := config.Parse([]byte("[api]\nsession_ttl = \"0s\"")); err == nil || !strings.Contains(err.Error(), "api.session_ttl") {
+		t.Fatalf("parse session_ttl 0s: %v", err)
+	}
+	// A config written before these settings existed gets the defaults.
+	c, err := config.Parse([]byte("[api]\nlisten = \"127.0.0.1:5101\""))
+	if err != nil || c.API.Registration != "admin" || time.Duration(c.API.SessionTTL) != config.DefaultSessionTTL {
+		t.Fatalf("old config: %+v %v", c.API, err)
+	}
+}
+
+// A config that leaves the node nothing to listen on is refused, naming the
+// setting; one whose other addresses' transports are off is fine.
+func TestValidateListenUsable(t *testing.T) {
+	c := config.Default()
+	c.Network.Listen = []string{}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "network.listen: empty") {
+		t.Fatalf("empty listen: %v", err)
+	}
+	c = config.Default()
+	c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0/ws", "/ip4/127.0.0.1/udp/0/webrtc-direct"}
+	c.Transports.WebSocket, c.Transports.WebRTCDirect = false, false
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "network.listen: no usable listen address") ||
+		!strings.Contains(err.Error(), "transports.websocket, transports.webrtc_direct = false") {
+		t.Fatalf("every transport off: %v", err)
+	}
+	c.Transports.WebSocket = true
+	if err := c.Validate(); err != nil {
+		t.Fatalf("websocket on: %v", err)
+	}
+	if got := c.UsableListen(); len(got) != 1 || got[0] != "/ip4/127.0.0.1/tcp/0/ws" {
+		t.Fatalf("usable %v", got)
+	}
+	// The local profile with only TCP and QUIC (as tests run nodes) keeps those.
+	c = config.Default()
+	c.ApplyProfile("local")
+	c.Transports.WebSocket, c.Transports.WebRTCDirect, c.Transports.WebTransport = false, false, false
+	if err := c.Validate(); err != nil || len(c.UsableListen()) != 2 {
+		t.Fatalf("tcp and quic: %v %v", err, c.UsableListen())
+	}
+	if _, err := config.Parse([]byte("[network]\nlisten = []")); err == nil {
+		t.Fatal("config file with an empty listen list accepted")
+	}
+}
+
+func TestProfileOf(t *testing.T) {
+	c := config.Default()
+	if p := config.ProfileOf(c); p != "" {
+		t.Fatalf("defaults: %q", p)
+	}
+	c.ApplyProfile("local")
+	if p := config.ProfileOf(c); p != "local" {
+		t.Fatalf("local: %q", p)
+	}
+	c.Discovery.MDNS = true
+	if p := config.ProfileOf(c); p != "" {
+		t.Fatalf("local with mDNS on: %q", p)
 	}
 }

@@ -7,10 +7,10 @@ import (
 
 // Records configures signed key/value records and provider records on the DHT.
 type Records struct {
-	TTL               Duration `toml:"ttl" comment:"Lifetime (EOL) of the records this node puts; they are republished before it. At most 8760h (365 days). Default \"24h\"."`
+	TTL               Duration `toml:"ttl" comment:"Lifetime (EOL) of the records this node puts; they are republished before it. At least 1m, at most 8760h (365 days). Default \"24h\"."`
 	MaxValueSize      int      `toml:"max_value_size" comment:"Largest record value in bytes, for records this node puts, stores or returns; at most 1048576 (1 MiB). Default 16384 (16 KiB)."`
-	RepublishInterval Duration `toml:"republish_interval" comment:"How often this node republishes its own records. Default \"1h\"."`
-	ReprovideInterval Duration `toml:"reprovide_interval" comment:"How often this node re-announces its provider records (which expire after 48h). Default \"11h\"."`
+	RepublishInterval Duration `toml:"republish_interval" comment:"How often this node republishes its own records (at least 1m). Default \"1h\"."`
+	ReprovideInterval Duration `toml:"reprovide_interval" comment:"How often this node re-announces its provider records, which expire after 48h (at least 1m). Default \"11h\"."`
 }
 
 // Defaults and bounds of the records settings. Package records takes its own
@@ -19,6 +19,15 @@ type Records struct {
 const (
 	// DefaultRecordTTL is the default lifetime (EOL - now) of a published record.
 	DefaultRecordTTL = 24 * time.Hour
+	// MinRecordTTL is the shortest record lifetime. The republisher refreshes
+	// a record every TTL/2 (when that is shorter than the republish
+	// interval), and one put takes a lookup of the network's seq (up to 10s)
+	// and of the closest peers (seconds), each of which checks the EOL with
+	// its own clock. A minute keeps that to two puts a minute per record,
+	// each starting with 30s of validity left to reach the closest peers;
+	// below it a record expires in flight (the put fails) or the
+	// republisher turns into a put storm.
+	MinRecordTTL = time.Minute
 	// MaxRecordTTL is the longest record lifetime.
 	MaxRecordTTL = 365 * 24 * time.Hour
 	// DefaultRecordMaxValueSize is the default limit on a record's value (16 KiB).
@@ -31,12 +40,18 @@ const (
 	// DefaultReprovideInterval is how often provided keys are announced again;
 	// kad-dht forgets a provider record 48h after its last announcement.
 	DefaultReprovideInterval = 11 * time.Hour
+	// MinRecordInterval is the shortest republish or reprovide interval:
+	// each pass is a DHT lookup and a store per record or key, and a failed
+	// pass is retried after a minute anyway.
+	MinRecordInterval = time.Minute
 )
 
-// CheckRecordTTL reports whether d is a valid record lifetime: (0, MaxRecordTTL].
+// CheckRecordTTL reports whether d is a valid record lifetime:
+// [MinRecordTTL, MaxRecordTTL], 1m to 8760h. The config file, the records
+// service, the API and the CLI all check a TTL with it.
 func CheckRecordTTL(d time.Duration) error {
-	if d <= 0 || d > MaxRecordTTL {
-		return fmt.Errorf("%s is outside (0, %s]", d, MaxRecordTTL)
+	if d < MinRecordTTL || d > MaxRecordTTL {
+		return fmt.Errorf("%s is outside [%s, %s]", d, MinRecordTTL, MaxRecordTTL)
 	}
 	return nil
 }
@@ -51,10 +66,10 @@ func CheckRecordMaxValueSize(n int) error {
 }
 
 // CheckRecordInterval reports whether d is a valid republish or reprovide
-// interval: positive.
+// interval: at least MinRecordInterval (1m).
 func CheckRecordInterval(d time.Duration) error {
-	if d <= 0 {
-		return fmt.Errorf("%s is not positive", d)
+	if d < MinRecordInterval {
+		return fmt.Errorf("%s is shorter than %s", d, MinRecordInterval)
 	}
 	return nil
 }

@@ -42,17 +42,6 @@ func (r Repo) SwarmKey() (pnet.PSK, error) {
 	return k, nil
 }
 
-// SwarmKeyWarning returns a sentence for people when the swarm key file can
-// be read by other users of the machine, and "" otherwise.
-func (r Repo) SwarmKeyWarning() string {
-	fi, err := os.Stat(r.File(SwarmKeyFile))
-	if err != nil || fi.Mode().Perm()&0o077 == 0 {
-		return ""
-	}
-	return fmt.Sprintf("the swarm key %s is readable by other users (mode %04o); restrict it with: chmod 600 %s",
-		r.File(SwarmKeyFile), fi.Mode().Perm(), r.File(SwarmKeyFile))
-}
-
 // ReadSwarmKeyFile reads and validates a swarm key file from path, or from
 // stdin when path is "-".
 func ReadSwarmKeyFile(path string, stdin io.Reader) (pnet.PSK, error) {

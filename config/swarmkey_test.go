@@ -26,8 +26,8 @@ func TestInitPrivate(t *testing.T) {
 	if err != nil || len(k) != swarmkey.Size {
 		t.Fatalf("SwarmKey: %x, %v", k, err)
 	}
-	if w := repo.SwarmKeyWarning(); w != "" {
-		t.Fatalf("warning for a 0600 key: %s", w)
+	if w := repo.LoosePermissions(); len(w) != 0 {
+		t.Fatalf("warnings for 0600 files: %v", w)
 	}
 
 	// A second init --private refuses to replace the key, naming it; with
@@ -143,7 +143,8 @@ func TestSwarmKeyInRepoBrokenOrExposed(t *testing.T) {
 	good, _ := swarmkey.Generate()
 	os.WriteFile(repo.File(config.SwarmKeyFile), swarmkey.Encode(good), 0o644)
 	os.Chmod(repo.File(config.SwarmKeyFile), 0o644)
-	if w := repo.SwarmKeyWarning(); !strings.Contains(w, "readable by other users (mode 0644)") || !strings.Contains(w, "chmod 600") {
-		t.Fatalf("warning %q", w)
+	if w := repo.LoosePermissions(); len(w) != 1 || !strings.Contains(w[0], repo.File(config.SwarmKeyFile)+" has mode 0644") ||
+		!strings.Contains(w[0], "chmod 600 "+repo.File(config.SwarmKeyFile)) {
+		t.Fatalf("warnings %q", w)
 	}
 }

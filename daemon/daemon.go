@@ -2,7 +2,8 @@
 // API: it takes the repo lock, loads the identity and token, binds the API,
 // builds and starts the node, and records the API address in the repo so
 // the CLI can find it. "plexus daemon" runs one; "plexus devnet" runs many
-// in one process.
+// in one process. OpenAccounts serves the accounts routes of a repo whose
+// daemon is not running.
 package daemon
 
 import (
@@ -11,8 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/plexus-p2p/plexus/api"
+	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/node"
 )
@@ -21,7 +24,10 @@ import (
 type Options struct {
 	Repo   config.Repo
 	Config config.Config // already loaded, with profile and flags applied
-	Logger *slog.Logger
+	// Profile names the profile applied on top of the config file at start
+	// ("" for none); GET /v1/id reports it.
+	Profile string
+	Logger  *slog.Logger
 }
 
 // Daemon is a running node with its API.
@@ -34,8 +40,13 @@ type Daemon struct {
 	unlock   func()
 	shutdown chan struct{}
 	errs     chan error
+	watching chan struct{} // closed when keepRepoFiles returns
 	closed   bool
 }
+
+// repoCheckInterval is how often a running daemon checks that the files the
+// CLI finds it by are still in its repo: two stat calls.
+const repoCheckInterval = time.Second
 
 // Start locks the repo, binds the API, builds and starts the node. On error
 // everything it started is stopped again.
@@ -66,7 +77,7 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if w := o.Repo.SwarmKeyWarning(); w != "" {
+	for _, w := range o.Repo.LoosePermissions() {
 		o.Logger.Warn(w)
 	}
 	// Bind the API first: a busy API port fails before the node starts.
@@ -80,8 +91,14 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		apiLn.Close()
 		return nil, err
 	}
-	srv, err := api.New(Services(d.Node), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
-		MaxBodyBytes: maxBodyBytes(o.Config),
+	accounts, err := auth.New(d.Node.Datastore(), auth.WithSessionTTL(time.Duration(o.Config.API.SessionTTL)), auth.WithLogger(o.Logger))
+	if err != nil {
+		apiLn.Close()
+		return nil, err
+	}
+	srv, err := api.New(Services(d.Node, accounts), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
+		MaxBodyBytes: maxBodyBytes(o.Config), Profile: o.Profile,
+		OpenRegistration: o.Config.API.Registration == config.RegistrationOpen,
 		Shutdown: func() {
 			select {
 			case d.shutdown <- struct{}{}:
@@ -104,14 +121,45 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err := o.Repo.WriteAPIAddr(d.APIAddr); err != nil {
 		return nil, err
 	}
+	d.watching = make(chan struct{})
+	go d.keepRepoFiles(sctx, o.Logger, token)
 	if err := d.Node.Start(ctx); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// Services are the node's capabilities the API serves.
-func Services(n *node.Node) api.Services {
+// keepRepoFiles puts back the API token and address files when they are
+// deleted while the daemon runs (the same token, mode 0600): without them
+// the CLI cannot reach the daemon, not even to shut it down.
+func (d *Daemon) keepRepoFiles(ctx context.Context, log *slog.Logger, token string) {
+	defer close(d.watching)
+	files := map[string]string{config.TokenFile: token, config.APIAddrFile: d.APIAddr}
+	failed := map[string]bool{} // log a failure once, not every second
+	t := time.NewTicker(repoCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for name, content := range files {
+			restored, err := d.repo.Restore(name, content)
+			switch {
+			case err != nil && !failed[name]:
+				log.Error("cannot restore a deleted repo file: the CLI cannot reach this daemon without it", "file", d.repo.File(name), "err", err)
+			case restored && err == nil:
+				log.Warn("restored a repo file deleted while the daemon runs", "file", d.repo.File(name))
+			}
+			failed[name] = err != nil
+		}
+	}
+}
+
+// Services are the node's capabilities the API serves, with the accounts
+// kept in the node's datastore.
+func Services(n *node.Node, accounts *auth.Service) api.Services {
 	return api.Services{
 		Node:      n,
 		Discovery: n.Discovery(),
@@ -122,6 +170,7 @@ func Services(n *node.Node) api.Services {
 		Messaging: n,
 		NAT:       n.NAT(),
 		ACL:       n.ACL(),
+		Auth:      accounts,
 	}
 }
 
@@ -148,6 +197,9 @@ func (d *Daemon) Close() error {
 	}
 	d.closed = true
 	d.cancel()
+	if d.watching != nil {
+		<-d.watching // before the API file is removed, so it stays removed
+	}
 	var errs []error
 	if d.Node != nil {
 		errs = append(errs, d.Node.Close())

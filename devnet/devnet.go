@@ -112,10 +112,8 @@ func startMember(ctx context.Context, base string, i int, boot []string, log *sl
 	}()
 	dir := filepath.Join(base, name)
 	repo := config.Repo{Path: dir}
-	if !repo.Initialized() {
-		if _, err := repo.Init(config.InitOptions{Profile: "local"}); err != nil {
-			return nil, err
-		}
+	if _, err := repo.Prepare(config.InitOptions{Profile: "local"}); err != nil {
+		return nil, err
 	}
 	cfg, err := repo.Config()
 	if err != nil {
@@ -125,7 +123,7 @@ func startMember(ctx context.Context, base string, i int, boot []string, log *sl
 		return nil, err
 	}
 	cfg.Network.Bootstrap = boot
-	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Logger: log.With("node", name)})
+	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Profile: "local", Logger: log.With("node", name)})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/routing"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 
+	pname "github.com/plexus-p2p/plexus/internal/name"
 	"github.com/plexus-p2p/plexus/internal/topic"
 )
 
@@ -33,10 +34,11 @@ var (
 
 // ValidateTopic reports why name cannot be a rendezvous topic (or
 // namespace), or nil if it can: it must be 1 to MaxTopicLen bytes of
-// printable UTF-8 (spaces allowed, control and format characters not). The
-// rule is package topic's, shared with pub/sub topic names.
+// printable UTF-8 (spaces allowed, but not at either end; control and format
+// characters not). The rule is package internal/name's, shared with pub/sub
+// topics, record names and provide keys.
 func ValidateTopic(name string) error {
-	if err := topic.Check(name, MaxTopicLen); err != nil {
+	if err := pname.Check(name, MaxTopicLen); err != nil {
 		return fmt.Errorf("topic %.32q: %w: %w", name, ErrInvalidTopic, err)
 	}
 	return nil

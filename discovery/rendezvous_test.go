@@ -154,6 +154,9 @@ func TestRendezvousRejectsBadTopics(t *testing.T) {
 		"newline":       "app\nx",
 		"invalid utf-8": "app\xffx",
 		"bidi override": "app\u202ex",
+		"escape":        "\x1b[31mapp",
+		"only spaces":   "   ",
+		"padded":        " app ",
 	}
 	for name, topic := range bad {
 		t.Run(name, func(t *testing.T) {

@@ -67,6 +67,18 @@ func TestRecordsThroughDaemons(t *testing.T) {
 	fails(t, c, "invalid", "dht", "get", "/plexus/not-a-peer/x")
 	fails(t, c, "namespace", "dht", "get", "/nope/"+idA.PeerID+"/x")
 	fails(t, c, "name", "dht", "put", "a/b", "x")
+	// A TTL under a minute is refused before anything is stored.
+	fails(t, b, "--ttl: 1ns is outside [1m0s, 8760h0m0s]", "dht", "put", "brief", "x", "--ttl", "1ns")
+	if out := ok(t, b, "dht", "records"); strings.Contains(out, "brief") {
+		t.Fatalf("a refused put left a record behind: %s", out)
+	}
+	// /pk/ keys are looked up (nobody stored A's key here), not refused.
+	fails(t, c, "record not found", "dht", "get", "/pk/"+idA.PeerID, "--timeout", "5s")
+	// Names with control characters or only spaces are refused alike as
+	// provide keys, topics and record names.
+	fails(t, c, "invalid provide key", "dht", "provide", "   ")
+	fails(t, c, "invalid topic", "pubsub", "pub", "\x1b[2Jtopic", "x")
+	fails(t, c, "invalid record name", "dht", "put", "bell\a", "x")
 	big := exec.Command(binary, "--repo", c, "dht", "put", "big", "-")
 	big.Env = env()
 	big.Stdin = strings.NewReader(strings.Repeat("x", 16<<10+1))

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -50,7 +49,7 @@ func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-		libp2p.ListenAddrStrings(filterListen(cfg)...),
+		libp2p.ListenAddrStrings(cfg.UsableListen()...),
 	}
 	if t.TCP {
 		opts = append(opts, libp2p.Transport(tcp.NewTCPTransport))
@@ -152,30 +151,6 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	return rm, nil
 }
 
-// filterListen drops listen addresses whose transport is disabled.
-func filterListen(cfg config.Config) []string {
-	t := cfg.Transports
-	return slices.DeleteFunc(slices.Clone(cfg.Network.Listen), func(s string) bool {
-		a, err := ma.NewMultiaddr(s)
-		if err != nil {
-			return true
-		}
-		switch transportOf(a) {
-		case "tcp":
-			return !t.TCP
-		case "quic-v1":
-			return !t.QUIC
-		case "ws", "wss":
-			return !t.WebSocket
-		case "webtransport":
-			return !t.WebTransport
-		case "webrtc-direct":
-			return !t.WebRTCDirect
-		}
-		return false
-	})
-}
-
 // transportOf names the outermost transport of a multiaddr.
 func transportOf(a ma.Multiaddr) string {
 	name := ""
@@ -189,6 +164,10 @@ func transportOf(a ma.Multiaddr) string {
 }
 
 func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater) (host.Host, error) {
+	// Before hostOptions, which starts the resource and connection managers.
+	if err := checkPortsFree(cfg.UsableListen()); err != nil {
+		return nil, err
+	}
 	opts, err := hostOptions(cfg.Config, reg, natOpts)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/pnet"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/swarmkey"
@@ -61,14 +60,7 @@ func applyPSK(psk pnet.PSK, c *config.Config) (PrivateNetwork, error) {
 	if !t.TCP && !t.WebSocket {
 		return pn, fmt.Errorf("private network (swarm key %s): transports.tcp and transports.websocket are both off, and %s; turn one of them on", pn.Fingerprint, privateTransportsText)
 	}
-	if len(c.Network.Listen) > 0 && !slices.ContainsFunc(c.Network.Listen, func(s string) bool {
-		a, err := ma.NewMultiaddr(s)
-		tr := ""
-		if err == nil {
-			tr = transportOf(a)
-		}
-		return (tr == "tcp" && t.TCP) || ((tr == "ws" || tr == "wss") && t.WebSocket)
-	}) {
+	if len(c.UsableListen()) == 0 {
 		return pn, fmt.Errorf("private network (swarm key %s): none of network.listen %v is a TCP or WebSocket address, and %s; add one such as /ip4/0.0.0.0/tcp/%d",
 			pn.Fingerprint, c.Network.Listen, privateTransportsText, config.DefaultTCPPort)
 	}

@@ -11,6 +11,9 @@ func (n *Node) startRecords() error {
 	svc, err := records.New(n.routing, n.cfg.Identity, n.ds,
 		records.WithLogger(n.cfg.Logger),
 		records.WithPublisher(n.bus),
+		// Get answers every namespace the DHT validates and serves
+		// (plexus, pk, ipns), not only the records service's own.
+		records.WithDHTValidator(n.routing.Validator()),
 		records.WithTTL(time.Duration(c.TTL)),
 		records.WithMaxValueSize(c.MaxValueSize),
 		records.WithRepublishInterval(time.Duration(c.RepublishInterval)),

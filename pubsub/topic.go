@@ -11,6 +11,7 @@ import (
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	pname "github.com/plexus-p2p/plexus/internal/name"
 	"github.com/plexus-p2p/plexus/internal/topic"
 )
 
@@ -21,12 +22,13 @@ const MaxTopicLen = topic.MaxPubSubLen
 
 // ValidateTopicName returns an error wrapping ErrInvalidTopic unless name is
 // non-empty, at most MaxTopicLen bytes, valid UTF-8 and printable (no control
-// or format characters, no spaces other than the ASCII space). It is the
-// rule of DHT rendezvous (discovery.ValidateTopic), applied to the namespace
-// pub/sub advertises the topic under, so a topic accepted here can always be
-// found through rendezvous.
+// or format characters, no spaces other than the ASCII space, not starting
+// or ending with a space): the rule of every name a node shares (package
+// internal/name). Rendezvous (discovery.ValidateTopic) applies it to the
+// namespace pub/sub advertises the topic under, so a topic accepted here can
+// always be found through rendezvous.
 func ValidateTopicName(name string) error {
-	if err := topic.Check(name, MaxTopicLen); err != nil {
+	if err := pname.Check(name, MaxTopicLen); err != nil {
 		return fmt.Errorf("topic name %.32q: %w: %w", name, ErrInvalidTopic, err)
 	}
 	return nil

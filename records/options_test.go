@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,10 +41,15 @@ func TestOptionBoundsMatchConfig(t *testing.T) {
 		{"ttl max", records.WithTTL(records.MaxTTL), func(r *config.Records) { r.TTL = config.Duration(records.MaxTTL) }, true},
 		{"ttl over max", records.WithTTL(records.MaxTTL + 1), func(r *config.Records) { r.TTL = config.Duration(records.MaxTTL + 1) }, false},
 		{"ttl zero", records.WithTTL(0), func(r *config.Records) { r.TTL = 0 }, false},
+		{"ttl 1ns", records.WithTTL(1), func(r *config.Records) { r.TTL = 1 }, false},
+		{"ttl under min", records.WithTTL(records.MinTTL - time.Millisecond), func(r *config.Records) { r.TTL = config.Duration(records.MinTTL - time.Millisecond) }, false},
+		{"ttl min", records.WithTTL(records.MinTTL), func(r *config.Records) { r.TTL = config.Duration(records.MinTTL) }, true},
 		{"value size max", records.WithMaxValueSize(records.MaxMaxValueSize), func(r *config.Records) { r.MaxValueSize = records.MaxMaxValueSize }, true},
 		{"value size over max", records.WithMaxValueSize(records.MaxMaxValueSize + 1), func(r *config.Records) { r.MaxValueSize = records.MaxMaxValueSize + 1 }, false},
 		{"value size zero", records.WithMaxValueSize(0), func(r *config.Records) { r.MaxValueSize = 0 }, false},
-		{"republish 1ns", records.WithRepublishInterval(1), func(r *config.Records) { r.RepublishInterval = 1 }, true},
+		{"republish 1ns", records.WithRepublishInterval(1), func(r *config.Records) { r.RepublishInterval = 1 }, false},
+		{"republish 1m", records.WithRepublishInterval(time.Minute), func(r *config.Records) { r.RepublishInterval = config.Duration(time.Minute) }, true},
+		{"reprovide 1s", records.WithReprovideInterval(time.Second), func(r *config.Records) { r.ReprovideInterval = config.Duration(time.Second) }, false},
 		{"republish zero", records.WithRepublishInterval(0), func(r *config.Records) { r.RepublishInterval = 0 }, false},
 		{"reprovide negative", records.WithReprovideInterval(-time.Second), func(r *config.Records) { r.ReprovideInterval = config.Duration(-time.Second) }, false},
 	} {
@@ -70,14 +76,16 @@ func TestDefaultsAreTheConfigs(t *testing.T) {
 	}
 }
 
-func TestPutRejectsTTLOverMax(t *testing.T) {
+func TestPutRejectsTTLOutOfBounds(t *testing.T) {
 	svc, err := newOffline(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Put(context.Background(), "x", []byte("v"), records.MaxTTL+time.Second)
-	if !errors.Is(err, records.ErrInvalidTTL) || !records.IsInvalid(err) {
-		t.Fatalf("Put with a TTL over the maximum: %v", err)
+	for _, ttl := range []time.Duration{records.MaxTTL + time.Second, time.Nanosecond, records.MinTTL - time.Second, -time.Hour} {
+		_, err = svc.Put(context.Background(), "x", []byte("v"), ttl)
+		if !errors.Is(err, records.ErrInvalidTTL) || !records.IsInvalid(err) || !strings.Contains(err.Error(), ttl.String()) {
+			t.Errorf("Put with TTL %s: %v, want ErrInvalidTTL naming the TTL", ttl, err)
+		}
 	}
 	if _, err := newOffline(t, records.WithTTL(-1)); !errors.Is(err, records.ErrInvalidTTL) {
 		t.Fatalf("WithTTL(-1): %v", err)

@@ -78,7 +78,10 @@ func (s *Service) saveProvision(ctx context.Context, key string, c cid.Cid) erro
 // StopProviding stops reproviding key. Provider records already on the network
 // expire on their own (48h after they were last announced, in kad-dht).
 func (s *Service) StopProviding(ctx context.Context, key string) error {
-	c, err := ProviderCID(key)
+	if key == "" {
+		return fmt.Errorf("records: stop providing: %w: empty", ErrInvalidProvideKey)
+	}
+	c, err := keyCID(key) // a key stored under an older, looser rule can be stopped too
 	if err != nil {
 		return fmt.Errorf("records: stop providing: %w", err)
 	}
@@ -106,7 +109,7 @@ func (s *Service) Provided(ctx context.Context) ([]Provision, error) {
 		if err := json.Unmarshal(e.Value, &st); err != nil {
 			return nil, fmt.Errorf("records: decode %s: %w", e.Key, err)
 		}
-		c, err := ProviderCID(st.Key)
+		c, err := keyCID(st.Key)
 		if err != nil {
 			return nil, fmt.Errorf("records: decode %s: %w", e.Key, err)
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
@@ -62,12 +63,16 @@ const (
 
 // RecordEvent is the data of record.put and record.got events.
 type RecordEvent struct {
-	// Key is the record's DHT key, /plexus/<Owner>/<Name>.
-	Key   string
-	Owner peer.ID
-	Name  string
-	Seq   uint64
-	EOL   time.Time
+	// Key is the record's key, /plexus/<Owner>/<Name> (or, for a record.got
+	// of another namespace, its printable key such as /pk/<Owner>).
+	Key string
+	// Namespace is "plexus", or the other namespace Get fetched from; Name,
+	// Seq and EOL are set for Plexus records only.
+	Namespace string
+	Owner     peer.ID
+	Name      string
+	Seq       uint64
+	EOL       time.Time
 	// Size is the length of the value in bytes.
 	Size int
 }
@@ -92,6 +97,9 @@ const (
 const (
 	// DefaultTTL is the default lifetime (EOL - now) of a published record.
 	DefaultTTL = config.DefaultRecordTTL
+	// MinTTL is the shortest lifetime Put accepts (1m; see
+	// config.MinRecordTTL for why).
+	MinTTL = config.MinRecordTTL
 	// MaxTTL is the longest lifetime Put accepts.
 	MaxTTL = config.MaxRecordTTL
 	// MaxMaxValueSize is the highest limit WithMaxValueSize accepts (1 MiB).
@@ -112,6 +120,7 @@ const (
 )
 
 type options struct {
+	dhtValidator      record.Validator
 	logger            *slog.Logger
 	pub               Publisher
 	ttl               time.Duration
@@ -124,6 +133,18 @@ type options struct {
 
 // Option configures a Service.
 type Option func(*options) error
+
+// WithDHTValidator tells the Service the validator of the DHT it stores
+// in (for a node, routing.Service.Validator()): Get then also answers keys
+// of the DHT's other namespaces ("pk" and "ipns" on a Plexus node) with
+// their raw values, as every node validates and serves them. Default: none,
+// Get answers only /plexus/ keys.
+func WithDHTValidator(v record.Validator) Option {
+	return func(c *options) error {
+		c.dhtValidator = v
+		return nil
+	}
+}
 
 // WithLogger sets the logger. Default: slog.Default() with component=records.
 func WithLogger(l *slog.Logger) Option {
@@ -143,8 +164,8 @@ func WithPublisher(p Publisher) Option {
 	}
 }
 
-// WithTTL sets the lifetime of records published without an explicit TTL.
-// Default: DefaultTTL (24h).
+// WithTTL sets the lifetime of records published without an explicit TTL:
+// MinTTL (1m) to MaxTTL (8760h). Default: DefaultTTL (24h).
 func WithTTL(d time.Duration) Option {
 	return func(c *options) error {
 		if err := config.CheckRecordTTL(d); err != nil {
@@ -156,8 +177,9 @@ func WithTTL(d time.Duration) Option {
 }
 
 // WithRepublishInterval sets how often the republisher re-signs own records with
-// a fresh EOL and stores them again. It is shortened automatically to half the
-// shortest record TTL. Default: DefaultRepublishInterval (1h).
+// a fresh EOL and stores them again: at least config.MinRecordInterval (1m).
+// It is shortened automatically to half the shortest record TTL.
+// Default: DefaultRepublishInterval (1h).
 func WithRepublishInterval(d time.Duration) Option {
 	return func(c *options) error {
 		if err := config.CheckRecordInterval(d); err != nil {
@@ -168,9 +190,9 @@ func WithRepublishInterval(d time.Duration) Option {
 	}
 }
 
-// WithReprovideInterval sets how often provided keys are announced again; it
-// should stay well under the 48h kad-dht keeps provider records.
-// Default: DefaultReprovideInterval (11h).
+// WithReprovideInterval sets how often provided keys are announced again: at
+// least config.MinRecordInterval (1m), and it should stay well under the 48h
+// kad-dht keeps provider records. Default: DefaultReprovideInterval (11h).
 func WithReprovideInterval(d time.Duration) Option {
 	return func(c *options) error {
 		if err := config.CheckRecordInterval(d); err != nil {
@@ -303,12 +325,15 @@ func ownKey(name string) datastore.Key {
 
 // Put publishes value under /plexus/<self>/<name> with seq one above the last
 // seq this node used for the name (kept in the datastore, so it survives
-// restarts) and EOL now+ttl (ttl <= 0: the configured default, 24h). Before
-// the first Put of a name it has no state for, it looks the key up on the DHT
-// and continues from the seq found there.
+// restarts) and EOL now+ttl (ttl 0: the configured default, 24h; otherwise
+// MinTTL to MaxTTL). Before the first Put of a name it has no state for, it
+// looks the key up on the DHT and continues from the seq found there.
 //
-// The record is saved as an own record before it is sent, so if sending fails
-// Put returns the error and the republisher (Start) retries later.
+// Input the DHT would refuse (name, size, TTL) is refused before anything is
+// stored, and the signed record must pass the validator the DHT nodes apply
+// before it is saved. The record is saved as an own record before it is
+// sent, so if sending fails (no peers yet, for example) Put returns the
+// error and the republisher (Start) retries later.
 func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.Duration) (Record, error) {
 	if err := ValidateName(name); err != nil {
 		return Record{}, fmt.Errorf("records: put: %w", err)
@@ -317,7 +342,7 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.D
 	if len(value) > s.cfg.maxValueSize {
 		return Record{}, fmt.Errorf("records: put %q: %w: %d bytes, at most %d", key, ErrValueTooLarge, len(value), s.cfg.maxValueSize)
 	}
-	if ttl <= 0 {
+	if ttl == 0 {
 		ttl = s.cfg.ttl
 	}
 	if err := config.CheckRecordTTL(ttl); err != nil {
@@ -361,8 +386,9 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, ttl time.D
 	return rec, nil
 }
 
-// signAndSave signs a record and stores it as the own record of name, synced.
-// The caller holds s.mu.
+// signAndSave signs a record and, once it passes the validator every DHT
+// node applies, stores it as the own record of name, synced. The caller
+// holds s.mu.
 func (s *Service) signAndSave(ctx context.Context, name string, value []byte, seq uint64, ttl time.Duration) (Record, []byte, error) {
 	rec, err := NewRecord(s.key, name, value, seq, time.Now().Add(ttl))
 	if err != nil {
@@ -370,6 +396,9 @@ func (s *Service) signAndSave(ctx context.Context, name string, value []byte, se
 	}
 	data, err := rec.Marshal()
 	if err != nil {
+		return Record{}, nil, err
+	}
+	if err := s.validator.Validate(rec.Key, data); err != nil {
 		return Record{}, nil, err
 	}
 	st, err := json.Marshal(ownState{Record: data, TTL: ttl})
@@ -423,9 +452,18 @@ func (s *Service) loadOwn(ctx context.Context, name string) (ownState, bool, err
 	return st, true, nil
 }
 
-// Get fetches the best valid record under key (/plexus/<peerID>/<name>) from
-// the DHT, bounded by ctx. It returns ErrNotFound when no valid record exists.
+// Get fetches the best valid record under key from the DHT, bounded by ctx.
+// It returns ErrNotFound when no valid record exists.
+//
+// A Plexus key, /plexus/<peerID>/<name>, answers the decoded record. With
+// WithDHTValidator, a key of another namespace the DHT validates answers a
+// Record with only Key (in its printable form), Owner and the raw Value:
+// /pk/<peer ID> a public key (libp2p crypto.MarshalPublicKey bytes),
+// /ipns/<name> an IPNS record (protobuf); see OtherKey.
 func (s *Service) Get(ctx context.Context, key string) (Record, error) {
+	if ns, _, err := record.SplitKey(key); err == nil && ns != Namespace {
+		return s.getOther(ctx, ns, key)
+	}
 	if _, _, err := ParseKey(key); err != nil {
 		return Record{}, fmt.Errorf("records: get: %w", err)
 	}
@@ -442,6 +480,34 @@ func (s *Service) Get(ctx context.Context, key string) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("records: get: %w", err)
 	}
+	s.publish(EventRecordGot, recordEvent(rec))
+	return rec, nil
+}
+
+// getOther is Get for a key outside the "plexus" namespace.
+func (s *Service) getOther(ctx context.Context, ns, key string) (Record, error) {
+	nv, _ := s.cfg.dhtValidator.(record.NamespacedValidator)
+	v := nv[ns]
+	if ns == Namespace || v == nil {
+		return Record{}, fmt.Errorf("records: get: %w %q in key %q: want %s", ErrUnknownNamespace, ns, key, keyForms(nv))
+	}
+	dk, owner, printable, err := OtherKey(key)
+	if err != nil {
+		return Record{}, fmt.Errorf("records: get: %w", err)
+	}
+	data, err := s.d.GetValue(ctx, dk)
+	if errors.Is(err, routing.ErrNotFound) {
+		return Record{}, fmt.Errorf("records: get %q: %w", printable, ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("records: get %q: %w", printable, err)
+	}
+	// kad-dht has validated the value already; a Routing that is not
+	// kad-dht may not have.
+	if err := v.Validate(dk, data); err != nil {
+		return Record{}, fmt.Errorf("records: get %q: %w: %w", printable, ErrInvalidRecord, err)
+	}
+	rec := Record{Key: printable, Owner: owner, Value: data}
 	s.publish(EventRecordGot, recordEvent(rec))
 	return rec, nil
 }
@@ -494,5 +560,5 @@ func (s *Service) publish(typ string, data any) {
 }
 
 func recordEvent(r Record) RecordEvent {
-	return RecordEvent{Key: r.Key, Owner: r.Owner, Name: r.Name, Seq: r.Seq, EOL: r.EOL, Size: len(r.Value)}
+	return RecordEvent{Key: r.Key, Namespace: r.Namespace(), Owner: r.Owner, Name: r.Name, Seq: r.Seq, EOL: r.EOL, Size: len(r.Value)}
 }

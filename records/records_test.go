@@ -533,3 +533,34 @@ func TestRepublisher(t *testing.T) {
 		t.Fatalf("own records after Forget: %+v", own)
 	}
 }
+
+// A put with a TTL below the minimum is refused before anything is stored:
+// it used to fail in the DHT (the record had expired before it was
+// validated) while the record stayed among the node's own records, to be
+// republished every TTL/2 with the same result.
+func TestShortTTLLeavesNothing(t *testing.T) {
+	net := newNetwork(t, 2, netConfig{})
+	ctx := t.Context()
+	owner := net.nodes[0]
+	for _, ttl := range []time.Duration{time.Nanosecond, time.Second, records.MinTTL - time.Millisecond} {
+		_, err := owner.svc.Put(ctx, "brief", []byte("v"), ttl)
+		if !errors.Is(err, records.ErrInvalidTTL) {
+			t.Errorf("put with TTL %s: %v, want ErrInvalidTTL", ttl, err)
+		}
+	}
+	if own, err := owner.svc.OwnRecords(ctx); err != nil || len(own) != 0 {
+		t.Fatalf("own records after refused puts: %+v, %v", own, err)
+	}
+	key := records.Key(owner.id(), "brief")
+	for i, nd := range net.nodes {
+		vs := dhtrecords.NewValueStore(nd.ds, records.Validator(nd.host.Peerstore()), 0)
+		if r, err := vs.Get(ctx, key); err == nil && r != nil {
+			t.Errorf("node %d stores %s after refused puts", i, key)
+		}
+	}
+	// The shortest TTL allowed works.
+	rec, err := owner.svc.Put(ctx, "brief", []byte("v"), records.MinTTL)
+	if err != nil || rec.Seq != 1 || time.Until(rec.EOL) > records.MinTTL {
+		t.Fatalf("put with the minimum TTL: %+v, %v", rec, err)
+	}
+}

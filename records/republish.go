@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-datastore/query"
+
+	"github.com/plexus-p2p/plexus/config"
 )
 
 // Republishing policy: an own record is republished with the same seq and a
@@ -136,7 +138,9 @@ func (s *Service) republishOne(ctx context.Context, name string) (time.Duration,
 		return 0, fmt.Errorf("republish %q: stored own record: %w", name, err)
 	}
 	ttl := st.TTL
-	if ttl <= 0 {
+	if config.CheckRecordTTL(ttl) != nil {
+		// Saved by a version with other bounds (0, or below MinTTL, which
+		// would expire in flight and make the republisher spin).
 		ttl = s.cfg.ttl
 	}
 	rec, data, err := s.signAndSave(ctx, name, prev.Value, prev.Seq, ttl)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -61,7 +62,9 @@ const (
 	MaxSignatureSize = 2048
 )
 
-// Record is a signed Plexus key/value record.
+// Record is a signed Plexus key/value record. Get also returns a record of
+// another namespace the DHT validates (/pk/, /ipns/) as a Record with only
+// Key, Owner and Value set: see Service.Get.
 type Record struct {
 	// Key is the DHT key, "/plexus/<owner>/<name>".
 	Key string
@@ -80,6 +83,13 @@ type Record struct {
 	PublicKey []byte
 	// Signature is the owner's signature (see the wire format in wire.go).
 	Signature []byte
+}
+
+// Namespace returns the namespace of r's key: "plexus" for a Plexus record,
+// or the namespace of a record Get fetched from another one ("pk", "ipns").
+func (r Record) Namespace() string {
+	ns, _, _ := record.SplitKey(r.Key)
+	return ns
 }
 
 // NewRecord returns a record under /plexus/<peer ID of priv>/<name> signed with

@@ -257,6 +257,9 @@ func TestNamesAndKeys(t *testing.T) {
 		{"a b", false},
 		{"tab\there", false},
 		{"nul\x00", false},
+		{"\x1b[31mred", false},
+		{"app\u202etxt", false},
+		{"   ", false},
 		{"\xff\xfe", false},
 		{".", false},
 		{"..", false},
@@ -320,6 +323,13 @@ func TestProviderCID(t *testing.T) {
 	if _, err := records.ProviderCID(strings.Repeat("k", records.MaxProvideKeySize+1)); !errors.Is(err, records.ErrInvalidProvideKey) {
 		t.Fatalf("long key: err = %v", err)
 	}
+	// Provide keys follow the rule of every shared name (topics, record
+	// names): printable, not blank, not padded.
+	for _, key := range []string{"nul\x00", "\x1b[31mred", "app\u202etxt", "zero\u200bwidth", "   ", " padded", "padded ", "a\tb", "\xff"} {
+		if _, err := records.ProviderCID(key); !errors.Is(err, records.ErrInvalidProvideKey) {
+			t.Errorf("ProviderCID(%q) = %v, want ErrInvalidProvideKey", key, err)
+		}
+	}
 }
 
 func TestValidatorNamespaces(t *testing.T) {
@@ -368,5 +378,31 @@ func TestValidatorNamespaces(t *testing.T) {
 	}
 	if err := v.Validate("/unknown/x", plexusData); err == nil {
 		t.Fatal("unknown namespace accepted")
+	}
+}
+
+func TestOtherKey(t *testing.T) {
+	id, _ := peer.IDFromPrivateKey(ed25519Key(t))
+	name := ipns.NameFromPeer(id)
+	for _, tc := range []struct {
+		key, dhtKey, printable string
+		owner                  peer.ID
+	}{
+		{"/pk/" + id.String(), routing.KeyForPublicKey(id), "/pk/" + id.String(), id},
+		{"/pk/" + peer.ToCid(id).String(), routing.KeyForPublicKey(id), "/pk/" + id.String(), id},
+		{routing.KeyForPublicKey(id), routing.KeyForPublicKey(id), "/pk/" + id.String(), id}, // the DHT's own form
+		{"/ipns/" + id.String(), string(name.RoutingKey()), "/ipns/" + name.String(), id},
+		{"/ipns/" + name.String(), string(name.RoutingKey()), "/ipns/" + name.String(), id},
+		{"/other/thing", "/other/thing", "/other/thing", ""},
+	} {
+		dk, owner, printable, err := records.OtherKey(tc.key)
+		if err != nil || dk != tc.dhtKey || owner != tc.owner || printable != tc.printable {
+			t.Errorf("OtherKey(%q) = %q, %s, %q, %v; want %q, %s, %q", tc.key, dk, owner, printable, err, tc.dhtKey, tc.owner, tc.printable)
+		}
+	}
+	for _, key := range []string{"", "pk", "/pk/", "/pk/not-a-peer", "/ipns/" + id.String() + "/x"} {
+		if _, _, _, err := records.OtherKey(key); !errors.Is(err, records.ErrInvalidKey) {
+			t.Errorf("OtherKey(%q) = %v, want ErrInvalidKey", key, err)
+		}
 	}
 }

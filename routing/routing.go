@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-datastore/namespace"
 	dssync "github.com/ipfs/go-datastore/sync"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -111,6 +112,12 @@ func (s *Service) Close() error {
 // DHT returns the underlying kad-dht instance, for what this package does
 // not cover. Do not replace its routing table's hooks: use Subscribe.
 func (s *Service) DHT() *dht.IpfsDHT { return s.d }
+
+// Validator returns the validator the DHT applies to value records: a
+// record.NamespacedValidator with the namespaces given with WithValidator,
+// or kad-dht's own "pk" and "ipns" when none was. A key whose namespace it
+// does not know is neither stored nor returned.
+func (s *Service) Validator() record.Validator { return s.d.Validator }
 
 // Protocol returns the Kademlia protocol the DHT speaks.
 func (s *Service) Protocol() protocol.ID { return s.proto }

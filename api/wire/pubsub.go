@@ -52,8 +52,11 @@ type TopicInfo struct {
 type Message struct {
 	// From is the author's peer ID; its signature was verified.
 	From string `json:"from"`
-	// Seqno is the author's sequence number of the message.
-	Seqno uint64 `json:"seqno"`
+	// Seqno is the author's sequence number of the message, a uint64 sent as
+	// a decimal string: go-libp2p-pubsub starts it at the author's clock in
+	// nanoseconds, far above 2^53, where a JSON number loses digits in
+	// JavaScript. It is the decimal that ends ID.
+	Seqno uint64 `json:"seqno,string"`
 	Topic string `json:"topic"`
 	Data  []byte `json:"data"` // base64 in JSON
 	// ReceivedAt is when the node received the message.
@@ -70,8 +73,8 @@ type Message struct {
 type PubSubMessageEvent struct {
 	Topic string `json:"topic"`
 	From  string `json:"from"`
-	Seqno uint64 `json:"seqno"`
-	Size  int    `json:"size"` // payload bytes
+	Seqno uint64 `json:"seqno,string"` // decimal string, as in Message
+	Size  int    `json:"size"`         // payload bytes
 	ID    string `json:"id"`
 }
 

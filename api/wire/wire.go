@@ -43,6 +43,7 @@ type ID struct {
 	Reachability  string   `json:"reachability"`   // AutoNAT: "unknown", "public" or "private"
 	Bootstrap     []string `json:"bootstrap"`      // configured bootstrap peers
 	BootstrapNode bool     `json:"bootstrap_node"` // true when no bootstrap peers are configured
+	Profile       string   `json:"profile"`        // config profile applied at start ("local"), "" for none
 	// PrivateNetwork says whether the node is in a private network.
 	PrivateNetwork PrivateNetwork `json:"private_network"`
 }
@@ -80,7 +81,9 @@ type DisconnectRequest struct {
 // PingRequest is the body of POST /v1/ping.
 type PingRequest struct {
 	Target string `json:"target"` // peer ID or full multiaddr
-	Count  int    `json:"count"`  // default 3, at most 100
+	// Count is the number of pings, 1 to 100; absent: 3. An explicit 0 is
+	// refused, not taken for the default.
+	Count *int `json:"count,omitempty"`
 }
 
 // PingResult is the answer of POST /v1/ping.

@@ -36,12 +36,17 @@ func newDaemonCmd(g *globals) *cobra.Command {
 		Short: "Run the node (initialises the repo on first run)",
 		Long: `Run the node. With no bootstrap peers it is the first node of a new network;
 with --bootstrap MULTIADDR it joins the network of that peer.
-Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.`,
+Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.
+
+On first run it initialises the repo as "plexus init" does. A repo whose identity.key is
+gone is refused (restore it, or "plexus init --new-identity"); a repo whose config.toml is
+gone gets the defaults. --profile and $PLEXUS_PROFILE apply on top of config.toml at start
+and are never written into it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd, g, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.profile, "profile", "", "config profile applied on top of the config file: default or local (default $PLEXUS_PROFILE)")
+	fl.StringVar(&f.profile, "profile", "", "config profile applied on top of the config file at start, not written into it: default or local (default $PLEXUS_PROFILE)")
 	fl.StringArrayVar(&f.bootstrap, "bootstrap", nil, "peer to join the network through, a full multiaddr (repeatable; added to the config's)")
 	fl.StringArrayVar(&f.listen, "listen", nil, "multiaddr to listen on (repeatable; replaces the config's)")
 	fl.StringVar(&f.api, "api-listen", "", "HTTP API address host:port (port 0 picks one); also accepted as --api")
@@ -51,22 +56,32 @@ Stop it with Ctrl-C, SIGTERM or "plexus shutdown"; a second signal forces exit.`
 	return cmd
 }
 
-// daemonConfig loads the repo's config (initialising the repo on first run)
-// and applies the profile and flags.
-func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (config.Config, error) {
+// daemonConfig readies the repo (initialising it on first run), loads its
+// config and applies the profile and flags on top; the profile is not
+// written into the file. It returns the profile applied ("" for none).
+func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (config.Config, string, error) {
 	profile := profileFrom(f.profile)
-	if !repo.Initialized() {
-		if _, err := repo.Init(config.InitOptions{Profile: profile}); err != nil {
-			return config.Config{}, err
-		}
+	if profile == "default" {
+		profile = ""
+	}
+	cfg := config.Default()
+	if err := cfg.ApplyProfile(profile); err != nil { // an unknown profile fails before the repo is touched
+		return cfg, "", err
+	}
+	switch created, err := repo.Prepare(config.InitOptions{}); {
+	case err != nil:
+		return cfg, "", err
+	case created == config.PreparedRepo:
 		fmt.Fprintf(out, "Initialized new repo at %s\n", repo.Path)
+	case created == config.PreparedConfig:
+		fmt.Fprintf(out, "Wrote a default %s to %s (it was missing; the identity is unchanged)\n", config.ConfigFile, repo.Path)
 	}
 	cfg, err := repo.Config()
 	if err != nil {
-		return cfg, err
+		return cfg, "", err
 	}
 	if err := cfg.ApplyProfile(profile); err != nil {
-		return cfg, err
+		return cfg, "", err
 	}
 	if len(f.listen) > 0 {
 		cfg.Network.Listen = f.listen
@@ -90,7 +105,19 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 	if f.relayService.set {
 		cfg.NAT.RelayService = f.relayService.val
 	}
-	return cfg, cfg.Validate()
+	return cfg, profile, cfg.Validate()
+}
+
+// describeProfile says which profile a daemon runs with: applied, the profile
+// named; otherwise whether the config file itself holds a profile's settings.
+func describeProfile(applied string, file config.Config) string {
+	switch {
+	case applied != "":
+		return applied + " (applied at start on top of " + config.ConfigFile + ", which it does not change)"
+	case config.ProfileOf(file) != "":
+		return "none (" + config.ConfigFile + " as written, which holds the " + config.ProfileOf(file) + " profile's settings)"
+	}
+	return "none (" + config.ConfigFile + " as written)"
 }
 
 func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
@@ -99,21 +126,26 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := daemonConfig(repo, g, f, out)
+	cfg, profile, err := daemonConfig(repo, g, f, out)
+	if err != nil {
+		return err
+	}
+	file, err := repo.Config()
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.Log)
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
-	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Logger: log})
+	d, err := daemon.Start(ctx, daemon.Options{Repo: repo, Config: cfg, Profile: profile, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 
 	id := d.Node.Info()
-	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nPeer ID: %s\nListening on:\n", id.AgentVersion, repo.Path, id.ID)
+	fmt.Fprintf(out, "Plexus daemon %s\nRepo:    %s\nProfile: %s\nPeer ID: %s\nListening on:\n",
+		id.AgentVersion, repo.Path, describeProfile(profile, file), id.ID)
 	for _, a := range id.Addrs {
 		fmt.Fprintf(out, "  %s\n", a)
 	}

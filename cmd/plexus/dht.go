@@ -11,6 +11,7 @@ import (
 
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/client"
+	"github.com/plexus-p2p/plexus/config"
 )
 
 func newDHTCmd(g *globals) *cobra.Command {
@@ -30,6 +31,11 @@ func newPutCmd(g *globals) *cobra.Command {
 		Short: "Store a signed record under /plexus/<this peer ID>/NAME (value at most 16 KiB by default)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("ttl") {
+				if err := config.CheckRecordTTL(ttl); err != nil {
+					return fmt.Errorf("--ttl: %w", err)
+				}
+			}
 			value, err := readData(args, 1, maxStdin)
 			if err != nil {
 				return err
@@ -45,14 +51,14 @@ func newPutCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().DurationVar(&ttl, "ttl", 0, "record lifetime, e.g. 1h (default from the config, 24h)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "record lifetime, 1m to 8760h, e.g. 1h (default from the config, 24h)")
 	return cmd
 }
 
 func newGetCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "get KEY",
-		Short: "Fetch a record (/plexus/<peer ID>/<name>) from the network and print its value",
+		Short: "Fetch a record from the network and print its raw value: /plexus/<peer ID>/<name>, /pk/<peer ID> (a public key) or /ipns/<name> (an IPNS record)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rec, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.Record, error) {
@@ -128,7 +134,7 @@ func newProvidedCmd(g *globals) *cobra.Command {
 }
 
 func newFindProvsCmd(g *globals) *cobra.Command {
-	var count int
+	count := 20
 	cmd := &cobra.Command{
 		Use:   "findprovs KEY",
 		Short: "Find peers that provide KEY",
@@ -148,6 +154,6 @@ func newFindProvsCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&count, "count", "n", 20, "stop after this many providers (1-100)")
+	cmd.Flags().VarP((*positiveInt)(&count), "count", "n", "stop after this many providers (1-100)")
 	return cmd
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
@@ -37,42 +39,73 @@ func (g *globals) loadConfig() (config.Repo, config.Config, error) {
 }
 
 func newInitCmd(g *globals) *cobra.Command {
-	var force, private bool
-	var profile string
+	var opts config.InitOptions
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a repo: identity key, config file and API token (--private: and a swarm key)",
-		Args:  cobra.NoArgs,
+		Long: `Create a repo: an Ed25519 identity (identity.key), config.toml with every default written
+out, and an API token (api.token). It never replaces an existing identity or config without
+--force, and refuses while a daemon uses the repo.
+
+  --profile P      write profile P's settings into config.toml (a profile given to the daemon
+                   with --profile or $PLEXUS_PROFILE is applied at start and never written)
+  --new-identity   make a new identity (a new peer ID), keeping config.toml and api.token
+  --config-only    write config.toml only (for a repo whose config was lost), keeping the identity
+  --private        also create a swarm key (swarm.key, 0600): the node joins only nodes with the same key`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			repo, err := g.openRepo()
 			if err != nil {
 				return err
 			}
-			sk, err := repo.Init(config.InitOptions{Profile: profileFrom(profile), Force: force, Private: private})
+			sk, err := repo.Init(opts)
 			if err != nil {
 				return err
 			}
-			id, _ := peer.IDFromPrivateKey(sk)
-			out := map[string]string{"peer_id": id.String(), "repo": repo.Path}
+			res := map[string]string{"repo": repo.Path}
+			var id peer.ID
+			if sk != nil {
+				id, _ = peer.IDFromPrivateKey(sk)
+				res["peer_id"] = id.String()
+			}
 			psk, err := repo.SwarmKey()
 			if err != nil {
 				return err
 			}
 			if psk != nil {
-				out["swarm_key_fingerprint"] = swarmkey.Fingerprint(psk)
+				res["swarm_key_fingerprint"] = swarmkey.Fingerprint(psk)
 			}
-			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
-				fmt.Fprintf(w, "initialized repo %s\npeer ID: %s\n", repo.Path, id)
+			env := os.Getenv("PLEXUS_PROFILE")
+			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
+				switch {
+				case opts.ConfigOnly:
+					fmt.Fprintf(w, "wrote %s\n", repo.File(config.ConfigFile))
+				case opts.NewIdentity:
+					fmt.Fprintf(w, "new identity in repo %s (config kept)\n", repo.Path)
+				default:
+					fmt.Fprintf(w, "initialized repo %s\n", repo.Path)
+				}
+				if sk != nil {
+					fmt.Fprintf(w, "peer ID: %s\n", id)
+				}
 				if psk != nil {
-					fmt.Fprintf(w, "private network: swarm key %s, fingerprint %s\ngive the other nodes this key: plexus swarm-key show --reveal > swarm.key, then on each: plexus swarm-key import swarm.key\n",
-						repo.File(config.SwarmKeyFile), out["swarm_key_fingerprint"])
+					fmt.Fprintf(w, "private network: swarm key %s, fingerprint %s\n", repo.File(config.SwarmKeyFile), res["swarm_key_fingerprint"])
+					if opts.Private {
+						fmt.Fprintln(w, "give the other nodes this key: plexus swarm-key show --reveal > swarm.key, then on each: plexus swarm-key import swarm.key")
+					}
+				}
+				if env != "" && env != "default" && opts.Profile == "" && !opts.NewIdentity {
+					fmt.Fprintf(w, "note: $PLEXUS_PROFILE=%s is applied when the daemon starts, not written into %s (use --profile %s to write it)\n", env, config.ConfigFile, env)
 				}
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "replace an existing identity (and swarm key, with --private)")
-	cmd.Flags().BoolVar(&private, "private", false, "create a swarm key (<repo>/swarm.key, 0600): the node joins only nodes with the same key")
-	cmd.Flags().StringVar(&profile, "profile", "", "config profile: default or local (loopback only, no mDNS or port mapping; default $PLEXUS_PROFILE)")
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Force, "force", false, "replace an existing identity, config and token (with --new-identity or --config-only: only that)")
+	fl.StringVar(&opts.Profile, "profile", "", "write this profile's settings into config.toml: default or local (loopback only, no mDNS or port mapping)")
+	fl.BoolVar(&opts.NewIdentity, "new-identity", false, "make a new identity (new peer ID), keeping the config and token")
+	fl.BoolVar(&opts.ConfigOnly, "config-only", false, "write config.toml only, keeping the identity and token")
+	fl.BoolVar(&opts.Private, "private", false, "create a swarm key (<repo>/swarm.key, 0600): the node joins only nodes with the same key (with --force: replace one)")
 	return cmd
 }
 
@@ -80,7 +113,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Show or edit the config file"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "show",
-		Short: "Print the config file",
+		Short: "Print the config file, after a line saying which profile is in effect",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, c, err := g.loadConfig()
@@ -94,6 +127,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(cmd.OutOrStdout(), "# Profile in effect: %s\n", g.profileInEffect(cmd, c))
 			_, err = cmd.OutOrStdout().Write(b)
 			return err
 		},
@@ -115,10 +149,10 @@ func newConfigCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(&cobra.Command{
+	set := &cobra.Command{
 		Use:   "set KEY VALUE",
 		Short: "Change one setting (validated before saving; lists take a JSON array or comma-separated items)",
-		Args:  cobra.ExactArgs(2),
+		Args:  keyValueArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			repo, c, err := g.loadConfig()
 			if err != nil {
@@ -134,7 +168,11 @@ func newConfigCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s = %s (restart the daemon to apply)\n", args[0], v)
 			return nil
 		},
-	})
+	}
+	// Flags end at KEY, so a VALUE such as -5 or -1s is a value, not a flag;
+	// keyValueArgs parses the flags that follow VALUE.
+	set.Flags().SetInterspersed(false)
+	cmd.AddCommand(set)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "keys",
 		Short: "List every setting name",
@@ -144,4 +182,54 @@ func newConfigCmd(g *globals) *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// profileInEffect says which profile applies on top of the config file c:
+// the running daemon's (asked through the API), otherwise the one a daemon
+// started now would apply ($PLEXUS_PROFILE).
+func (g *globals) profileInEffect(cmd *cobra.Command, c config.Config) string {
+	var s string
+	if profile, running := g.daemonProfile(cmd); running {
+		s = "none (the running daemon uses this file as written)"
+		if profile != "" {
+			s = profile + " (the running daemon applied it at start; it is not stored in this file)"
+		}
+	} else {
+		s = "none (a daemon started now uses this file as written)"
+		if p := os.Getenv("PLEXUS_PROFILE"); p != "" && p != "default" {
+			s = p + " (from $PLEXUS_PROFILE: a daemon started now applies it on top of this file)"
+		}
+	}
+	if p := config.ProfileOf(c); p != "" {
+		s += "; the file itself holds the " + p + " profile's settings"
+	}
+	return s
+}
+
+// daemonProfile asks the daemon of the repo, if one is running, which
+// profile it applied at start.
+func (g *globals) daemonProfile(cmd *cobra.Command) (profile string, running bool) {
+	c, err := g.client()
+	if err != nil {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), min(g.timeout, 2*time.Second))
+	defer cancel()
+	id, err := c.ID(ctx)
+	return id.Profile, err == nil
+}
+
+// keyValueArgs takes KEY VALUE from args, where flag parsing stopped at KEY,
+// and parses what follows VALUE as flags (plexus config set KEY -5 --json).
+func keyValueArgs(cmd *cobra.Command, args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("accepts KEY VALUE, received %d argument(s)", len(args))
+	}
+	if err := cmd.Flags().Parse(args[2:]); err != nil {
+		return err
+	}
+	if extra := cmd.Flags().Args(); len(extra) > 0 {
+		return fmt.Errorf("accepts KEY VALUE, received extra argument(s) %q (quote a value with spaces)", extra)
+	}
+	return nil
 }

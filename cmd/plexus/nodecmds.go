@@ -29,8 +29,12 @@ func newIDCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return g.print(cmd.OutOrStdout(), id, func(w io.Writer) {
-				fmt.Fprintf(w, "Peer ID:   %s\nAgent:     %s\nDHT mode:  %s\nReachable: %s (see \"plexus nat status\")\n",
-					id.PeerID, id.AgentVersion, id.DHTMode, id.Reachability)
+				profile := id.Profile
+				if profile == "" {
+					profile = "none (the config file as written)"
+				}
+				fmt.Fprintf(w, "Peer ID:   %s\nAgent:     %s\nProfile:   %s\nDHT mode:  %s\nReachable: %s (see \"plexus nat status\")\n",
+					id.PeerID, id.AgentVersion, profile, id.DHTMode, id.Reachability)
 				fmt.Fprintf(w, "Private:   %s\n", privateText(id.PrivateNetwork))
 				if id.BootstrapNode {
 					fmt.Fprintln(w, "Bootstrap: none (this node is a bootstrap node)")
@@ -122,7 +126,7 @@ func newDisconnectCmd(g *globals) *cobra.Command {
 }
 
 func newPingCmd(g *globals) *cobra.Command {
-	var count int
+	count := 3
 	cmd := &cobra.Command{
 		Use:   "ping PEER|MULTIADDR",
 		Short: "Measure round-trip times with the libp2p ping protocol",
@@ -144,7 +148,7 @@ func newPingCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&count, "count", "n", 3, "number of pings (1-100)")
+	cmd.Flags().VarP((*positiveInt)(&count), "count", "n", "number of pings (1-100)")
 	return cmd
 }
 

@@ -30,7 +30,7 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "plexus",
 		Short:         "Plexus: a ready peer-to-peer node built on libp2p",
-		Long:          "Plexus runs a libp2p node (\"plexus daemon\") and drives it from the command line.\nEvery command except init, daemon, config and swarm-key talks to the daemon's HTTP API.",
+		Long:          "Plexus runs a libp2p node (\"plexus daemon\") and drives it from the command line.\nEvery command except init, daemon, config and swarm-key talks to the daemon's HTTP API\n(users and tokens open the repo itself when no daemon runs).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       node.Version,
@@ -39,7 +39,8 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.repo, "repo", "", "repo directory (default $PLEXUS_PATH or ~/.plexus)")
 	pf.StringVar(&g.api, "api", "", "daemon API address host:port (default $PLEXUS_API or the repo's api file)")
 	pf.BoolVar(&g.json, "json", false, "print JSON for scripts")
-	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "give up after this long")
+	g.timeout = 30 * time.Second
+	pf.Var((*positiveDuration)(&g.timeout), "timeout", "give up after this long")
 	root.AddCommand(
 		newInitCmd(g), newConfigCmd(g), newDaemonCmd(g),
 		newIDCmd(g), newPeersCmd(g), newConnectCmd(g), newDisconnectCmd(g), newPingCmd(g),
@@ -47,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g), newPerfCmd(g),
 		newBootstrapCmd(g), newExploreCmd(g), newDiscoverCmd(g),
 		newNATCmd(g), newSwarmKeyCmd(g),
+		newUsersCmd(g), newTokensCmd(g),
 	)
 	return root
 }

@@ -71,9 +71,6 @@ func newSwarmKeyShowCmd(g *globals) *cobra.Command {
 					return
 				}
 				fmt.Fprintf(w, "swarm key:   %s\nfingerprint: %s\nthe node is private: it connects only to nodes with the same key, over TCP and WebSocket\n", path, info.Fingerprint)
-				if warn := repo.SwarmKeyWarning(); warn != "" {
-					fmt.Fprintln(w, "warning: "+warn)
-				}
 			})
 		},
 	}
