@@ -1,8 +1,9 @@
 // Package node assembles a Plexus node from a Config: the libp2p host
 // (TCP, QUIC, WebSocket, WebTransport, WebRTC-direct; Noise and TLS; Yamux;
-// identify and ping; resource and connection managers), the Kademlia DHT
-// (/plexus/kad/1.0.0 by default), the embedded datastore and every service.
-// It is the public Go API for programs that embed Plexus:
+// identify and ping; resource and connection managers; the peer access list
+// as its connection gater; a private network when Config.PSK is set), the
+// Kademlia DHT (/plexus/kad/1.0.0 by default), the embedded datastore and
+// every service. It is the public Go API for programs that embed Plexus:
 //
 //	n, err := node.New(ctx, node.Config{Config: config.Default(), Identity: key})
 //	defer n.Close()
