@@ -20,8 +20,10 @@
 // Where go-libp2p asks the gater (v0.51): InterceptPeerDial before any
 // outbound dial (direct or through a relay) and InterceptSecured once the
 // security handshake has authenticated the remote peer, on inbound and
-// outbound connections alike: relayed connections are upgraded by the same
-// upgrader, so a relayed peer is checked there too. InterceptAccept sees
+// outbound connections alike, on every transport (the upgrader of TCP and
+// WebSocket calls it, QUIC, WebTransport and WebRTC-direct call it
+// themselves); relayed connections are upgraded by the same upgrader, so a
+// relayed peer is checked there too. InterceptAccept sees
 // only addresses (no peer ID yet) and admits everything; InterceptUpgraded
 // checks again, for a change made during a handshake.
 package acl
