@@ -42,6 +42,7 @@ type Services struct {
 	PubSub    PubSub    // gossipsub topics
 	Messaging Messaging // request/response
 	NAT       NAT       // the connectivity doctor
+	ACL       ACL       // the peer allowlist and denylist
 	Auth      Auth      // user accounts, sessions and API tokens
 	Tunnels   Tunnels   // local TCP services exposed and forwarded over streams
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/plexus-p2p/plexus/acl"
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/discovery"
@@ -22,6 +23,9 @@ var statusTable = []struct {
 	err  error
 	code int
 }{
+	// A private node's failed handshake often ends in a timeout: the cause
+	// it names first.
+	{node.ErrPrivateNetwork, http.StatusForbidden},
 	// Timeouts and the API's own input checks.
 	{context.DeadlineExceeded, http.StatusRequestTimeout},
 	{errInvalid, http.StatusBadRequest},
@@ -30,6 +34,11 @@ var statusTable = []struct {
 	{node.ErrNotFound, http.StatusNotFound},
 	{node.ErrUnreachable, http.StatusNotFound},
 	{node.ErrClosed, http.StatusServiceUnavailable},
+	// acl
+	{acl.ErrInvalidPeer, http.StatusBadRequest},
+	{acl.ErrNotListed, http.StatusNotFound},
+	{acl.ErrDenied, http.StatusForbidden},
+	{acl.ErrNotAllowed, http.StatusForbidden},
 	// records
 	{records.ErrNotFound, http.StatusNotFound},
 	{records.ErrValueTooLarge, http.StatusRequestEntityTooLarge},

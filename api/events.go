@@ -24,6 +24,7 @@ var eventConverters = []func(data any) (any, bool){
 	pubsubEventWire,
 	messagingEventWire,
 	tunnelEventWire,
+	aclEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

@@ -41,6 +41,7 @@ type (
 	fakeMessaging struct{ messagingAPI }
 	fakeNAT       struct{ natAPI }
 	fakeTunnels   struct{ tunnelsAPI }
+	fakeACL       struct{ aclAPI }
 )
 
 // Aliases, so that embedding an interface whose method has the interface's
@@ -54,6 +55,7 @@ type (
 	messagingAPI = Messaging
 	natAPI       = NAT
 	tunnelsAPI   = Tunnels
+	aclAPI       = ACL
 )
 
 func (f *fakeNode) Info() node.Info            { return f.info }
@@ -77,6 +79,7 @@ func newTestAPI(t *testing.T, set func(*Services), shutdown func()) http.Handler
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
 		Auth:    newTestAuth(t),
 		Tunnels: fakeTunnels{},
+		ACL:     fakeACL{},
 	}
 	if set != nil {
 		set(&svc)

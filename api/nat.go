@@ -76,6 +76,12 @@ func natStatusWire(st nat.Status) wire.NATStatus {
 			RelayedPeers: st.Connections.RelayedPeers,
 			RelayedOnly:  make([]wire.NATRelayedPeer, len(st.Connections.RelayedOnly)),
 		},
+		Private: wire.NATPrivate{
+			PrivateNetwork: wire.PrivateNetwork{Enabled: st.Private.Enabled, Fingerprint: st.Private.Fingerprint,
+				DisabledTransports: append([]string{}, st.Private.DisabledTransports...)},
+			AllowlistActive: st.Private.AllowlistActive, Allowed: st.Private.Allowed, Denied: st.Private.Denied,
+			RefusedInbound: st.Private.RefusedInbound, RefusedOutbound: st.Private.RefusedOutbound,
+		},
 		Advice: make([]wire.NATAdvice, len(st.Advice)),
 	}
 	for i, c := range st.ReachabilityHistory {

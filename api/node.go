@@ -40,15 +40,16 @@ func idWire(in node.Info) wire.ID {
 		protos[i] = string(p)
 	}
 	return wire.ID{
-		PeerID:        in.ID.String(),
-		Addrs:         addrStrings(in.Addrs),
-		ListenAddrs:   addrStrings(in.ListenAddrs),
-		Protocols:     protos,
-		AgentVersion:  in.AgentVersion,
-		DHTMode:       in.DHTMode,
-		Reachability:  reachabilityName(in.Reachability),
-		Bootstrap:     append([]string{}, in.Bootstrap...),
-		BootstrapNode: len(in.Bootstrap) == 0,
+		PeerID:         in.ID.String(),
+		Addrs:          addrStrings(in.Addrs),
+		ListenAddrs:    addrStrings(in.ListenAddrs),
+		Protocols:      protos,
+		AgentVersion:   in.AgentVersion,
+		DHTMode:        in.DHTMode,
+		Reachability:   reachabilityName(in.Reachability),
+		Bootstrap:      append([]string{}, in.Bootstrap...),
+		BootstrapNode:  len(in.Bootstrap) == 0,
+		PrivateNetwork: privateWire(in.Private),
 	}
 }
 

@@ -41,6 +41,11 @@ func (s *Server) routes() []route {
 		{"GET /metrics", s.metrics, "Prometheus metrics (text exposition)", nil, "", nil},
 		// Discovery.
 		{"GET /v1/peers/known", s.getKnownPeers, "Every peer the node knows", nil, []wire.KnownPeer{}, nil},
+		// Access: the peer allowlist and denylist.
+		{"GET /v1/peers/acl", s.getACL, "The peer allowlist and denylist", nil, wire.ACL{}, nil},
+		{"POST /v1/peers/allow", s.postAllow, "Put a peer on the allowlist (an active allowlist admits only its peers)", wire.ACLRequest{}, wire.ACLChange{}, nil},
+		{"POST /v1/peers/deny", s.postDeny, "Put a peer on the denylist and disconnect it", wire.ACLRequest{}, wire.ACLChange{}, nil},
+		{"DELETE /v1/peers/acl", s.deleteACL, "Take a peer off the allowlist or denylist", nil, wire.ACLChange{}, []string{"peer"}},
 		{"GET /v1/bootstrap", s.getBootstrap, "State of each bootstrap peer", nil, []wire.BootstrapStatus{}, nil},
 		{"POST /v1/discover/join", s.postDiscoverJoin, "Advertise under a rendezvous topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
 		{"POST /v1/discover/leave", s.postDiscoverLeave, "Stop advertising a rendezvous topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/plexus-p2p/plexus/swarmkey"
 )
 
 // Files inside a repo directory.
@@ -21,6 +23,7 @@ const (
 	APIAddrFile  = "api"          // host:port the running daemon's API is bound to
 	DatastoreDir = "datastore"    // LevelDB
 	LockFile     = "repo.lock"
+	SwarmKeyFile = "swarm.key" // pre-shared key of a private network (Kubo's format), mode 0600; its presence makes the node private
 )
 
 // Errors of the repo's state, for errors.Is.
@@ -82,10 +85,15 @@ type InitOptions struct {
 	// ConfigOnly writes the config file and touches nothing else; an
 	// existing config is replaced only with Force.
 	ConfigOnly bool
+	// Private creates a swarm key (SwarmKeyFile, 0600): the node joins only
+	// nodes that have the same key. An existing key is replaced only with
+	// Force.
+	Private bool
 }
 
 // Init creates the repo: an Ed25519 identity (0600), config.toml with every
-// default written out, and an API token (0600). It never replaces an
+// default written out, an API token (0600) and, with opts.Private, a swarm
+// key (0600). It never replaces an
 // existing identity or config unless opts.Force is set, and it refuses while
 // a daemon holds the repo's lock. It returns the repo's identity, or nil
 // when ConfigOnly leaves a repo without one.
@@ -116,6 +124,11 @@ func (r Repo) Init(opts InitOptions) (crypto.PrivKey, error) {
 	case hasCfg:
 		return nil, fmt.Errorf("repo %s has a config (%s) but no identity: run with --new-identity to make one and keep the config, or --force to replace both", r.Path, ConfigFile)
 	}
+	if opts.Private && !opts.Force {
+		if err := r.refuseSwarmKeyReplace(); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(r.Path, 0o700); err != nil {
 		return nil, fmt.Errorf("create repo %s: %w", r.Path, err)
 	}
@@ -131,6 +144,15 @@ func (r Repo) Init(opts InitOptions) (crypto.PrivKey, error) {
 	}
 	if writeToken {
 		if err := writeFileAtomic(r.File(TokenFile), []byte(newToken()+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Private {
+		k, err := swarmkey.Generate()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.writeSwarmKey(k); err != nil {
 			return nil, err
 		}
 	}
@@ -251,10 +273,11 @@ func (r Repo) Lock() (unlock func(), err error) {
 }
 
 // privateFiles are the repo files only the owner may read.
-var privateFiles = []string{KeyFile, TokenFile}
+var privateFiles = []string{KeyFile, TokenFile, SwarmKeyFile}
 
-// LoosePermissions returns one warning for each private file (the identity
-// and the API token) that other users may read or write, naming the fix.
+// LoosePermissions returns one warning for each private file (the identity,
+// the API token and the swarm key) that other users may read or write,
+// naming the fix.
 func (r Repo) LoosePermissions() []string {
 	var warns []string
 	for _, name := range privateFiles {

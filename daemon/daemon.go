@@ -75,6 +75,10 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	psk, err := o.Repo.SwarmKey() // nil without <repo>/swarm.key: a public node
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range o.Repo.LoosePermissions() {
 		o.Logger.Warn(w)
 	}
@@ -84,7 +88,7 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("API listen on %s: %w", o.Config.API.Listen, err)
 	}
 	d.Node, err = node.New(ctx, node.Config{Config: o.Config, Identity: key, Logger: o.Logger,
-		DatastorePath: o.Repo.File(config.DatastoreDir)})
+		DatastorePath: o.Repo.File(config.DatastoreDir), PSK: psk})
 	if err != nil {
 		apiLn.Close()
 		return nil, err
@@ -169,6 +173,7 @@ func Services(n *node.Node, accounts *auth.Service) api.Services {
 		PubSub:    api.PubSubService(n.PubSub()),
 		Messaging: n,
 		NAT:       n.NAT(),
+		ACL:       n.ACL(),
 		Auth:      accounts,
 		Tunnels:   n.Tunnels(),
 	}

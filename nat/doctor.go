@@ -214,6 +214,22 @@ func advise(st Status) []Advice {
 	case !pm.GatewayFound && !public:
 		add(LevelInfo, TopicPortMapping, "no UPnP/NAT-PMP gateway answered: enable UPnP on the router, or forward the listen ports (network.listen) manually and set nat.reachability = \"public\"")
 	}
+
+	pn := st.Private
+	if pn.Enabled {
+		off := "QUIC, WebTransport and WebRTC-direct are not used"
+		if len(pn.DisabledTransports) > 0 {
+			off = "turned off: " + strings.Join(pn.DisabledTransports, ", ")
+		}
+		add(LevelOK, TopicPrivate, "private network (swarm key %s): only nodes with the same swarm.key connect, bootstrap peers and relays included; go-libp2p private networks run over TCP and WebSocket only (%s)", pn.Fingerprint, off)
+	}
+	if pn.AllowlistActive || pn.Denied > 0 || pn.RefusedInbound+pn.RefusedOutbound > 0 {
+		lists := fmt.Sprintf("%d peer(s) denied", pn.Denied)
+		if pn.AllowlistActive {
+			lists = fmt.Sprintf("allowlist active: only its %d peer(s), the bootstrap peers and static relays connect; %s", pn.Allowed, lists)
+		}
+		add(LevelInfo, TopicAccess, "%s; refused %d inbound and %d outbound connection attempt(s) since start (plexus peers acl)", lists, pn.RefusedInbound, pn.RefusedOutbound)
+	}
 	return out
 }
 

@@ -71,6 +71,11 @@ func TestAdvice(t *testing.T) {
 		{"hole punching off", nat.Status{Reachability: private}, "warn", "hole punching is off"},
 		{"relay service waiting", nat.Status{Reachability: unknown, RelayService: nat.RelayService{Enabled: true}},
 			"info", "runs only once this node is known to be publicly reachable"},
+		{"private network", nat.Status{Reachability: public, Private: nat.Private{Enabled: true, Fingerprint: "5c1abf5726166b24",
+			DisabledTransports: []string{"quic-v1", "webtransport"}}},
+			"ok", "private network (swarm key 5c1abf5726166b24): only nodes with the same swarm.key connect, bootstrap peers and relays included; go-libp2p private networks run over TCP and WebSocket only (turned off: quic-v1, webtransport)"},
+		{"allowlist", nat.Status{Reachability: public, Private: nat.Private{AllowlistActive: true, Allowed: 2, Denied: 1, RefusedInbound: 4}},
+			"info", "allowlist active: only its 2 peer(s), the bootstrap peers and static relays connect; 1 peer(s) denied; refused 4 inbound and 0 outbound"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +88,15 @@ func TestAdvice(t *testing.T) {
 			}
 			t.Fatalf("no %s advice containing %q in:\n%s", tc.level, tc.want, strings.Join(all, "\n"))
 		})
+	}
+}
+
+// A public node without access lists gets no private network advice.
+func TestNoPrivateAdviceForAPublicNode(t *testing.T) {
+	for _, a := range nat.Advise(nat.Status{Reachability: network.ReachabilityPublic}) {
+		if a.Topic == nat.TopicPrivate || a.Topic == nat.TopicAccess {
+			t.Fatalf("advice %+v for a public node without lists", a)
+		}
 	}
 }
 

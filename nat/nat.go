@@ -128,6 +128,9 @@ type Options struct {
 	// go-libp2p reports only as a metric. It must be the registry the host
 	// registers its metrics with (libp2p.PrometheusRegisterer).
 	Metrics prometheus.Gatherer
+	// Private, when set, reports the node's private network and access
+	// lists for Status (nil: a public node without lists).
+	Private func() Private
 }
 
 // Service watches a host's NAT traversal and keeps the state the doctor
@@ -139,6 +142,7 @@ type Service struct {
 	log    *slog.Logger
 	pub    Publisher
 	gath   prometheus.Gatherer
+	priv   func() Private
 	relays *relaySource
 	start  time.Time
 
@@ -184,6 +188,7 @@ func New(c Config, o Options) (*Service, []libp2p.Option, error) {
 		log:         o.Logger.With("component", "nat"),
 		pub:         o.Events,
 		gath:        o.Metrics,
+		priv:        o.Private,
 		relays:      newRelaySource(c.StaticRelays),
 		start:       now,
 		reach:       network.ReachabilityUnknown,

@@ -37,8 +37,21 @@ type Status struct {
 	RelayClient  RelayClient
 	HolePunch    HolePunchStatus
 	Connections  Connections
+	Private      Private
 
 	Advice []Advice
+}
+
+// Private is the node's private network and peer access lists, as the node
+// reports them (Options.Private).
+type Private struct {
+	Enabled            bool     // the node has a swarm key: only nodes with the same key connect
+	Fingerprint        string   // of the swarm key
+	DisabledTransports []string // configured transports a private network turns off
+	AllowlistActive    bool     // only allowed peers (and bootstrap peers, static relays) connect
+	Allowed, Denied    int      // peers on each list
+	// Connection attempts the lists refused since start.
+	RefusedInbound, RefusedOutbound uint64
 }
 
 // Sources of the node's reachability verdict (Status.ReachabilitySource).
@@ -205,6 +218,8 @@ const (
 	TopicHolePunching = "hole-punching"
 	TopicPortMapping  = "port-mapping"
 	TopicNAT          = "nat"
+	TopicPrivate      = "private-network"
+	TopicAccess       = "access"
 )
 
 // Advice is one finding of the doctor.
@@ -304,6 +319,9 @@ func (s *Service) Status() Status {
 
 	if pm != nil {
 		st.PortMapping.GatewayFound = pm.HasDiscoveredNAT()
+	}
+	if s.priv != nil {
+		st.Private = s.priv()
 	}
 	st.Advice = advise(st)
 	return st

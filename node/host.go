@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
+	coreconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -162,7 +163,7 @@ func transportOf(a ma.Multiaddr) string {
 	return name
 }
 
-func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (host.Host, error) {
+func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater) (host.Host, error) {
 	// Before hostOptions, which starts the resource and connection managers.
 	if err := checkPortsFree(cfg.UsableListen()); err != nil {
 		return nil, err
@@ -171,7 +172,10 @@ func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option) (ho
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, libp2p.Identity(cfg.Identity))
+	opts = append(opts, libp2p.Identity(cfg.Identity), libp2p.ConnectionGater(gater))
+	if cfg.PSK != nil { // the private network's transports are turned off already (applyPSK)
+		opts = append(opts, libp2p.PrivateNetwork(cfg.PSK))
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		// go-libp2p's swarm formats listen errors with %s

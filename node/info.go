@@ -8,9 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -36,6 +39,8 @@ type Info struct {
 	// Bootstrap are the configured bootstrap peers; none means this node
 	// is a bootstrap node (the first node of a network).
 	Bootstrap []string
+	// Private describes the node's private network (swarm key).
+	Private PrivateNetwork
 }
 
 // Info describes the local node.
@@ -65,6 +70,7 @@ func (n *Node) Info() Info {
 		DHTMode:      string(n.routing.Mode()),
 		Reachability: n.nat.Reachability(),
 		Bootstrap:    slices.Clone(n.cfg.Network.Bootstrap),
+		Private:      n.Private(),
 	}
 }
 
@@ -119,13 +125,25 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, err
 	if ai.ID == n.host.ID() {
 		return nil, errSelf
 	}
-	if err := n.host.Connect(ctx, ai); err != nil {
-		return nil, dialError(ai.ID, err)
+	// A connection closing as Connect starts counts as connected for
+	// go-libp2p: drop it and dial once more.
+	for try := range 2 {
+		if err := n.dial(ctx, ai); err != nil {
+			return nil, err
+		}
+		for _, c := range n.host.Network().ConnsToPeer(ai.ID) {
+			if !c.IsClosed() {
+				return c.RemoteMultiaddr(), nil
+			}
+		}
+		if try == 0 {
+			n.host.Network().ClosePeer(ai.ID)
+		}
 	}
-	if conns := n.host.Network().ConnsToPeer(ai.ID); len(conns) > 0 {
-		return conns[0].RemoteMultiaddr(), nil
-	}
-	return nil, fmt.Errorf("%w: connected to %s but the connection closed at once", ErrUnreachable, ai.ID)
+	// The handshake succeeded (go-libp2p waits for identify), then the peer
+	// closed the connection: what a peer's connection gater does.
+	return nil, fmt.Errorf("%w: connected to %s but the peer closed the connection at once: it refuses this node (its allowlist or denylist) or is over its connection limits",
+		ErrUnreachable, ai.ID)
 }
 
 // Disconnect closes every connection to a peer.
@@ -169,10 +187,71 @@ func (n *Node) Ping(ctx context.Context, target peer.AddrInfo, count int) ([]tim
 	return rtts, nil
 }
 
-// dialError wraps a failed dial as ErrUnreachable, keeping its cause and
-// folding libp2p's multi-line dial errors into one line.
-func dialError(p peer.ID, err error) error {
-	return fmt.Errorf("%w: connect %s: %w", ErrUnreachable, p, oneLineError{err})
+// dial connects to ai for a caller of the node's API, unless the access
+// list refuses it (an error wrapping acl.ErrDenied or acl.ErrNotAllowed).
+func (n *Node) dial(ctx context.Context, ai peer.AddrInfo) error {
+	if err := n.acl.Check(ai.ID); err != nil {
+		return err
+	}
+	// A dial asked for now is tried now: after a failure the swarm answers
+	// "dial backoff" for a while, hiding why the last dial failed.
+	if sw, ok := n.host.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(ai.ID)
+	}
+	// go-libp2p's Connect waits for identify but does not say whether it
+	// failed: a peer whose gater refuses this node lets the (TLS 1.3) dialer
+	// finish its handshake, then closes, and identify fails. Listen for that.
+	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationFailed), eventbus.BufSize(16))
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", ai.ID, err)
+	}
+	defer sub.Close()
+	if err := n.host.Connect(ctx, ai); err != nil {
+		return n.dialError(ai.ID, err)
+	}
+	for {
+		select {
+		case e := <-sub.Out():
+			if f := e.(event.EvtPeerIdentificationFailed); f.Peer == ai.ID {
+				return fmt.Errorf("%w: connected to %s but the peer closed the connection at once: it refuses this node (its allowlist or denylist) or is over its connection limits: %w",
+					ErrUnreachable, ai.ID, f.Reason)
+			}
+			continue
+		default:
+		}
+		return nil
+	}
+}
+
+// dialError explains a failed dial: ErrPrivateNetwork when this private
+// node's handshake failed (the peer has another swarm key or none),
+// otherwise ErrUnreachable, with a hint when a public node's handshake
+// failed the way it does against a private node. The cause is kept, with
+// libp2p's multi-line dial errors folded into one line.
+func (n *Node) dialError(p peer.ID, err error) error {
+	if errors.Is(err, swarm.ErrGaterDisallowedConnection) {
+		if aerr := n.acl.Check(p); aerr != nil { // the lists changed during the dial
+			return aerr
+		}
+	}
+	if !securityFailed(err) {
+		return fmt.Errorf("%w: connect %s: %w", ErrUnreachable, p, oneLineError{err})
+	}
+	if n.private.Enabled {
+		return fmt.Errorf("%w: connect %s: the peer does not share this node's swarm key (fingerprint %s): it has another swarm.key or none, so the private network handshake fails: %w",
+			ErrPrivateNetwork, p, n.private.Fingerprint, oneLineError{err})
+	}
+	return fmt.Errorf("%w: connect %s: the connection handshake failed; if the peer is in a private network (it has a swarm.key), this node needs the same key (\"plexus swarm-key import\"): %w",
+		ErrUnreachable, p, oneLineError{err})
+}
+
+// securityFailed reports whether a dial failed in the security handshake,
+// where a private network's mismatched (or missing) key shows: the bytes of
+// the other side are unreadable. go-libp2p's upgrader says so only in the
+// text (p2p/net/upgrader/upgrader.go: "failed to negotiate security
+// protocol: ...").
+func securityFailed(err error) bool {
+	return strings.Contains(err.Error(), "failed to negotiate security protocol")
 }
 
 // oneLineError prints a multi-line error on one line and unwraps to it.
@@ -222,10 +301,7 @@ func (n *Node) connectTarget(ctx context.Context, ai peer.AddrInfo) error {
 	if len(ai.Addrs) == 0 {
 		return n.ensureConnected(ctx, ai.ID)
 	}
-	if err := n.host.Connect(ctx, ai); err != nil {
-		return dialError(ai.ID, err)
-	}
-	return nil
+	return n.dial(ctx, ai)
 }
 
 // ensureConnected connects to p using known addresses, or finds it in the
@@ -233,6 +309,9 @@ func (n *Node) connectTarget(ctx context.Context, ai peer.AddrInfo) error {
 func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 	if n.host.Network().Connectedness(p) == network.Connected {
 		return nil
+	}
+	if err := n.acl.Check(p); err != nil {
+		return err
 	}
 	ai := n.host.Peerstore().PeerInfo(p)
 	if len(ai.Addrs) == 0 {
@@ -245,10 +324,7 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 		}
 		ai = found.AddrInfo()
 	}
-	if err := n.host.Connect(ctx, ai); err != nil {
-		return dialError(p, err)
-	}
-	return nil
+	return n.dial(ctx, ai)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,8 +1,9 @@
 // Package node assembles a Plexus node from a Config: the libp2p host
 // (TCP, QUIC, WebSocket, WebTransport, WebRTC-direct; Noise and TLS; Yamux;
-// identify and ping; resource and connection managers), the Kademlia DHT
-// (/plexus/kad/1.0.0 by default), the embedded datastore and every service.
-// It is the public Go API for programs that embed Plexus:
+// identify and ping; resource and connection managers; the peer access list
+// as its connection gater; a private network when Config.PSK is set), the
+// Kademlia DHT (/plexus/kad/1.0.0 by default), the embedded datastore and
+// every service. It is the public Go API for programs that embed Plexus:
 //
 //	n, err := node.New(ctx, node.Config{Config: config.Default(), Identity: key})
 //	defer n.Close()
@@ -24,8 +25,10 @@ import (
 	coredisc "github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/plexus-p2p/plexus/acl"
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/events"
@@ -79,6 +82,13 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Events is the bus the node publishes to. Nil: a new bus.
 	Events *events.Bus
+	// PSK is the pre-shared key of a private network (32 bytes; the daemon
+	// reads it from <repo>/swarm.key). Nil, the default: a public node.
+	// With a key the node talks only to nodes with the same key, and only
+	// over TCP and WebSocket: go-libp2p's private networks do not support
+	// QUIC, WebTransport or WebRTC-direct, which are turned off (Info.Private
+	// lists them).
+	PSK pnet.PSK
 }
 
 // Node is a running Plexus node.
@@ -89,6 +99,8 @@ type Node struct {
 	bus     *events.Bus
 	reg     *prometheus.Registry
 	nat     *nat.Service
+	acl     *acl.List
+	private PrivateNetwork
 	started time.Time
 
 	// The host and the services, in the order New creates them.
@@ -126,6 +138,10 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := cfg.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	private, err := applyPSK(cfg.PSK, &cfg.Config)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -137,6 +153,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n := &Node{
 		cfg:     cfg,
+		private: private,
 		log:     cfg.Logger.With("component", "node"),
 		bus:     cfg.Events,
 		reg:     cfg.Registry,
@@ -164,15 +181,23 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 
 	// The NAT service comes with the host options it watches.
-	natSvc, natOpts, err := nat.New(natConfig(cfg.NAT), nat.Options{Logger: cfg.Logger, Events: n.bus, Metrics: n.reg})
+	natSvc, natOpts, err := nat.New(natConfig(cfg.NAT), nat.Options{Logger: cfg.Logger, Events: n.bus, Metrics: n.reg,
+		Private: n.privateStatus})
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.nat = natSvc
-	if n.host, err = newHost(cfg, n.reg, natOpts); err != nil {
+	// The access list gates every connection of the host.
+	if err := n.newACL(ctx); err != nil {
+		return nil, err
+	}
+	if n.host, err = newHost(cfg, n.reg, natOpts, n.acl); err != nil {
 		return nil, err
 	}
 	n.addCloser(n.host.Close)
+	n.acl.Attach(n.host.Network())
+	n.addCloser(n.acl.Close)
+	n.logPrivate()
 
 	if err := n.newRouting(); err != nil {
 		return nil, err

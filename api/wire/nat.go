@@ -23,6 +23,7 @@ type NATStatus struct {
 	RelayClient  NATRelayClient     `json:"relay_client"`
 	HolePunch    NATHolePunchStatus `json:"hole_punch"`
 	Connections  NATConnections     `json:"connections"`
+	Private      NATPrivate         `json:"private_network"`
 
 	Advice []NATAdvice `json:"advice"`
 }
@@ -210,3 +211,14 @@ type (
 		ElapsedMS  float64   `json:"elapsed_ms"` // from the relayed connection to the direct one
 	}
 )
+
+// NATPrivate is the private network and the peer access lists in the
+// doctor's report.
+type NATPrivate struct {
+	PrivateNetwork
+	AllowlistActive bool   `json:"allowlist_active"`
+	Allowed         int    `json:"allowed"` // peers on the allowlist
+	Denied          int    `json:"denied"`  // peers on the denylist
+	RefusedInbound  uint64 `json:"refused_inbound"`
+	RefusedOutbound uint64 `json:"refused_outbound"`
+}

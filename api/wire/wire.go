@@ -44,6 +44,8 @@ type ID struct {
 	Bootstrap     []string `json:"bootstrap"`      // configured bootstrap peers
 	BootstrapNode bool     `json:"bootstrap_node"` // true when no bootstrap peers are configured
 	Profile       string   `json:"profile"`        // config profile applied at start ("local"), "" for none
+	// PrivateNetwork says whether the node is in a private network.
+	PrivateNetwork PrivateNetwork `json:"private_network"`
 }
 
 // Peer is one open connection (GET /v1/peers).

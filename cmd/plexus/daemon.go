@@ -190,6 +190,7 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) (err error) {
 		fmt.Fprintf(out, "  %s\n", a)
 	}
 	fmt.Fprintf(out, "API:     http://%s\n", d.APIAddr)
+	printPrivateBanner(out, id.Private)
 	if len(cfg.Network.Bootstrap) == 0 {
 		fmt.Fprintln(out, "No bootstrap peers configured: running as a bootstrap node (the first node of a new network).")
 	} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/swarmkey"
 )
 
 // profileFrom returns the --profile flag or $PLEXUS_PROFILE.
@@ -41,7 +42,7 @@ func newInitCmd(g *globals) *cobra.Command {
 	var opts config.InitOptions
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Create a repo: identity key, config file and API token",
+		Short: "Create a repo: identity key, config file and API token (--private: and a swarm key)",
 		Long: `Create a repo: an Ed25519 identity (identity.key), config.toml with every default written
 out, and an API token (api.token). It never replaces an existing identity or config without
 --force, and refuses while a daemon uses the repo.
@@ -49,7 +50,8 @@ out, and an API token (api.token). It never replaces an existing identity or con
   --profile P      write profile P's settings into config.toml (a profile given to the daemon
                    with --profile or $PLEXUS_PROFILE is applied at start and never written)
   --new-identity   make a new identity (a new peer ID), keeping config.toml and api.token
-  --config-only    write config.toml only (for a repo whose config was lost), keeping the identity`,
+  --config-only    write config.toml only (for a repo whose config was lost), keeping the identity
+  --private        also create a swarm key (swarm.key, 0600): the node joins only nodes with the same key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			repo, err := g.openRepo()
@@ -66,6 +68,13 @@ out, and an API token (api.token). It never replaces an existing identity or con
 				id, _ = peer.IDFromPrivateKey(sk)
 				res["peer_id"] = id.String()
 			}
+			psk, err := repo.SwarmKey()
+			if err != nil {
+				return err
+			}
+			if psk != nil {
+				res["swarm_key_fingerprint"] = swarmkey.Fingerprint(psk)
+			}
 			env := os.Getenv("PLEXUS_PROFILE")
 			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
 				switch {
@@ -79,6 +88,12 @@ out, and an API token (api.token). It never replaces an existing identity or con
 				if sk != nil {
 					fmt.Fprintf(w, "peer ID: %s\n", id)
 				}
+				if psk != nil {
+					fmt.Fprintf(w, "private network: swarm key %s, fingerprint %s\n", repo.File(config.SwarmKeyFile), res["swarm_key_fingerprint"])
+					if opts.Private {
+						fmt.Fprintln(w, "give the other nodes this key: plexus swarm-key show --reveal > swarm.key, then on each: plexus swarm-key import swarm.key")
+					}
+				}
 				if env != "" && env != "default" && opts.Profile == "" && !opts.NewIdentity {
 					fmt.Fprintf(w, "note: $PLEXUS_PROFILE=%s is applied when the daemon starts, not written into %s (use --profile %s to write it)\n", env, config.ConfigFile, env)
 				}
@@ -90,6 +105,7 @@ out, and an API token (api.token). It never replaces an existing identity or con
 	fl.StringVar(&opts.Profile, "profile", "", "write this profile's settings into config.toml: default or local (loopback only, no mDNS or port mapping)")
 	fl.BoolVar(&opts.NewIdentity, "new-identity", false, "make a new identity (new peer ID), keeping the config and token")
 	fl.BoolVar(&opts.ConfigOnly, "config-only", false, "write config.toml only, keeping the identity and token")
+	fl.BoolVar(&opts.Private, "private", false, "create a swarm key (<repo>/swarm.key, 0600): the node joins only nodes with the same key (with --force: replace one)")
 	return cmd
 }
 

@@ -123,6 +123,15 @@ func printNATStatus(w io.Writer, st wire.NATStatus, now time.Time) {
 		fmt.Fprintf(w, "  %s via %s\n    %s\n", natShort(p.PeerID), p.Addr, p.Reason)
 	}
 
+	pn := st.Private
+	fmt.Fprintf(w, "\nPrivate:       %s\n", privateText(pn.PrivateNetwork))
+	allow := "empty (every peer not denied may connect)"
+	if pn.AllowlistActive {
+		allow = fmt.Sprintf("active, %d peer(s) (and the bootstrap peers, static relays)", pn.Allowed)
+	}
+	fmt.Fprintf(w, "Access lists:  allowlist %s, %d denied; refused %d inbound, %d outbound (plexus peers acl)\n",
+		allow, pn.Denied, pn.RefusedInbound, pn.RefusedOutbound)
+
 	fmt.Fprintln(w, "\nAdvice:")
 	for _, a := range st.Advice {
 		fmt.Fprintf(w, "  [%s] %s\n", a.Level, a.Message)

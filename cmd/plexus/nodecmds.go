@@ -35,6 +35,7 @@ func newIDCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(w, "Peer ID:   %s\nAgent:     %s\nProfile:   %s\nDHT mode:  %s\nReachable: %s (see \"plexus nat status\")\n",
 					id.PeerID, id.AgentVersion, profile, id.DHTMode, id.Reachability)
+				fmt.Fprintf(w, "Private:   %s\n", privateText(id.PrivateNetwork))
 				if id.BootstrapNode {
 					fmt.Fprintln(w, "Bootstrap: none (this node is a bootstrap node)")
 				} else {
@@ -82,6 +83,7 @@ func newPeersCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&known, "known", false, "every peer the node knows, with how it learnt of it and when it last saw it")
+	cmd.AddCommand(newACLCmds(g)...)
 	return cmd
 }
 

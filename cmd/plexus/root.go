@@ -30,7 +30,7 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "plexus",
 		Short:         "Plexus: a ready peer-to-peer node built on libp2p",
-		Long:          "Plexus runs a libp2p node (\"plexus daemon\") and drives it from the command line.\nEvery command except init, daemon and config talks to the daemon's HTTP API\n(users and tokens open the repo itself when no daemon runs).",
+		Long:          "Plexus runs a libp2p node (\"plexus daemon\") and drives it from the command line.\nEvery command except init, daemon, config and swarm-key talks to the daemon's HTTP API\n(users and tokens open the repo itself when no daemon runs).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       node.Version,
@@ -47,7 +47,7 @@ func newRootCmd() *cobra.Command {
 		newEventsCmd(g), newShutdownCmd(g),
 		newSendCmd(g), newHandlerCmd(g), newPubSubCmd(g), newDHTCmd(g), newDevnetCmd(g), newPerfCmd(g),
 		newBootstrapCmd(g), newExploreCmd(g), newDiscoverCmd(g),
-		newNATCmd(g), newVersionCmd(g), newWaitCmd(g),
+		newNATCmd(g), newVersionCmd(g), newWaitCmd(g), newSwarmKeyCmd(g),
 		newUsersCmd(g), newTokensCmd(g),
 		newTunnelCmd(g),
 	)
