@@ -10,11 +10,18 @@ import (
 )
 
 func (n *Node) startTunnels() error {
-	svc, err := tunnel.New(n.host,
+	opts := []tunnel.Option{
 		tunnel.WithLogger(n.cfg.Logger),
 		tunnel.WithPublisher(n.bus),
 		tunnel.WithConnect(n.connectTunnelPeer),
-	)
+	}
+	if n.private.Enabled {
+		// In a private network a tunnel exposed without --allow lets the
+		// network's members in: a peer that reaches this node at all holds
+		// the swarm key (and passed the allow and deny lists).
+		opts = append(opts, tunnel.WithDefaultAllow(func(peer.ID) bool { return true }))
+	}
+	svc, err := tunnel.New(n.host, opts...)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/plexus-p2p/plexus/internal/testnet"
+	"github.com/plexus-p2p/plexus/node"
 	"github.com/plexus-p2p/plexus/tunnel"
 )
 
@@ -67,5 +68,53 @@ func TestTunnelsFindThePeerAndCloseWithTheNode(t *testing.T) {
 	}
 	if _, err := client.Tunnels().Forward("127.0.0.1:0", server.ID(), "/x/hello"); !errors.Is(err, tunnel.ErrClosed) {
 		t.Fatalf("forward after the node closed: %v, want ErrClosed", err)
+	}
+}
+
+// In a private network a tunnel exposed without an allow list admits the
+// network's members; on an open network the same tunnel admits nobody.
+func TestPrivateTunnelAdmitsMembers(t *testing.T) {
+	serve := func(t *testing.T) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Write([]byte("member"))
+				c.Close()
+			}
+		}()
+		return l.Addr().String()
+	}
+	through := func(t *testing.T, server, client *node.Node) string {
+		if _, err := server.Tunnels().Expose("/x/members", serve(t), nil); err != nil {
+			t.Fatal(err)
+		}
+		fw, err := client.Tunnels().Forward("127.0.0.1:0", server.ID(), "/x/members")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", fw.Listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, _ := io.ReadAll(c)
+		return string(got)
+	}
+	private := startPrivate(t, 2, newPSK(t))
+	if got := through(t, private[0], private[1]); got != "member" {
+		t.Fatalf("private network member through a tunnel without --allow: %q, want %q", got, "member")
+	}
+	open := testnet.Start(t, 2, testnet.Options{})
+	if got := through(t, open[0], open[1]); got != "" {
+		t.Fatalf("open network, no --allow: got %q, want nothing (refused)", got)
 	}
 }
