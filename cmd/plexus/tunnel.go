@@ -93,7 +93,7 @@ connection: failures show in "plexus tunnel ls".`,
 					}
 					rows[i] = []string{t.ID, t.Kind, t.Protocol, local, remote,
 						fmt.Sprintf("%d/%d", t.Conns, t.MaxConns), fmt.Sprint(t.Accepted), fmt.Sprint(t.Failed), fmt.Sprint(t.Refused),
-						byteSize(t.BytesIn), byteSize(t.BytesOut), t.LastError}
+						ibytes(t.BytesIn), ibytes(t.BytesOut), t.LastError}
 				}
 				table(w, []string{"ID", "KIND", "PROTOCOL", "LOCAL", "PEERS", "OPEN", "CARRIED", "FAILED", "REFUSED", "IN", "OUT", "LAST ERROR"}, rows)
 			})
@@ -127,18 +127,4 @@ func allowed(t wire.Tunnel) string {
 		return "network members"
 	}
 	return "nobody"
-}
-
-// byteSize formats a byte count for people: 512 B, 1.5 KiB, 20 MiB.
-func byteSize(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/float64(div)), ".0") + " " + string("KMGTPE"[exp]) + "iB"
 }
