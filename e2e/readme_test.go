@@ -53,7 +53,8 @@ var startsNodes = regexp.MustCompile(`plexus daemon|plexus devnet|make run|syste
 // no other PLEXUS_* settings; each must leave no process behind. The blocks
 // that start nodes but cannot run here say why below.
 func TestREADME(t *testing.T) {
-	run := map[string]bool{"A network in one command": true, "Four nodes on one machine": true, "Tunnels": true, "Private networks": true}
+	run := map[string]bool{"A network in one command": true, "Four nodes on one machine": true, "Tunnels": true, "Private networks": true,
+		"Allowlist and denylist": true}
 	notRun := map[string]string{
 		"":                        "make run runs a node in the foreground until Ctrl-C, make test is this suite",
 		"Running it as a service": "needs systemd or a Docker engine: TestSystemdUnit and TestDockerfile check the files",
@@ -82,6 +83,50 @@ func TestREADME(t *testing.T) {
 			t.Errorf("README.md has no sh block that starts nodes under %q", h)
 		}
 	}
+	t.Run("sections_on_the_four_nodes", func(t *testing.T) { runOnFourNodes(t, readmeBlocks(t)) })
+}
+
+// fourNodeSections are the README sections whose blocks use the four nodes
+// of "Four nodes on one machine" ($R/n1 ... $R/n4) with their daemons running.
+var fourNodeSections = []string{"HTTP API", "Publish/subscribe", "DHT records", "Direct request/response"}
+
+// runOnFourNodes runs the blocks of fourNodeSections as a reader would: after
+// the lines of "Four nodes on one machine" that start the daemons, and
+// before stopping them.
+func runOnFourNodes(t *testing.T, blocks []readmeBlock) {
+	var setup string
+	for _, b := range blocks {
+		if b.heading != "Four nodes on one machine" {
+			continue
+		}
+		for _, line := range strings.SplitAfter(b.code, "\n") {
+			if strings.Contains(line, " events ") {
+				continue // the live event stream is not needed here
+			}
+			setup += line
+			if strings.HasPrefix(line, "for i in 2 3 4") {
+				break
+			}
+		}
+	}
+	if !strings.Contains(setup, "--detach") {
+		t.Fatal("README.md: no daemons started in \"Four nodes on one machine\"")
+	}
+	code := setup
+	for _, h := range fourNodeSections {
+		found := false
+		for _, b := range blocks {
+			if b.heading == h && strings.Contains(b.code, "$R/n") {
+				code += "# --- " + h + "\n" + b.code
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("README.md has no sh block on the four nodes under %q", h)
+		}
+	}
+	code += "for i in 1 2 3 4; do bin/plexus --repo $R/n$i shutdown; done\nwait\n"
+	runBlock(t, readmeBlock{heading: strings.Join(fourNodeSections, ", "), line: 0, code: code})
 }
 
 func runBlock(t *testing.T, b readmeBlock) {
