@@ -11,9 +11,13 @@
 //
 // The service speaks no protocol of its own: it speaks exactly the protocol
 // IDs that are registered, and removes their stream handlers on
-// [Service.Close]. Inbound handling is bounded (at most 256 requests at once
-// by default, each at most 1 MiB), so a remote peer cannot make the node
-// allocate without bound. Errors a caller sees can be told apart with
+// [Service.Close]. Inbound handling is bounded (by default at most 256
+// requests at once, 8 of them from one peer, each at most 1 MiB and received
+// within 5 s), so a few remote peers cannot hold every slot or make the node
+// allocate without bound. A request's buffer grows as its bytes arrive (never
+// more than 64 KiB ahead of them, or twice what arrived) and its memory is
+// reserved in the stream's resource manager scope, so the libp2p resource
+// manager bounds it too. Errors a caller sees can be told apart with
 // errors.Is and errors.As: [ErrTimeout], [ErrProtocolNotSupported],
 // [ErrTooLarge], [ErrBusy] and [*HandlerError].
 //
@@ -33,8 +37,10 @@
 //
 // A server that reads a request length above its limit answers "request too
 // large" at once, without reading the payload, and closes the stream; a
-// server already handling its maximum number of requests answers "busy"
-// without reading the request. A client that reads a response length above
+// server already handling its maximum number of requests (in all, or of
+// that peer) answers "busy" without reading the request, and so does one
+// whose resource manager refuses the memory of the request as it arrives.
+// A request not received whole within the read timeout is reset. A client that reads a response length above
 // its limit resets the stream. On an I/O error, a timeout or a malformed
 // frame either side resets the stream. A client writes a request of 64 KiB
 // or more while reading the response, so that an early answer is not stuck

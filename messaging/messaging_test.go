@@ -58,7 +58,9 @@ func TestRoundTrip(t *testing.T) {
 func TestConcurrentPeers(t *testing.T) {
 	const clients, perClient = 10, 20
 	hs := testnet.Mocknet(t, clients+1)
-	server := newService(t, hs[0])
+	// Every request of a client may be in flight at once: this test is about
+	// answers reaching the right caller; TestPerPeerLimit covers the limit.
+	server := newService(t, hs[0], messaging.WithMaxPerPeer(perClient))
 	handle(t, server, recipes, func(_ context.Context, from peer.ID, req []byte) ([]byte, error) {
 		return append([]byte(from.String()+":"), req...), nil
 	})

@@ -25,6 +25,12 @@ const (
 	DefaultHandlerTimeout = pconfig.DefaultMessagingHandlerTimeout
 	// DefaultMaxConcurrent bounds the inbound requests handled at once.
 	DefaultMaxConcurrent = pconfig.DefaultMessagingMaxConcurrent
+	// DefaultMaxPerPeer bounds the inbound requests of one peer handled at
+	// once, so that a few peers cannot hold every slot.
+	DefaultMaxPerPeer = 8
+	// DefaultReadTimeout bounds the reading of a whole inbound request
+	// (length and body), so that a peer sending slowly frees its slot.
+	DefaultReadTimeout = 5 * time.Second
 )
 
 // maxMessageSizeLimit is the largest value WithMaxMessageSize accepts (64 MiB).
@@ -42,6 +48,8 @@ type config struct {
 	requestTimeout time.Duration
 	handlerTimeout time.Duration
 	maxConcurrent  int
+	maxPerPeer     int
+	readTimeout    time.Duration
 	logger         *slog.Logger
 	publisher      Publisher
 }
@@ -53,6 +61,8 @@ func defaultConfig() config {
 		requestTimeout: DefaultRequestTimeout,
 		handlerTimeout: DefaultHandlerTimeout,
 		maxConcurrent:  DefaultMaxConcurrent,
+		maxPerPeer:     DefaultMaxPerPeer,
+		readTimeout:    DefaultReadTimeout,
 	}
 }
 
@@ -113,6 +123,33 @@ func WithMaxConcurrent(n int) Option {
 			return fmt.Errorf("max concurrent %d: must be positive", n)
 		}
 		c.maxConcurrent = n
+		return nil
+	}
+}
+
+// WithMaxPerPeer sets how many inbound requests of one peer the service
+// handles at once (default 8). A peer's requests beyond it are answered
+// StatusBusy at once, while other peers are still served.
+func WithMaxPerPeer(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("max per peer %d: must be positive", n)
+		}
+		c.maxPerPeer = n
+		return nil
+	}
+}
+
+// WithReadTimeout sets how long the service waits for the whole of an
+// inbound request, from the start of its length to its last byte (default
+// 5s, never more than the request timeout). A request not received by then
+// is reset and its slot freed.
+func WithReadTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("read timeout %s: must be positive", d)
+		}
+		c.readTimeout = d
 		return nil
 	}
 }

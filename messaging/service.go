@@ -62,13 +62,15 @@ type handler struct {
 // It starts no goroutines of its own: inbound requests run on the host's
 // stream handler goroutines.
 type Service struct {
-	host   host.Host
-	cfg    config
-	log    *slog.Logger
-	sem    chan struct{}
-	ctx    context.Context // cancelled by Close; parent of handler contexts
-	cancel context.CancelFunc
-	http   *http.Client
+	host    host.Host
+	cfg     config
+	log     *slog.Logger
+	sem     chan struct{}
+	peerMu  sync.Mutex
+	perPeer map[peer.ID]int // inbound requests being handled, by peer
+	ctx     context.Context // cancelled by Close; parent of handler contexts
+	cancel  context.CancelFunc
+	http    *http.Client
 
 	mu       sync.RWMutex
 	closed   bool
@@ -97,6 +99,7 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 		cfg:      cfg,
 		log:      log,
 		sem:      make(chan struct{}, cfg.maxConcurrent),
+		perPeer:  make(map[peer.ID]int),
 		ctx:      ctx,
 		cancel:   cancel,
 		http:     newHTTPClient(),
@@ -223,6 +226,12 @@ func (s *Service) serve(hd *handler, str network.Stream) {
 		return
 	}
 
+	if n, ok := s.acquirePeer(from); !ok {
+		s.respond(str, StatusBusy, []byte(fmt.Sprintf("handling %d requests of this peer already", n)))
+		fail(fmt.Errorf("refused: %w: %d requests of the peer in flight", ErrBusy, n))
+		return
+	}
+	defer s.releasePeer(from)
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()
@@ -232,8 +241,16 @@ func (s *Service) serve(hd *handler, str network.Stream) {
 		return
 	}
 
-	_ = str.SetReadDeadline(time.Now().Add(s.cfg.requestTimeout))
-	req, err := readFrame(str, s.cfg.maxSize)
+	// One deadline for the whole request, so that a peer sending slowly
+	// cannot hold its slot longer.
+	_ = str.SetReadDeadline(time.Now().Add(min(s.cfg.readTimeout, s.cfg.requestTimeout)))
+	var reserved int
+	defer func() {
+		if reserved > 0 {
+			str.Scope().ReleaseMemory(reserved)
+		}
+	}()
+	req, err := s.readRequest(str, &reserved)
 	switch {
 	case errors.Is(err, errFrameTooLarge):
 		s.respond(str, StatusRequestTooLarge, []byte(err.Error()))
@@ -242,6 +259,10 @@ func (s *Service) serve(hd *handler, str network.Stream) {
 	case errors.Is(err, errMalformedFrame):
 		s.respond(str, StatusBadRequest, []byte(err.Error()))
 		fail(fmt.Errorf("request refused: %w", err))
+		return
+	case errors.Is(err, errReserve):
+		s.respond(str, StatusBusy, []byte(truncate(err.Error(), maxErrorMessage)))
+		fail(fmt.Errorf("request refused: %w: %w", ErrBusy, err))
 		return
 	case err != nil:
 		_ = str.Reset()
@@ -268,6 +289,48 @@ func (s *Service) serve(hd *handler, str network.Stream) {
 	}
 	hd.handled.Add(1)
 	s.publishHandled(hd.proto, from, len(req), len(resp), time.Since(start))
+}
+
+// readRequest reads the request frame of str, reserving its memory in the
+// stream's resource manager scope as the bytes arrive; *reserved counts the
+// bytes reserved, for the caller to release.
+func (s *Service) readRequest(str network.Stream, reserved *int) ([]byte, error) {
+	n, err := readFrameLength(str, s.cfg.maxSize)
+	if err != nil {
+		return nil, err
+	}
+	scope := str.Scope()
+	return readBody(str, n, func(grow int) error {
+		if err := scope.ReserveMemory(grow, network.ReservationPriorityMedium); err != nil {
+			return err
+		}
+		*reserved += grow
+		return nil
+	})
+}
+
+// acquirePeer takes one of p's slots unless p has maxPerPeer requests in
+// flight; it returns how many p has.
+func (s *Service) acquirePeer(p peer.ID) (int, bool) {
+	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
+	n := s.perPeer[p]
+	if n >= s.cfg.maxPerPeer {
+		return n, false
+	}
+	s.perPeer[p] = n + 1
+	return n + 1, true
+}
+
+// releasePeer gives back one of p's slots.
+func (s *Service) releasePeer(p peer.ID) {
+	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
+	if s.perPeer[p] <= 1 {
+		delete(s.perPeer, p)
+		return
+	}
+	s.perPeer[p]--
 }
 
 // respond writes one response and closes the stream, resetting it if the

@@ -85,25 +85,77 @@ func readStatus(r io.Reader) (Status, error) {
 }
 
 // readFrame reads uvarint(n) and then n bytes, refusing n > limit before
-// reading or allocating the payload. It never reads past the frame.
+// reading or allocating the payload. It never reads past the frame, and
+// grows its buffer as the bytes arrive (see readBody).
 func readFrame(r io.Reader, limit int) ([]byte, error) {
+	n, err := readFrameLength(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return readBody(r, n, nil)
+}
+
+// readFrameLength reads the uvarint length of a frame and refuses one above limit.
+func readFrameLength(r io.Reader, limit int) (int, error) {
 	n, err := binary.ReadUvarint(byteReader{r})
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("read frame length: %w", io.ErrUnexpectedEOF)
+			return 0, fmt.Errorf("read frame length: %w", io.ErrUnexpectedEOF)
 		}
 		var pe *readErr
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("read frame length: %w", pe.err)
+			return 0, fmt.Errorf("read frame length: %w", pe.err)
 		}
-		return nil, fmt.Errorf("%w: %w", errMalformedFrame, err)
+		return 0, fmt.Errorf("%w: %w", errMalformedFrame, err)
 	}
 	if n > uint64(limit) {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, n, limit)
+		return 0, fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, n, limit)
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, fmt.Errorf("read %d-byte frame: %w", n, err)
+	return int(n), nil
+}
+
+// readChunk is the most readBody reads (and allocates ahead of the bytes
+// received) at a time.
+const readChunk = 64 << 10
+
+// errReserve wraps a refusal of reserve in readBody.
+var errReserve = errors.New("memory reservation refused")
+
+// readBody reads exactly n bytes. It never allocates the n bytes up front:
+// the buffer starts at one chunk (at most 64 KiB) and at most doubles, never
+// beyond n, only once the bytes already received fill it, so a peer that
+// announces a large frame and sends little costs little. Before each growth
+// it calls reserve (when not nil) with the number of bytes the capacity
+// grows by; a refusal stops the read with an error wrapping errReserve.
+// The caller keeps count of what reserve granted, to release it.
+func readBody(r io.Reader, n int, reserve func(int) error) ([]byte, error) {
+	var buf []byte
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grow := min(n, max(readChunk, 2*cap(buf))) - cap(buf)
+			if reserve != nil {
+				if err := reserve(grow); err != nil {
+					return nil, fmt.Errorf("%w: %d-byte frame, %d bytes received: %w", errReserve, n, len(buf), err)
+				}
+			}
+			next := make([]byte, len(buf), cap(buf)+grow)
+			copy(next, buf)
+			buf = next
+		}
+		want := min(cap(buf), len(buf)+readChunk)
+		m, err := io.ReadAtLeast(r, buf[len(buf):want], 1)
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(buf) < n {
+				err = io.ErrUnexpectedEOF
+			}
+			if len(buf) < n {
+				return nil, fmt.Errorf("read %d-byte frame (%d received): %w", n, len(buf), err)
+			}
+		}
+	}
+	if buf == nil {
+		buf = []byte{}
 	}
 	return buf, nil
 }
