@@ -45,7 +45,10 @@ func TestTunnelsFindThePeerAndCloseWithTheNode(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The client forgets the server entirely: connection, addresses and
+	// routing-table entry, so only a lookup through the bootstrap node finds it.
 	client.Host().Network().ClosePeer(server.ID())
+	client.Routing().DHT().RoutingTable().RemovePeer(server.ID())
 	client.Host().Peerstore().ClearAddrs(server.ID())
 	fw, err := client.Tunnels().Forward("127.0.0.1:0", server.ID(), "/x/hello")
 	if err != nil {
