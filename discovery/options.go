@@ -31,6 +31,7 @@ type config struct {
 	maxKnownPeers   int
 	knownPeerDials  int
 	persistInterval time.Duration
+	flushInterval   time.Duration
 
 	mdns            bool
 	mdnsServiceName string
@@ -51,6 +52,7 @@ func defaultConfig() config {
 		maxKnownPeers:          10000,
 		knownPeerDials:         16,
 		persistInterval:        time.Minute,
+		flushInterval:          time.Second,
 		mdnsServiceName:        DefaultMDNSServiceName,
 		rendezvousInterval:     time.Minute,
 		rendezvousConnectLimit: 8,
@@ -204,14 +206,29 @@ func WithKnownPeerDials(n int) Option {
 	}
 }
 
-// WithPersistInterval sets how often the known-peers table is written to
-// the datastore (it is also written on Close). Default: 1m.
+// WithPersistInterval sets how often the last-seen times of connected
+// peers are refreshed and written to the datastore. New and changed peers
+// are written within the flush interval (WithFlushInterval), and everything
+// on Close. Default: 1m.
 func WithPersistInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
 			return fmt.Errorf("persist interval %v: must be positive", d)
 		}
 		c.persistInterval = d
+		return nil
+	}
+}
+
+// WithFlushInterval sets how soon a newly learnt or changed known peer is
+// written to the datastore (batched), so that a node killed right after
+// joining still knows its peers when it restarts. Default: 1s.
+func WithFlushInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("flush interval %v: must be positive", d)
+		}
+		c.flushInterval = d
 		return nil
 	}
 }

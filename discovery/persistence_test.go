@@ -267,3 +267,20 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// A peer learnt is in the datastore within the flush interval, not at the
+// next persist interval or Close: a node killed right after joining still
+// knows its peers when it restarts.
+func TestNewPeersArePersistedSoon(t *testing.T) {
+	boot := loopbackHost(t, nil)
+	startNode(t, boot, testDHT(t, boot), dssync.MutexWrap(datastore.NewMapDatastore()))
+	h := loopbackHost(t, nil)
+	store := dssync.MutexWrap(datastore.NewMapDatastore())
+	startNode(t, h, testDHT(t, h), store, discovery.WithBootstrapPeers(p2pAddr(t, boot)),
+		discovery.WithPersistInterval(time.Hour))
+	key := datastore.NewKey(discovery.PeersNamespace).ChildString(boot.ID().String())
+	testnet.Eventually(t, 10*time.Second, func() bool {
+		ok, err := store.Has(t.Context(), key)
+		return err == nil && ok
+	}, "the bootstrap peer was not persisted while the node runs (persist interval 1h)")
+}

@@ -249,16 +249,22 @@ func (s *Service) recordEvents(ctx context.Context, disconnects chan<- struct{})
 	}
 }
 
+// persistLoop writes new and changed known peers within the flush interval
+// (a batch of what changed, nothing when nothing did) and refreshes the
+// last-seen times of connected peers every persist interval.
 func (s *Service) persistLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.persistInterval)
-	defer t.Stop()
+	touch := time.NewTicker(s.cfg.persistInterval)
+	defer touch.Stop()
+	flush := time.NewTicker(s.cfg.flushInterval)
+	defer flush.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-touch.C:
+			s.book.touchConnected()
+		case <-flush.C:
 		}
-		s.book.touchConnected()
 		if err := s.book.flush(ctx); err != nil {
 			s.log.Warn("persist known peers", "err", err)
 		}
