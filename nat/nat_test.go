@@ -79,10 +79,13 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	a := newNode(t, nat.Config{Reachability: nat.ReachabilityPrivate, HolePunching: true, AutoRelay: true,
 		StaticRelays: []peer.AddrInfo{addrInfo(relay.h)}, RelayCount: 1})
 	var st nat.Status
+	// The status is updated under the service's lock, its event published
+	// just after: wait for both.
 	testnet.Eventually(t, 10*time.Second, func() bool {
 		st = a.svc.Status()
-		return len(st.RelayClient.Reservations) == 1 && !st.RelayClient.Reservations[0].Expires.IsZero()
-	}, "a reservation with the relay, with its expiry")
+		return len(st.RelayClient.Reservations) == 1 && !st.RelayClient.Reservations[0].Expires.IsZero() &&
+			has(a.ev, "nat.relay.reserved", nil)
+	}, "a reservation with the relay, with its expiry and a nat.relay.reserved event")
 	r := st.RelayClient.Reservations[0]
 	if r.Relay != relay.h.ID() || len(r.Addrs) == 0 || !strings.HasSuffix(r.Addrs[0].String(), "/p2p-circuit") {
 		t.Fatalf("reservation %+v: want one with %s and its /p2p-circuit address", r, relay.h.ID())
@@ -117,19 +120,18 @@ func TestRelayReservationUpgradeAndLoss(t *testing.T) {
 	if err := b.h.Connect(ctx, peer.AddrInfo{ID: a.h.ID(), Addrs: []ma.Multiaddr{circuit}}); err != nil {
 		t.Fatalf("connect through the relay: %v", err)
 	}
+	directDial := func(d any) bool {
+		r, ok := d.(nat.HolePunchResult)
+		return ok && r.Kind == nat.KindDirectDial && r.Success && r.DirectAddr != nil
+	}
 	testnet.Eventually(t, 10*time.Second, func() bool {
 		st = a.svc.Status()
-		return st.HolePunch.Upgrades == 1 && st.HolePunch.DirectDialSuccesses == 1
-	}, "the relayed connection is upgraded")
+		return st.HolePunch.Upgrades == 1 && st.HolePunch.DirectDialSuccesses == 1 &&
+			has(a.ev, "nat.connection.upgraded", nil) && has(a.ev, "nat.holepunch.finished", directDial)
+	}, "the relayed connection is upgraded, with its events")
 	up := st.HolePunch.RecentUpgrades[0]
 	if up.PeerID != b.h.ID() || up.Transport != "tcp" || up.Elapsed <= 0 {
 		t.Fatalf("upgrade %+v: want a tcp upgrade for %s", up, b.h.ID())
-	}
-	if !has(a.ev, "nat.connection.upgraded", nil) || !has(a.ev, "nat.holepunch.finished", func(d any) bool {
-		r, ok := d.(nat.HolePunchResult)
-		return ok && r.Kind == nat.KindDirectDial && r.Success && r.DirectAddr != nil
-	}) {
-		t.Fatalf("missing upgrade or direct-dial events: %+v", a.ev.All())
 	}
 	if n := a.h.Network().Connectedness(b.h.ID()); n != network.Connected {
 		t.Fatalf("a and b are %s, want connected directly", n)
