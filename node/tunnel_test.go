@@ -26,22 +26,8 @@ func TestTunnelsFindThePeerAndCloseWithTheNode(t *testing.T) {
 			client.Routing().DHT().RoutingTable().Find(boot.ID()) != ""
 	}, "routing tables not filled")
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("hello from the server's machine"))
-			c.Close()
-		}
-	}()
-	if _, err := server.Tunnels().Expose("/x/hello", l.Addr().String(), []peer.ID{client.ID()}); err != nil {
+	target := greeter(t, "hello from the server's machine")
+	if _, err := server.Tunnels().Expose("/x/hello", target, []peer.ID{client.ID()}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -77,26 +63,8 @@ func TestTunnelsFindThePeerAndCloseWithTheNode(t *testing.T) {
 // In a private network a tunnel exposed without an allow list admits the
 // network's members; on an open network the same tunnel admits nobody.
 func TestPrivateTunnelAdmitsMembers(t *testing.T) {
-	serve := func(t *testing.T) string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte("member"))
-				c.Close()
-			}
-		}()
-		return l.Addr().String()
-	}
 	through := func(t *testing.T, server, client *node.Node) string {
-		if _, err := server.Tunnels().Expose("/x/members", serve(t), nil); err != nil {
+		if _, err := server.Tunnels().Expose("/x/members", greeter(t, "member"), nil); err != nil {
 			t.Fatal(err)
 		}
 		fw, err := client.Tunnels().Forward("127.0.0.1:0", server.ID(), "/x/members")
@@ -120,4 +88,26 @@ func TestPrivateTunnelAdmitsMembers(t *testing.T) {
 	if got := through(t, open[0], open[1]); got != "" {
 		t.Fatalf("open network, no --allow: got %q, want nothing (refused)", got)
 	}
+}
+
+// greeter is a local TCP service that writes msg to each connection and
+// closes it; it returns its address.
+func greeter(t *testing.T, msg string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(msg))
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
 }
