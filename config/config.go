@@ -40,6 +40,7 @@ type Config struct {
 	Perf            Perf            `toml:"perf" comment:"Throughput measurement (plexus perf)."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
+	Explore         Explore         `toml:"explore" comment:"Periodic crawl of the network for the plexus_network_* metrics (the network data dashboard)."`
 }
 
 // Network configures listen addresses and bootstrap peers.
@@ -135,6 +136,7 @@ func Default() Config {
 		Perf:        Perf{Enabled: true},
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
+		Explore:     defaultExplore(),
 	}
 }
 
@@ -258,6 +260,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAccounts()...)
+	errs = append(errs, c.validateExplore()...)
 	return errors.Join(errs...)
 }
 

@@ -225,6 +225,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	registerMetrics(n)
+	n.startExplorer()
 	n.watch()
 	n.log.Info("node ready", "peer", n.host.ID(), "addrs", n.host.Addrs())
 	return n, nil
