@@ -178,4 +178,3 @@ func dashboardMetrics(t *testing.T) []string {
 	}
 	return out
 }
-
