@@ -132,7 +132,7 @@ func Default() Config {
 		PubSub:      defaultPubSub(),
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
-		Perf:        Perf{Enabled: true},
+		Perf:        defaultPerf(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
 	}
@@ -151,7 +151,8 @@ var LocalListen = []string{
 
 // ApplyProfile adjusts c for a named profile. "local" keeps all traffic on
 // this machine: loopback listen addresses on port 0, no mDNS, no port
-// mapping, no AutoNAT, DHT in server mode, API on a free loopback port. "default" (or "")
+// mapping, no AutoNAT, DHT in server mode, API on a free loopback port, perf
+// served (up to config.MaxPerfBytes) for benchmarks. "default" (or "")
 // changes nothing.
 func (c *Config) ApplyProfile(name string) error {
 	switch name {
@@ -166,6 +167,8 @@ func (c *Config) ApplyProfile(name string) error {
 		c.NAT.AutoNATService, c.NAT.AutoNATv2 = false, false
 		c.DHT.Mode = "server"
 		c.API.Listen = "127.0.0.1:0"
+		// Benchmarks on this machine: serve perf, up to the largest exchange.
+		c.Perf.Enabled, c.Perf.MaxBytes = true, MaxPerfBytes
 		return nil
 	}
 	return fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Profiles, ", "))
@@ -258,6 +261,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAccounts()...)
+	errs = append(errs, c.validatePerf()...)
 	return errors.Join(errs...)
 }
 

@@ -218,3 +218,36 @@ func TestProfileOf(t *testing.T) {
 		t.Fatalf("local with mDNS on: %q", p)
 	}
 }
+
+// Issue 20 row 6: perf is off in the default profile and capped; the local
+// profile serves it for benchmarks. Bad values name the key.
+func TestPerfSettings(t *testing.T) {
+	c := config.Default()
+	if c.Perf.Enabled || c.Perf.MaxBytes != config.DefaultPerfMaxBytes || len(c.Perf.AllowPeers) != 0 {
+		t.Fatalf("default perf: %+v", c.Perf)
+	}
+	if err := c.ApplyProfile("local"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Perf.Enabled || c.Perf.MaxBytes != config.MaxPerfBytes {
+		t.Fatalf("local perf: %+v", c.Perf)
+	}
+	for _, bad := range []struct{ key, value string }{
+		{"perf.max_bytes", "0"},
+		{"perf.max_bytes", "17179869185"},
+		{"perf.allow_peers", "not-a-peer"},
+		{"perf.enabled", "sometimes"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, bad.key, bad.value); err == nil || !strings.Contains(err.Error(), bad.key) {
+			t.Errorf("set %s=%q: %v", bad.key, bad.value, err)
+		}
+	}
+	c = config.Default()
+	if err := config.Set(&c, "perf.max_bytes", "1048576"); err != nil || c.Perf.MaxBytes != 1<<20 {
+		t.Fatalf("set perf.max_bytes: %v (%d)", err, c.Perf.MaxBytes)
+	}
+	if err := config.Set(&c, "perf.allow_peers", "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK"); err != nil || len(c.Perf.AllowPeers) != 1 {
+		t.Fatalf("set perf.allow_peers: %v (%v)", err, c.Perf.AllowPeers)
+	}
+}

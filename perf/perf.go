@@ -8,9 +8,11 @@
 // requested number of bytes and closes the stream.
 //
 // The protocol lets a client make the server do a lot of work, so the spec
-// says it should not be enabled by default on public nodes. A Service caps
-// its concurrent streams, resets streams that stall, and can be restricted
-// to a set of peers with WithAllowPeer.
+// says it should not be enabled by default on public nodes (a Plexus node
+// serves it only when perf.enabled is set, as in the local profile). A
+// Service caps its concurrent streams and the bytes of one exchange
+// (WithMaxBytes), resets streams that stall, and can be restricted to a set
+// of peers with WithAllowPeer.
 package perf
 
 import (
@@ -69,6 +71,7 @@ type options struct {
 	idle       time.Duration
 	bufSize    int
 	allow      func(peer.ID) bool
+	maxBytes   uint64
 }
 
 // Option configures a Service.
@@ -138,6 +141,16 @@ func WithAllowPeer(allow func(peer.ID) bool) Option {
 			return errors.New("perf: nil allow function")
 		}
 		c.allow = allow
+		return nil
+	}
+}
+
+// WithMaxBytes caps one exchange: a request for more than n bytes is reset
+// (StreamResourceLimitExceeded) before anything is sent, and so is an upload
+// longer than n. Default 0: no cap.
+func WithMaxBytes(n uint64) Option {
+	return func(c *options) error {
+		c.maxBytes = n
 		return nil
 	}
 }
@@ -258,8 +271,11 @@ func (s *Service) handle(st network.Stream) {
 	ev.Transfer = t
 	if err != nil {
 		code := network.StreamErrorCode(0)
-		if errors.Is(err, ErrShortHeader) {
+		switch {
+		case errors.Is(err, ErrShortHeader):
 			code = network.StreamProtocolViolation
+		case errors.Is(err, ErrOverLimit):
+			code = network.StreamResourceLimitExceeded
 		}
 		_ = st.ResetWithError(code)
 		ev.Error = truncate(err.Error(), publishedErrorMaxSize)
@@ -280,7 +296,7 @@ func (s *Service) serve(st network.Stream) (Transfer, error) {
 
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
-	return ServeStream(st, *bp, s.cfg.idle)
+	return serveStream(st, *bp, s.cfg.idle, s.cfg.maxBytes)
 }
 
 func (s *Service) publish(ev Served) {
