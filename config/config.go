@@ -73,6 +73,11 @@ type ResourceManager struct {
 	MaxFileDescriptors int `toml:"max_file_descriptors" comment:"File descriptors libp2p may use. 0: half the process limit."`
 	MaxConnections     int `toml:"max_connections" comment:"Total connections (inbound and outbound). 0: scaled default."`
 	MaxInbound         int `toml:"max_inbound_connections" comment:"Inbound connections. 0: scaled default."`
+
+	// Per-peer stream limits (issue 20 row 1; bounds in streams.go).
+	MaxPendingStreamsPerPeer     int `toml:"max_pending_streams_per_peer" comment:"Inbound streams one peer may have open before they negotiate a protocol; more are reset, so a peer that opens streams and never negotiates exhausts only its own share. 1 to 1024. Default 32."`
+	MaxStreamsPerPeer            int `toml:"max_streams_per_peer" comment:"Inbound streams of one peer over all protocols. 0 to 65536; 0: scaled default (256 + 128 per GiB of max_memory_mb)."`
+	MaxStreamsPerProtocolPerPeer int `toml:"max_streams_per_protocol_per_peer" comment:"Inbound streams of one peer on one protocol. 0 to 65536, at most max_streams_per_peer; 0: scaled default (64 + 4 per GiB of max_memory_mb)."`
 }
 
 // DHT configures Kademlia.
@@ -135,6 +140,8 @@ func Default() Config {
 		Perf:        defaultPerf(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
+
+		ResourceManager: ResourceManager{MaxPendingStreamsPerPeer: DefaultMaxPendingStreamsPerPeer},
 	}
 }
 
@@ -226,6 +233,7 @@ func (c *Config) Validate() error {
 	if rm.MaxMemoryMB < 0 || rm.MaxFileDescriptors < 0 || rm.MaxConnections < 0 || rm.MaxInbound < 0 {
 		errs = append(errs, errors.New("resource_manager: limits must be >= 0 (0 means scaled to the machine)"))
 	}
+	errs = append(errs, c.validateStreamLimits()...)
 	switch c.DHT.Mode {
 	case "auto", "server", "client":
 	default:

@@ -135,6 +135,24 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	if c.MaxFileDescriptors == 0 && sys.FD < floor {
 		partial.System.FD = floor
 	}
+	// Per-peer stream limits (issue 20 row 1): see pendingStreamLimiter.
+	pending := c.MaxPendingStreamsPerPeer
+	if pending <= 0 {
+		pending = config.DefaultMaxPendingStreamsPerPeer
+	}
+	if c.MaxStreamsPerPeer > 0 {
+		partial.PeerDefault.StreamsInbound = rcmgr.LimitVal(c.MaxStreamsPerPeer)
+	}
+	if c.MaxStreamsPerProtocolPerPeer > 0 {
+		partial.ProtocolPeerDefault.StreamsInbound = rcmgr.LimitVal(c.MaxStreamsPerProtocolPerPeer)
+	}
+	// The transient scope holds every peer's streams until they negotiate:
+	// room for at least 16 peers at their pending limit.
+	tr := scaled.ToPartialLimitConfig().Transient
+	if tfloor := rcmgr.LimitVal(16 * pending); tr.StreamsInbound < tfloor || tr.Streams < tfloor {
+		partial.Transient.StreamsInbound = max(tr.StreamsInbound, tfloor)
+		partial.Transient.Streams = max(tr.Streams, tfloor)
+	}
 	opts := []rcmgr.Option{rcmgr.WithConnRateLimiters(connRateLimiter())}
 	if reg != nil {
 		rcmgr.MustRegisterWith(reg)
@@ -148,7 +166,7 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
-	return rm, nil
+	return newPendingStreamLimiter(rm, pending, reg), nil
 }
 
 // transportOf names the outermost transport of a multiaddr.
