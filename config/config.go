@@ -65,6 +65,10 @@ type ConnManager struct {
 	LowWater    int      `toml:"low_water" comment:"Connections kept when trimming. Default 100."`
 	HighWater   int      `toml:"high_water" comment:"Trimming starts above this many connections. Default 400."`
 	GracePeriod Duration `toml:"grace_period" comment:"New connections are not trimmed for this long. Default \"20s\"."`
+
+	// Under a connection flood (issue 20 row 3; bounds in connguard.go).
+	IdleGrace    Duration `toml:"idle_grace" comment:"Above high_water, an inbound peer with no useful traffic yet (no request exchanged, not in the DHT table or a pub/sub mesh) is spared only this long, even within grace_period: attackers that re-dial stay new forever. 100ms to 1h, at most grace_period. Default \"5s\"."`
+	TrimCooldown Duration `toml:"trim_cooldown" comment:"A peer whose connections were trimmed may not connect in again for this long, so re-dialling gains an attacker nothing. 0 turns it off; at most 1h. Default \"1m0s\"."`
 }
 
 // ResourceManager overrides the automatically scaled limits.
@@ -130,7 +134,7 @@ func Default() Config {
 			// that only speak Noise (js-libp2p) negotiate it on the next
 			// multistream-select round.
 			Security: []string{"tls", "noise"}},
-		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
+		ConnManager: defaultConnManager(),
 		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
 		Discovery:   Discovery{MDNS: true},
 		NAT:         defaultNAT(),
@@ -229,6 +233,7 @@ func (c *Config) Validate() error {
 	if cm.GracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("conn_manager.grace_period: negative (%s)", cm.GracePeriod))
 	}
+	errs = append(errs, c.validateConnGuard()...)
 	rm := c.ResourceManager
 	if rm.MaxMemoryMB < 0 || rm.MaxFileDescriptors < 0 || rm.MaxConnections < 0 || rm.MaxInbound < 0 {
 		errs = append(errs, errors.New("resource_manager: limits must be >= 0 (0 means scaled to the machine)"))

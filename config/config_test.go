@@ -286,3 +286,39 @@ func TestStreamLimitSettings(t *testing.T) {
 		t.Fatalf("old config: %+v %v", old.ResourceManager, err)
 	}
 }
+
+// Issue 20 row 3: the connection flood settings have defaults and bounds,
+// and the pub/sub rate limit (row 7) too.
+func TestConnGuardAndPubSubRateSettings(t *testing.T) {
+	c := config.Default()
+	if time.Duration(c.ConnManager.IdleGrace) != config.DefaultIdleGrace || time.Duration(c.ConnManager.TrimCooldown) != config.DefaultTrimCooldown {
+		t.Fatalf("defaults: %+v", c.ConnManager)
+	}
+	if c.PubSub.PeerRateLimit != config.DefaultPubSubPeerRateLimit || c.PubSub.PeerBurst != config.DefaultPubSubPeerBurst {
+		t.Fatalf("defaults: %+v", c.PubSub)
+	}
+	for _, tc := range [][2]string{
+		{"conn_manager.idle_grace", "1s"},
+		{"conn_manager.trim_cooldown", "0s"},
+		{"pubsub.peer_rate_limit", "0"},
+		{"pubsub.peer_burst", "5"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, tc[0], tc[1]); err != nil {
+			t.Errorf("set %s=%s: %v", tc[0], tc[1], err)
+		}
+	}
+	for _, bad := range [][2]string{
+		{"conn_manager.idle_grace", "10ms"},
+		{"conn_manager.idle_grace", "30s"}, // above grace_period (20s)
+		{"conn_manager.trim_cooldown", "-1s"},
+		{"conn_manager.trim_cooldown", "2h"},
+		{"pubsub.peer_rate_limit", "-1"},
+		{"pubsub.peer_burst", "0"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, bad[0], bad[1]); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("set %s=%s: %v", bad[0], bad[1], err)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -39,12 +38,13 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 	if err != nil {
 		return nil, err
 	}
-	return hostOptions(cfg, reg, natOpts)
+	return hostOptions(cfg, reg, natOpts, nil)
 }
 
 // hostOptions returns HostOptions with natOpts, the options of the node's
-// NAT service.
-func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option) ([]libp2p.Option, error) {
+// NAT service, and gater (nil: none) behind the connection manager's own
+// gater (connGuard).
+func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater) ([]libp2p.Option, error) {
 	t := cfg.Transports
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
@@ -80,12 +80,11 @@ func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.
 	if err != nil {
 		return nil, err
 	}
-	cm, err := connmgr.NewConnManager(cfg.ConnManager.LowWater, cfg.ConnManager.HighWater,
-		connmgr.WithGracePeriod(time.Duration(cfg.ConnManager.GracePeriod)))
+	cm, err := newConnGuard(cfg.ConnManager, gater, reg)
 	if err != nil {
-		return nil, fmt.Errorf("connection manager: %w", err)
+		return nil, err
 	}
-	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
+	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm), libp2p.ConnectionGater(cm))
 	if reg != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(reg))
 	}
@@ -186,11 +185,11 @@ func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gat
 	if err := checkPortsFree(cfg.UsableListen()); err != nil {
 		return nil, err
 	}
-	opts, err := hostOptions(cfg.Config, reg, natOpts)
+	opts, err := hostOptions(cfg.Config, reg, natOpts, gater)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, libp2p.Identity(cfg.Identity), libp2p.ConnectionGater(gater))
+	opts = append(opts, libp2p.Identity(cfg.Identity))
 	if cfg.PSK != nil { // the private network's transports are turned off already (applyPSK)
 		opts = append(opts, libp2p.PrivateNetwork(cfg.PSK))
 	}

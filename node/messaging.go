@@ -19,7 +19,7 @@ func (n *Node) startMessaging() error {
 		messaging.WithHandlerTimeout(time.Duration(m.HandlerTimeout)),
 		messaging.WithMaxConcurrent(m.MaxConcurrent),
 		messaging.WithLogger(n.cfg.Logger),
-		messaging.WithPublisher(n.bus),
+		messaging.WithPublisher(usefulPublisher{n}),
 	)
 	if err != nil {
 		return err
@@ -57,6 +57,7 @@ func (n *Node) Send(ctx context.Context, p peer.ID, proto protocol.ID, data []by
 	if err != nil {
 		return SendResult{}, err
 	}
+	n.useful(p)
 	return SendResult{Peer: p, Protocol: proto, Data: resp, Duration: time.Since(start)}, nil
 }
 
@@ -71,3 +72,23 @@ func (n *Node) AddHTTPHandler(proto protocol.ID, url string) error {
 
 // RemoveHandler stops serving proto.
 func (n *Node) RemoveHandler(proto protocol.ID) error { return n.msg.Unhandle(proto) }
+
+// useful tells the connection manager that p just exchanged something
+// useful with this node, so that it keeps p's connection when trimming
+// (connGuard).
+func (n *Node) useful(p peer.ID) {
+	if g, ok := n.host.ConnManager().(*connGuard); ok {
+		g.Bump(p)
+	}
+}
+
+// usefulPublisher passes messaging's events to the bus, marking the peers
+// whose requests were handled as useful.
+type usefulPublisher struct{ n *Node }
+
+func (u usefulPublisher) Publish(typ string, data any) {
+	if e, ok := data.(messaging.RequestHandled); ok {
+		u.n.useful(e.Peer)
+	}
+	u.n.bus.Publish(typ, data)
+}
