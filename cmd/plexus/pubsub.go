@@ -166,7 +166,9 @@ messages dropped by the per-peer rate limit (pubsub.peer_rate_limit). Below 0 a 
 out of this node's meshes; below -2500 it is graylisted: everything it sends is ignored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.PubSubPeerScore, error) { return c.PubSubScores(ctx) })
+			ps, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.PubSubPeerScore, error) {
+				return c.PubSubScores(ctx)
+			})
 			if err != nil {
 				return err
 			}
