@@ -144,8 +144,6 @@ func Default() Config {
 		Perf:        defaultPerf(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
-
-		ResourceManager: ResourceManager{MaxPendingStreamsPerPeer: DefaultMaxPendingStreamsPerPeer},
 	}
 }
 
@@ -272,9 +270,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateNAT()...)
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
+	errs = append(errs, c.validatePerf()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAccounts()...)
-	errs = append(errs, c.validatePerf()...)
 	return errors.Join(errs...)
 }
 

