@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/messaging"
 )
 
 // usefulTag is the decaying connection-manager tag of peers that recently
@@ -327,4 +328,24 @@ func (g *connGuard) InterceptUpgraded(c network.Conn) (bool, control.DisconnectR
 		return true, 0
 	}
 	return g.next.InterceptUpgraded(c)
+}
+
+// useful tells the connection manager that p just exchanged something
+// useful with this node, so that it keeps p's connection when trimming
+// (connGuard).
+func (n *Node) useful(p peer.ID) {
+	if g, ok := n.host.ConnManager().(*connGuard); ok {
+		g.Bump(p)
+	}
+}
+
+// usefulPublisher passes messaging's events to the bus, marking the peers
+// whose requests were handled as useful.
+type usefulPublisher struct{ n *Node }
+
+func (u usefulPublisher) Publish(typ string, data any) {
+	if e, ok := data.(messaging.RequestHandled); ok {
+		u.n.useful(e.Peer)
+	}
+	u.n.bus.Publish(typ, data)
 }

@@ -72,23 +72,3 @@ func (n *Node) AddHTTPHandler(proto protocol.ID, url string) error {
 
 // RemoveHandler stops serving proto.
 func (n *Node) RemoveHandler(proto protocol.ID) error { return n.msg.Unhandle(proto) }
-
-// useful tells the connection manager that p just exchanged something
-// useful with this node, so that it keeps p's connection when trimming
-// (connGuard).
-func (n *Node) useful(p peer.ID) {
-	if g, ok := n.host.ConnManager().(*connGuard); ok {
-		g.Bump(p)
-	}
-}
-
-// usefulPublisher passes messaging's events to the bus, marking the peers
-// whose requests were handled as useful.
-type usefulPublisher struct{ n *Node }
-
-func (u usefulPublisher) Publish(typ string, data any) {
-	if e, ok := data.(messaging.RequestHandled); ok {
-		u.n.useful(e.Peer)
-	}
-	u.n.bus.Publish(typ, data)
-}
