@@ -42,9 +42,11 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 }
 
 // hostOptions returns HostOptions with natOpts, the options of the node's
-// NAT service, and gater (nil: none) behind the connection manager's own
-// gater (connGuard).
-func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater) ([]libp2p.Option, error) {
+// NAT service. The connection manager (connGuard) is also a connection
+// gater: with gater nil its options include it; otherwise *gater is
+// replaced by the connection manager in front of it, for the caller to
+// pass to libp2p.ConnectionGater.
+func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater *coreconnmgr.ConnectionGater) ([]libp2p.Option, error) {
 	t := cfg.Transports
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
@@ -80,11 +82,20 @@ func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.
 	if err != nil {
 		return nil, err
 	}
-	cm, err := newConnGuard(cfg.ConnManager, gater, reg)
+	var next coreconnmgr.ConnectionGater
+	if gater != nil {
+		next = *gater
+	}
+	cm, err := newConnGuard(cfg.ConnManager, next, reg)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm), libp2p.ConnectionGater(cm))
+	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
+	if gater != nil {
+		*gater = cm
+	} else {
+		opts = append(opts, libp2p.ConnectionGater(cm))
+	}
 	if reg != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(reg))
 	}
@@ -185,11 +196,11 @@ func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gat
 	if err := checkPortsFree(cfg.UsableListen()); err != nil {
 		return nil, err
 	}
-	opts, err := hostOptions(cfg.Config, reg, natOpts, gater)
+	opts, err := hostOptions(cfg.Config, reg, natOpts, &gater) // gater becomes the connection manager in front of it
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, libp2p.Identity(cfg.Identity))
+	opts = append(opts, libp2p.Identity(cfg.Identity), libp2p.ConnectionGater(gater))
 	if cfg.PSK != nil { // the private network's transports are turned off already (applyPSK)
 		opts = append(opts, libp2p.PrivateNetwork(cfg.PSK))
 	}
