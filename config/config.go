@@ -79,7 +79,7 @@ type ResourceManager struct {
 	MaxInbound         int `toml:"max_inbound_connections" comment:"Inbound connections. 0: scaled default."`
 
 	// Per-peer stream limits (issue 20 row 1; bounds in streams.go).
-	MaxPendingStreamsPerPeer     int `toml:"max_pending_streams_per_peer" comment:"Inbound streams one peer may have open before they negotiate a protocol; more are reset, so a peer that opens streams and never negotiates exhausts only its own share. 1 to 1024. Default 32."`
+	MaxPendingStreamsPerPeer     int `toml:"max_pending_streams_per_peer" comment:"Inbound streams one peer may have open before they negotiate a protocol; more are reset, so a peer that opens streams and never negotiates exhausts only its own share. 0 to 1024; 0: 32. Default 0."`
 	MaxStreamsPerPeer            int `toml:"max_streams_per_peer" comment:"Inbound streams of one peer over all protocols. 0 to 65536; 0: scaled default (256 + 128 per GiB of max_memory_mb)."`
 	MaxStreamsPerProtocolPerPeer int `toml:"max_streams_per_protocol_per_peer" comment:"Inbound streams of one peer on one protocol. 0 to 65536, at most max_streams_per_peer; 0: scaled default (64 + 4 per GiB of max_memory_mb)."`
 }
@@ -114,7 +114,7 @@ type Log struct {
 
 // Default returns the configuration of a node with zero flags.
 func Default() Config {
-	return Config{
+	c := Config{
 		Network: Network{
 			Listen: []string{
 				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", DefaultTCPPort),
@@ -134,7 +134,7 @@ func Default() Config {
 			// that only speak Noise (js-libp2p) negotiate it on the next
 			// multistream-select round.
 			Security: []string{"tls", "noise"}},
-		ConnManager: defaultConnManager(),
+		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
 		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
 		Discovery:   Discovery{MDNS: true},
 		NAT:         defaultNAT(),
@@ -145,6 +145,8 @@ func Default() Config {
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
 	}
+	c.ConnManager.IdleGrace, c.ConnManager.TrimCooldown = Duration(DefaultIdleGrace), Duration(DefaultTrimCooldown)
+	return c
 }
 
 // Profiles lists the names ApplyProfile accepts.
@@ -160,8 +162,7 @@ var LocalListen = []string{
 
 // ApplyProfile adjusts c for a named profile. "local" keeps all traffic on
 // this machine: loopback listen addresses on port 0, no mDNS, no port
-// mapping, no AutoNAT, DHT in server mode, API on a free loopback port, perf
-// served (up to config.MaxPerfBytes) for benchmarks. "default" (or "")
+// mapping, no AutoNAT, DHT in server mode, API on a free loopback port. "default" (or "")
 // changes nothing.
 func (c *Config) ApplyProfile(name string) error {
 	switch name {

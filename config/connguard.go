@@ -14,11 +14,6 @@ const (
 	MaxTrimCooldown     = time.Hour
 )
 
-func defaultConnManager() ConnManager {
-	return ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second),
-		IdleGrace: Duration(DefaultIdleGrace), TrimCooldown: Duration(DefaultTrimCooldown)}
-}
-
 func (c *Config) validateConnGuard() []error {
 	cm := c.ConnManager
 	var errs []error
