@@ -26,7 +26,7 @@ const (
 	// MaxPubSubPeerRateLimit bounds pubsub.peer_rate_limit.
 	MaxPubSubPeerRateLimit = 1_000_000
 	// DefaultPubSubPeerBurst is the default pubsub.peer_burst.
-	DefaultPubSubPeerBurst = 1000
+	DefaultPubSubPeerBurst = 200
 	// MaxPubSubPeerBurst bounds pubsub.peer_burst.
 	MaxPubSubPeerBurst = 10_000_000
 )
@@ -37,7 +37,7 @@ type PubSub struct {
 	MaxMessageSize int      `toml:"max_message_size" comment:"Largest message payload in bytes, at most 67108864 (64 MiB); larger publishes are refused. Default 1048576 (1 MiB)."`
 	PublishWait    Duration `toml:"publish_wait" comment:"A publish to a topic with no peers yet waits up to this long for one, then reports that nobody received it. Default \"5s\"."`
 	PeerRateLimit  int      `toml:"peer_rate_limit" comment:"Messages per second one peer may send this node (its own and those it forwards, all topics); the excess is dropped before validation, counted (plexus pubsub scores, metric plexus_pubsub_messages_dropped_total) and lowers the peer's score, so a flooding peer is graylisted. 0 turns the limit off; at most 1000000. Default 500."`
-	PeerBurst      int      `toml:"peer_burst" comment:"Messages one peer may send in a burst above peer_rate_limit. 1 to 10000000. Default 1000."`
+	PeerBurst      int      `toml:"peer_burst" comment:"Messages one peer may send in a burst above peer_rate_limit. 1 to 10000000. Default 200 (larger bursts overflow the 32-message validation queue, and that drops other peers' messages too)."`
 }
 
 func defaultPubSub() PubSub {
