@@ -13,7 +13,7 @@ import (
 // got 1 GiB back); the local profile does, for benchmarks. A node that
 // serves it caps one exchange at max_bytes and may serve only allow_peers.
 type Perf struct {
-	Enabled    bool     `toml:"enabled" comment:"Serve the libp2p perf protocol (/perf/1.0.0) so peers can measure throughput to this node; at most 16 transfers at once. Default false (true in the local profile): any peer could make the node send up to max_bytes per request."`
+	Enabled    bool     `toml:"enabled" comment:"Serve the libp2p perf protocol (/perf/1.0.0) so peers can measure throughput to this node; at most 16 transfers at once, 2 per peer. Default false (true in the local profile): any peer could make the node send up to max_bytes per request."`
 	MaxBytes   int      `toml:"max_bytes" comment:"Largest upload or download of one perf exchange this node serves, in bytes; bigger requests are refused before any byte is sent. 1 to 17179869184 (16 GiB). Default 67108864 (64 MiB); 17179869184 in the local profile."`
 	AllowPeers []string `toml:"allow_peers" comment:"Peer IDs served when enabled; others are refused. Empty: every peer. Default []."`
 }

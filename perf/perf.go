@@ -45,6 +45,7 @@ const (
 	maxBufferSize         = 16 << 20
 	defaultBufferSize     = 256 << 10
 	defaultMaxStreams     = config.DefaultPerfMaxStreams
+	defaultMaxPerPeer     = 2
 	defaultIdleTimeout    = 30 * time.Second
 	defaultRunBufferSize  = 256 << 10
 	publishedErrorMaxSize = 200
@@ -72,6 +73,7 @@ type options struct {
 	bufSize    int
 	allow      func(peer.ID) bool
 	maxBytes   uint64
+	perPeer    int
 }
 
 // Option configures a Service.
@@ -155,6 +157,19 @@ func WithMaxBytes(n uint64) Option {
 	}
 }
 
+// WithMaxStreamsPerPeer caps how many of the service's streams one peer
+// may hold at once, so that one peer cannot take every slot of
+// WithMaxStreams; more are reset. Default 2.
+func WithMaxStreamsPerPeer(n int) Option {
+	return func(c *options) error {
+		if n < 1 {
+			return fmt.Errorf("perf: max streams per peer %d: must be at least 1", n)
+		}
+		c.perPeer = n
+		return nil
+	}
+}
+
 // Service is the server side of perf on one host.
 type Service struct {
 	h   host.Host
@@ -166,6 +181,7 @@ type Service struct {
 	mu      sync.Mutex
 	closed  bool
 	active  map[network.Stream]struct{}
+	perPeer map[peer.ID]int
 	handles sync.WaitGroup
 }
 
@@ -174,6 +190,7 @@ type Service struct {
 func New(h host.Host, opts ...Option) (*Service, error) {
 	cfg := options{
 		maxStreams: defaultMaxStreams,
+		perPeer:    defaultMaxPerPeer,
 		idle:       defaultIdleTimeout,
 		bufSize:    defaultBufferSize,
 	}
@@ -186,10 +203,11 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 		cfg.logger = slog.Default().With(slog.String("component", "perf"))
 	}
 	s := &Service{
-		h:      h,
-		cfg:    cfg,
-		log:    cfg.logger,
-		active: make(map[network.Stream]struct{}),
+		h:       h,
+		cfg:     cfg,
+		log:     cfg.logger,
+		active:  make(map[network.Stream]struct{}),
+		perPeer: make(map[peer.ID]int),
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, s.cfg.bufSize)
@@ -231,8 +249,11 @@ func (s *Service) admit(st network.Stream) (network.StreamErrorCode, error) {
 		return network.StreamShutdown, errors.New("service closed")
 	case len(s.active) >= s.cfg.maxStreams:
 		return network.StreamResourceLimitExceeded, fmt.Errorf("%d streams already active", len(s.active))
+	case s.perPeer[st.Conn().RemotePeer()] >= s.cfg.perPeer:
+		return network.StreamResourceLimitExceeded, fmt.Errorf("%d streams of this peer already active", s.perPeer[st.Conn().RemotePeer()])
 	}
 	s.active[st] = struct{}{}
+	s.perPeer[st.Conn().RemotePeer()]++
 	s.handles.Add(1)
 	return 0, nil
 }
@@ -240,6 +261,11 @@ func (s *Service) admit(st network.Stream) (network.StreamErrorCode, error) {
 func (s *Service) release(st network.Stream) {
 	s.mu.Lock()
 	delete(s.active, st)
+	if p := st.Conn().RemotePeer(); s.perPeer[p] <= 1 {
+		delete(s.perPeer, p)
+	} else {
+		s.perPeer[p]--
+	}
 	s.mu.Unlock()
 	s.handles.Done()
 }

@@ -311,6 +311,7 @@ func TestOptionsValidate(t *testing.T) {
 	h := newHost(t, "tcp")
 	bad := map[string]perf.Option{
 		"max streams 0":  perf.WithMaxStreams(0),
+		"per peer 0":     perf.WithMaxStreamsPerPeer(0),
 		"idle 0":         perf.WithIdleTimeout(0),
 		"buffer 1 KiB":   perf.WithBufferSize(1 << 10),
 		"buffer 64 MiB":  perf.WithBufferSize(64 << 20),
@@ -467,5 +468,34 @@ func TestRunNotServed(t *testing.T) {
 	_, err := perf.Run(t.Context(), client, server.ID(), 1, 1)
 	if !errors.Is(err, perf.ErrNotServed) || !strings.Contains(err.Error(), "perf.enabled = false") {
 		t.Fatalf("Run against a host without perf: %v, want ErrNotServed naming perf.enabled", err)
+	}
+}
+
+// One peer cannot take every slot: beyond its per-peer share its streams
+// are refused while another peer is still served.
+func TestMaxStreamsPerPeer(t *testing.T) {
+	ev := newEvents()
+	client, server, _ := pair(t, "tcp", perf.WithMaxStreamsPerPeer(1), perf.WithPublisher(ev))
+	held, err := client.NewStream(t.Context(), server.ID(), perf.ID)
+	if err != nil {
+		t.Fatalf("new stream: %v", err)
+	}
+	defer held.Reset()
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], 4)
+	if _, err := held.Write(hdr[:]); err != nil {
+		t.Fatalf("write header: %v", err)
+	}
+	waitActiveStreams(t, server, 1)
+	if _, err := perf.Run(t.Context(), client, server.ID(), 1, 1); !errors.Is(err, perf.ErrRefused) {
+		t.Errorf("second stream of one peer: %v, want ErrRefused", err)
+	}
+	if got := ev.next(t); !strings.Contains(got.Error, "of this peer") {
+		t.Errorf("refusal event error %q", got.Error)
+	}
+	other := newHost(t, "tcp")
+	other.Peerstore().AddAddrs(server.ID(), server.Addrs(), time.Hour)
+	if _, err := perf.Run(t.Context(), other, server.ID(), 1, 1); err != nil {
+		t.Errorf("another peer while the first holds its share: %v", err)
 	}
 }
