@@ -49,8 +49,8 @@ const (
 //     that re-dials stays "new" forever and would otherwise never be trimmed.
 //   - Peers trimmed are refused inbound connections for trim_cooldown (at
 //     the gater, InterceptSecured), so re-dialling gains them nothing.
-//   - Protected peers and peers with useful traffic go last, sorted by tag
-//     value as BasicConnMgr does.
+//   - Protected peers are never trimmed; the others go lowest tag value
+//     first, as with BasicConnMgr, so peers with useful traffic go last.
 type connGuard struct {
 	*connmgr.BasicConnMgr
 	low, high                  int
