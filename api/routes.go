@@ -71,6 +71,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/pubsub/leave", s.postPubSubLeave, "Leave a topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
 		{"GET /v1/pubsub/topics", s.getPubSubTopics, "Joined topics", nil, []wire.TopicInfo{}, nil},
 		{"GET /v1/pubsub/peers", s.getPubSubPeers, "Connected peers subscribed to a topic", nil, []string{}, []string{"topic"}},
+		{"GET /v1/pubsub/scores", s.getPubSubScores, "Peers' pub/sub scores and rate-limited messages, lowest score first", nil, []wire.PubSubPeerScore{}, nil},
 		{"GET /v1/pubsub/subscribe", s.getPubSubSubscribe, "Follow a topic's messages", nil, sse{wire.Message{}}, []string{"topic"}},
 		// Request/response.
 		{"POST /v1/send", s.postSend, "Send a request to a peer's protocol", wire.SendRequest{}, wire.SendResult{}, nil},

@@ -66,6 +66,10 @@ type ConnManager struct {
 	LowWater    int      `toml:"low_water" comment:"Connections kept when trimming. Default 100."`
 	HighWater   int      `toml:"high_water" comment:"Trimming starts above this many connections. Default 400."`
 	GracePeriod Duration `toml:"grace_period" comment:"New connections are not trimmed for this long. Default \"20s\"."`
+
+	// Under a connection flood (issue 20 row 3; bounds in connguard.go).
+	IdleGrace    Duration `toml:"idle_grace" comment:"Above high_water, an inbound peer with no useful traffic yet (no request exchanged, not in the DHT table or a pub/sub mesh) is spared only this long, even within grace_period: attackers that re-dial stay new forever. 100ms to 1h, at most grace_period. Default \"5s\"."`
+	TrimCooldown Duration `toml:"trim_cooldown" comment:"A peer whose connections were trimmed may not connect in again for this long, so re-dialling gains an attacker nothing. 0 turns it off; at most 1h. Default \"1m0s\"."`
 }
 
 // ResourceManager overrides the automatically scaled limits.
@@ -74,6 +78,11 @@ type ResourceManager struct {
 	MaxFileDescriptors int `toml:"max_file_descriptors" comment:"File descriptors libp2p may use. 0: half the process limit."`
 	MaxConnections     int `toml:"max_connections" comment:"Total connections (inbound and outbound). 0: scaled default."`
 	MaxInbound         int `toml:"max_inbound_connections" comment:"Inbound connections. 0: scaled default."`
+
+	// Per-peer stream limits (issue 20 row 1; bounds in streams.go).
+	MaxPendingStreamsPerPeer     int `toml:"max_pending_streams_per_peer" comment:"Inbound streams one peer may have open before they negotiate a protocol; more are reset, so a peer that opens streams and never negotiates exhausts only its own share. 0 to 1024; 0: 32. Default 0."`
+	MaxStreamsPerPeer            int `toml:"max_streams_per_peer" comment:"Inbound streams of one peer over all protocols. 0 to 65536; 0: scaled default (256 + 128 per GiB of max_memory_mb)."`
+	MaxStreamsPerProtocolPerPeer int `toml:"max_streams_per_protocol_per_peer" comment:"Inbound streams of one peer on one protocol. 0 to 65536, at most max_streams_per_peer; 0: scaled default (64 + 4 per GiB of max_memory_mb)."`
 }
 
 // DHT configures Kademlia.
@@ -106,7 +115,7 @@ type Log struct {
 
 // Default returns the configuration of a node with zero flags.
 func Default() Config {
-	return Config{
+	c := Config{
 		Network: Network{
 			Listen: []string{
 				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", DefaultTCPPort),
@@ -133,11 +142,13 @@ func Default() Config {
 		PubSub:      defaultPubSub(),
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
-		Perf:        Perf{Enabled: true},
+		Perf:        defaultPerf(),
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
 		Explore:     defaultExplore(),
 	}
+	c.ConnManager.IdleGrace, c.ConnManager.TrimCooldown = Duration(DefaultIdleGrace), Duration(DefaultTrimCooldown)
+	return c
 }
 
 // Profiles lists the names ApplyProfile accepts.
@@ -168,6 +179,8 @@ func (c *Config) ApplyProfile(name string) error {
 		c.NAT.AutoNATService, c.NAT.AutoNATv2 = false, false
 		c.DHT.Mode = "server"
 		c.API.Listen = "127.0.0.1:0"
+		// Benchmarks on this machine: serve perf, up to the largest exchange.
+		c.Perf.Enabled, c.Perf.MaxBytes = true, MaxPerfBytes
 		return nil
 	}
 	return fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Profiles, ", "))
@@ -221,10 +234,12 @@ func (c *Config) Validate() error {
 	if cm.GracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("conn_manager.grace_period: negative (%s)", cm.GracePeriod))
 	}
+	errs = append(errs, c.validateConnGuard()...)
 	rm := c.ResourceManager
 	if rm.MaxMemoryMB < 0 || rm.MaxFileDescriptors < 0 || rm.MaxConnections < 0 || rm.MaxInbound < 0 {
 		errs = append(errs, errors.New("resource_manager: limits must be >= 0 (0 means scaled to the machine)"))
 	}
+	errs = append(errs, c.validateStreamLimits()...)
 	switch c.DHT.Mode {
 	case "auto", "server", "client":
 	default:
@@ -258,6 +273,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateNAT()...)
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
+	errs = append(errs, c.validatePerf()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAccounts()...)
 	errs = append(errs, c.validateExplore()...)
