@@ -153,12 +153,14 @@ func (c *Combined) FindProvidersAsync(ctx context.Context, key cid.Cid, count in
 	}()
 	out := make(chan peer.AddrInfo)
 	go func() {
-		defer close(out)
+		// out closes first, so that the caller is not held up while the
+		// DHTs' lookups wind down; then the forwarders are let end.
 		defer func() {
 			cancel()
-			for range merged { // let the forwarders end
+			for range merged {
 			}
 		}()
+		defer close(out)
 		seen := make(map[peer.ID]bool)
 		for ai := range merged {
 			if seen[ai.ID] {
@@ -314,12 +316,12 @@ func (c *Combined) SearchValue(ctx context.Context, key string, opts ...corerout
 	v := ds[0].d.Validator
 	out := make(chan []byte)
 	go func() {
-		defer close(out)
-		defer func() {
+		defer func() { // as in FindProvidersAsync
 			cancel()
 			for range merged {
 			}
 		}()
+		defer close(out)
 		var best []byte
 		for val := range merged {
 			if best != nil {
