@@ -1,22 +1,33 @@
 package routing_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/ipfs/boxo/ipns"
 	"github.com/ipfs/boxo/path"
 	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+	dssync "github.com/ipfs/go-datastore/sync"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pb "github.com/libp2p/go-libp2p-kad-dht/pb"
 	record "github.com/libp2p/go-libp2p-record"
+	recpb "github.com/libp2p/go-libp2p-record/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	corerouting "github.com/libp2p/go-libp2p/core/routing"
 	mh "github.com/multiformats/go-multihash"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/records"
@@ -269,4 +280,92 @@ func testCID(t *testing.T, s string) cid.Cid {
 		t.Fatal(err)
 	}
 	return cid.NewCidV1(cid.Raw, h)
+}
+
+// The refusal is the remote node's, as on the public network: a
+// PUT_VALUE of a plexus record sent over /ipfs/kad/1.0.0 is refused (the
+// stream is reset, nothing is stored), while the same message over
+// /plexus/kad/1.0.0 is stored and echoed.
+func TestAminoServerRefusesPlexusRecords(t *testing.T) {
+	mn := testnet.NewNet(t)
+	srv, cli := mn.AddHost(nil), mn.AddHost(nil)
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	ds := dssync.MutexWrap(datastore.NewMapDatastore())
+	newRouting(t, srv, routing.WithDatastore(ds), routing.WithValidators(records.Validator(srv.Peerstore())))
+	a, err := routing.NewAmino(srv, routing.WithLogger(quiet), routing.WithMode(routing.ModeServer), routing.WithDatastore(ds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	if _, err := mn.ConnectPeers(cli.ID(), srv.ID()); err != nil {
+		t.Fatal(err)
+	}
+
+	owner := testnet.NewKey(t)
+	rec, err := records.NewRecord(owner, "hello", []byte("world"), 1, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := rec.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(p protocol.ID) (*pb.Message, error) {
+		s, err := cli.NewStream(t.Context(), srv.ID(), p)
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		msg := pb.NewMessage(pb.Message_PUT_VALUE, []byte(rec.Key), 0)
+		msg.Record = &recpb.Record{Key: []byte(rec.Key), Value: data}
+		b, err := proto.Marshal(msg)
+		if err != nil {
+			return nil, err
+		}
+		// kad-dht frames each message with its length, a uvarint.
+		if _, err := s.Write(append(binary.AppendUvarint(nil, uint64(len(b))), b...)); err != nil {
+			return nil, err
+		}
+		r := bufio.NewReader(s)
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return nil, err
+		}
+		if n > 1<<20 {
+			return nil, fmt.Errorf("reply of %d bytes", n)
+		}
+		b = make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		var reply pb.Message
+		return &reply, proto.Unmarshal(b, &reply)
+	}
+	stored := func(ns string) int {
+		res, err := ds.Query(t.Context(), query.Query{Prefix: ns, KeysOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := res.Rest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(all)
+	}
+
+	if reply, err := put(routing.AminoProtocol); err == nil {
+		t.Fatalf("the Amino DHT answered a plexus record's PUT_VALUE: %v", reply)
+	}
+	if n := stored(routing.AminoDatastoreNamespace); n != 0 {
+		t.Fatalf("the Amino DHT stored %d entries", n)
+	}
+	reply, err := put(routing.DefaultProtocol)
+	if err != nil || string(reply.GetRecord().GetValue()) != string(data) {
+		t.Fatalf("the Plexus DHT refused the record: %v", err)
+	}
+	if n := stored(routing.DatastoreNamespace); n != 1 {
+		t.Fatalf("the Plexus DHT stored %d entries, want the record", n)
+	}
 }
