@@ -52,17 +52,9 @@ func (n *Node) newRouting() error {
 // the Plexus DHT).
 func (n *Node) newAmino() error {
 	c := n.cfg
-	var addrs []ma.Multiaddr
-	for _, s := range c.DHT.AminoBootstrap {
-		a, err := ma.NewMultiaddr(s)
-		if err != nil {
-			return fmt.Errorf("amino routing: dht.amino_bootstrap %q: %w", s, err)
-		}
-		addrs = append(addrs, a)
-	}
-	boot, err := peer.AddrInfosFromP2pAddrs(addrs...) // one entry per peer, its addresses merged
+	boot, err := aminoBootstrapPeers(c.DHT.AminoBootstrap)
 	if err != nil {
-		return fmt.Errorf("amino routing: dht.amino_bootstrap: %w", err)
+		return fmt.Errorf("amino routing: %w", err)
 	}
 	if len(boot) == 0 {
 		n.log.Info("the Amino DHT has no bootstrap peers: it learns the network from connected peers that speak it",
@@ -85,6 +77,25 @@ func (n *Node) newAmino() error {
 	n.amino = a
 	n.addCloser(a.Close)
 	return nil
+}
+
+// aminoBootstrapPeers turns dht.amino_bootstrap into one AddrInfo per
+// peer, with every address given for it (Kubo's list names one peer with
+// a TCP and a QUIC address).
+func aminoBootstrapPeers(addrs []string) ([]peer.AddrInfo, error) {
+	mas := make([]ma.Multiaddr, 0, len(addrs))
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("dht.amino_bootstrap %q: %w", s, err)
+		}
+		mas = append(mas, a)
+	}
+	boot, err := peer.AddrInfosFromP2pAddrs(mas...)
+	if err != nil {
+		return nil, fmt.Errorf("dht.amino_bootstrap: %w", err)
+	}
+	return boot, nil
 }
 
 // Routing returns the Plexus Kademlia DHT: routing table, peer lookups, the
