@@ -53,6 +53,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/discover/topics", s.getDiscoverTopics, "Joined rendezvous topics", nil, []string{}, nil},
 		// Routing (the Kademlia DHT).
 		{"GET /v1/dht/table", s.getDHTTable, "Routing table by bucket", nil, []wire.RoutingEntry{}, nil},
+		{"GET /v1/dht/status", s.getDHTStatus, "The node's DHTs (Plexus, and Amino when on): protocol, mode, routing-table size", nil, wire.DHTStatus{}, nil},
 		{"GET /v1/dht/findpeer", s.getDHTFindPeer, "Find a peer's addresses", nil, wire.FoundPeer{}, []string{"peer"}},
 		{"GET /v1/dht/closest", s.getDHTClosest, "The K closest peers to a key", nil, wire.ClosestPeers{}, []string{"key"}},
 		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, progressed{wire.ExploreReport{}, wire.ExploreProgress{}}, nil},

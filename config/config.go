@@ -89,6 +89,11 @@ type ResourceManager struct {
 type DHT struct {
 	Mode           string `toml:"mode" comment:"\"auto\" (server when publicly reachable), \"server\" or \"client\". Default \"auto\"."`
 	ProtocolPrefix string `toml:"protocol_prefix" comment:"Protocol prefix: the DHT speaks <prefix>/kad/1.0.0. Default \"/plexus\"."`
+
+	// The Amino DHT, a second DHT (amino.go).
+	Amino          bool     `toml:"amino" comment:"Also join the public IPFS DHT (Amino, /ipfs/kad/1.0.0) as a second DHT: /pk/ and /ipns/ records and provider records reach IPFS nodes (Kubo, Helia), providers are announced on and looked up in both DHTs, peers are looked up in both. Cost (client mode): connections to the bootstrap peers and to the peers each lookup queries (the connection manager trims them), a routing-table refresh (a lookup per bucket) every 10 minutes, one more lookup per provide, find or get (a provide waits for both DHTs); on loopback ~18 goroutines and a few hundred KiB of heap per node; in auto or server mode also the public network's requests. See the README, Joining the IPFS network. Default false (off in the local profile)."`
+	AminoMode      string   `toml:"amino_mode" comment:"Mode on the Amino DHT: \"client\" (only asks), \"auto\" (server when publicly reachable, as Kubo) or \"server\". Default \"client\"."`
+	AminoBootstrap []string `toml:"amino_bootstrap" comment:"Peers the Amino DHT joins through when its routing table is empty (full multiaddrs with /p2p/<peer ID>). Default: the well-known IPFS bootstrap peers (Kubo's list); the local profile empties it."`
 }
 
 // Discovery configures local discovery.
@@ -136,7 +141,7 @@ func Default() Config {
 			// multistream-select round.
 			Security: []string{"tls", "noise"}},
 		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
-		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
+		DHT:         defaultDHT(),
 		Discovery:   Discovery{MDNS: true},
 		NAT:         defaultNAT(),
 		PubSub:      defaultPubSub(),
@@ -164,7 +169,8 @@ var LocalListen = []string{
 
 // ApplyProfile adjusts c for a named profile. "local" keeps all traffic on
 // this machine: loopback listen addresses on port 0, no mDNS, no port
-// mapping, no AutoNAT, DHT in server mode, API on a free loopback port. "default" (or "")
+// mapping, no AutoNAT, DHT in server mode, the Amino DHT off with no
+// bootstrap peers, API on a free loopback port. "default" (or "")
 // changes nothing.
 func (c *Config) ApplyProfile(name string) error {
 	switch name {
@@ -178,6 +184,7 @@ func (c *Config) ApplyProfile(name string) error {
 		// and 600 KiB per node.
 		c.NAT.AutoNATService, c.NAT.AutoNATv2 = false, false
 		c.DHT.Mode = "server"
+		localAmino(&c.DHT)
 		c.API.Listen = "127.0.0.1:0"
 		// Benchmarks on this machine: serve perf, up to the largest exchange.
 		c.Perf.Enabled, c.Perf.MaxBytes = true, MaxPerfBytes
@@ -275,6 +282,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validatePerf()...)
 	errs = append(errs, c.validateRecords()...)
+	errs = append(errs, c.validateAmino()...)
 	errs = append(errs, c.validateAccounts()...)
 	errs = append(errs, c.validateExplore()...)
 	return errors.Join(errs...)
