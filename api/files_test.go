@@ -10,6 +10,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/client"
 	"github.com/plexus-p2p/plexus/files"
 )
 
@@ -683,5 +686,131 @@ func TestFilesEventWire(t *testing.T) {
 	}
 	if _, ok := filesEventWire("not a files event"); ok {
 		t.Fatal("filesEventWire converted a foreign payload")
+	}
+}
+
+// The typed client against the routes: a directory tree from disk (hidden
+// files skipped unless asked for, a symbolic link kept), a stream with its
+// progress, the download of both, and errors with their classes.
+func TestFilesClient(t *testing.T) {
+	m := newMemFiles()
+	ts := httptest.NewServer(newTestAPI(t, func(s *Services) { s.Files = m }, nil))
+	defer ts.Close()
+	c := client.New(ts.URL, testToken)
+	ctx := t.Context()
+
+	root := filepath.Join(t.TempDir(), "site")
+	for name, body := range map[string]string{"index.html": "<h1>hi</h1>", "css/a.css": "a{}", ".git/HEAD": "ref", "css/.hidden": "h"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("index.html", filepath.Join(root, "home.html")); err != nil {
+		t.Fatal(err)
+	}
+	var sent uint64
+	added, err := c.AddPath(ctx, root, client.AddOptions{Sent: func(n uint64) { sent = n }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added.Size != uint64(len("<h1>hi</h1>")+len("a{}")+len("index.html")) || sent != uint64(len("<h1>hi</h1>")+len("a{}")) {
+		t.Fatalf("added %+v, sent %d: want the two visible files and the link", added, sent)
+	}
+	es, err := c.Ls(ctx, added.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name)
+	}
+	if strings.Join(names, " ") != "css home.html index.html" {
+		t.Fatalf("ls %v: want the hidden .git left out", names)
+	}
+	withHidden, err := c.AddPath(ctx, root, client.AddOptions{Hidden: true, NoPin: true})
+	if err != nil || withHidden.CID == added.CID || withHidden.Size != added.Size+4 {
+		t.Fatalf("with hidden files: %+v %v", withHidden, err)
+	}
+	if !m.opts[0].Pin || m.opts[1].Pin {
+		t.Fatalf("pin options %+v", m.opts)
+	}
+
+	dl, err := c.GetFiles(ctx, added.CID)
+	if err != nil || !dl.Dir {
+		t.Fatalf("get of a directory: %+v %v", dl, err)
+	}
+	tr := tar.NewReader(dl)
+	var entries []string
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, hdr.Name)
+	}
+	dl.Close()
+	if len(entries) != 5 || entries[0] != added.CID {
+		t.Fatalf("tar entries %v", entries)
+	}
+
+	// A single file from disk and from a stream get the same CID.
+	file := filepath.Join(root, "index.html")
+	a1, err := c.AddPath(ctx, file, client.AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent = 0
+	a2, err := c.AddReader(ctx, strings.NewReader("<h1>hi</h1>"), client.AddOptions{OnlyHash: true, Sent: func(n uint64) { sent = n }})
+	if err != nil || a2.CID != a1.CID || sent != 11 || !m.opts[3].OnlyHash || m.opts[3].Pin {
+		t.Fatalf("stream: %+v %v (file %+v), sent %d", a2, err, a1, sent)
+	}
+	rc, err := c.Cat(ctx, a1.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "<h1>hi</h1>" {
+		t.Fatalf("cat %q", b)
+	}
+	dl, err = c.GetFiles(ctx, a1.CID)
+	if err != nil || dl.Dir {
+		t.Fatalf("get of a file: %+v %v", dl, err)
+	}
+	dl.Close()
+
+	if _, err := c.Cat(ctx, "banana"); !errors.Is(err, client.ErrInvalidArgument) || !strings.Contains(err.Error(), `invalid CID "banana"`) {
+		t.Fatalf("cat of a bad CID: %v", err)
+	}
+	if _, err := c.Unpin(ctx, withHidden.CID); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("unpin of an unpinned CID: %v", err)
+	}
+	if _, err := c.AddPath(ctx, filepath.Join(root, "missing"), client.AddOptions{}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("add of a missing path: %v", err)
+	}
+	f, err := c.FetchProgress(ctx, a1.CID, func(p wire.FetchProgress) { sent = p.Bytes })
+	if err != nil || f.CID != a1.CID || sent != 11 {
+		t.Fatalf("fetch: %+v %v, last progress %d bytes", f, err, sent)
+	}
+	if _, err := c.Pin(ctx, a1.CID); err != nil {
+		t.Fatal(err)
+	}
+	pins, err := c.Pins(ctx)
+	if err != nil || len(pins) != 2 {
+		t.Fatalf("pins %+v %v", pins, err)
+	}
+	st, err := c.FileStat(ctx, a1.CID)
+	if err != nil || !st.Pinned || st.Size != 11 {
+		t.Fatalf("stat %+v %v", st, err)
+	}
+	if _, err := c.FileProviders(ctx, a1.CID, 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GC(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
