@@ -40,6 +40,7 @@ type Config struct {
 	Perf            Perf            `toml:"perf" comment:"Throughput measurement (plexus perf)."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
+	Gateway         Gateway         `toml:"gateway" comment:"The IPFS trustless gateway (off by default)."`
 }
 
 // Network configures listen addresses and bootstrap peers.
@@ -258,6 +259,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAccounts()...)
+	errs = append(errs, c.validateGateway()...)
 	return errors.Join(errs...)
 }
 
