@@ -86,10 +86,6 @@ func New(svc Services, opts Options) (*Server, error) {
 	}
 	sv := reflect.ValueOf(svc)
 	for i := range sv.NumField() {
-		// TEMPORARY (files-api, until branch files gives the node n.Files()): Files may be nil.
-		if sv.Type().Field(i).Name == "Files" {
-			continue
-		}
 		if sv.Field(i).IsNil() {
 			return nil, fmt.Errorf("api: Services.%s is required", sv.Type().Field(i).Name)
 		}

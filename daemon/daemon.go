@@ -176,6 +176,7 @@ func Services(n *node.Node, accounts *auth.Service) api.Services {
 		ACL:       n.ACL(),
 		Auth:      accounts,
 		Tunnels:   n.Tunnels(),
+		Files:     n.Files(),
 	}
 }
 
