@@ -49,9 +49,21 @@ func parseCID(s string) (cid.Cid, error) {
 	}
 	c, err := cid.Decode(s)
 	if err != nil {
-		return cid.Undef, invalid("invalid CID %q: %w", s, err)
+		return cid.Undef, invalid("invalid CID %q: want a CIDv1 such as bafybei... or a CIDv0 such as Qm... (%v)", s, conciseCIDError(err))
 	}
 	return c, nil
+}
+
+// conciseCIDError drops go-cid's repeated "invalid cid: " prefixes.
+func conciseCIDError(err error) string {
+	msg := err.Error()
+	for {
+		rest, ok := strings.CutPrefix(msg, "invalid cid: ")
+		if !ok {
+			return msg
+		}
+		msg = rest
+	}
 }
 
 // queryCID parses the ?cid= parameter.

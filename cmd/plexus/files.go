@@ -48,6 +48,8 @@ func transferErr(ctx context.Context, g *globals, what string, err error) error 
 		return fmt.Errorf("%s: timed out after %s (raise --timeout, or leave it out for no limit): %w", what, g.timeout, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: interrupted", what)
+	case errors.Is(err, client.ErrTimeout):
+		return fmt.Errorf("%s: timed out after %s (raise --timeout, or leave it out for no limit): %w", what, g.timeout, err)
 	}
 	return err
 }
@@ -222,7 +224,7 @@ the same command again resumes.`,
 				}
 				from := "already on this node"
 				if fetched.Blocks > 0 {
-					from = fmt.Sprintf("fetched %s in %d blocks from %d peers in %s", ibytes(fetched.Bytes), fetched.Blocks, fetched.Peers,
+					from = fmt.Sprintf("fetched %s in %s from %s in %s", ibytes(fetched.Bytes), plural(fetched.Blocks, "block"), plural(fetched.Peers, "peer"),
 						msDuration(fetched.DurationMS).Round(time.Millisecond))
 				}
 				fmt.Fprintf(w, "saved %s %s to %s (%s; %s)\n", what, id, output, ibytes(size), from)
@@ -231,6 +233,14 @@ the same command again resumes.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "path of the file or directory to write (default: the CID)")
 	return cmd
+}
+
+// plural writes a count with its noun: "1 peer", "2 peers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // gotFile is the --json output of get.
@@ -623,7 +633,7 @@ func barText(what string, n, total uint64, peers int, elapsed time.Duration) str
 		fmt.Fprintf(&sb, ", %s left", left.Round(time.Second))
 	}
 	if peers >= 0 {
-		fmt.Fprintf(&sb, ", %d peers", peers)
+		sb.WriteString(", " + plural(peers, "peer"))
 	}
 	return sb.String()
 }
