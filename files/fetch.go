@@ -11,6 +11,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/ipfs/go-datastore"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -104,19 +105,20 @@ type fetch struct {
 	progress  func(FetchProgress)
 	start     time.Time
 
-	mu        sync.Mutex
-	changed   chan struct{} // closed and replaced on every change of the queue
-	queue     []*item
-	pending   int                  // items queued or being fetched
-	fast      map[peer.ID]bool     // providers with a running block-protocol worker
-	peers     map[peer.ID]struct{} // peers that served blocks
-	want      map[string]struct{}  // blocks asked for with bitswap
-	seen      map[string]struct{}  // blocks counted
-	tried     int                  // providers found
-	findDone  bool
-	err       error
-	lastBlock time.Time
-	lastEvent time.Time
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced on every change of the queue
+	queue      []*item
+	pending    int                  // items queued or being fetched
+	fast       map[peer.ID]bool     // providers with a running block-protocol worker
+	peers      map[peer.ID]struct{} // peers that served blocks
+	want       map[string]struct{}  // blocks asked for with bitswap
+	seen       map[string]struct{}  // blocks counted
+	tried      int                  // providers found
+	connecting int                  // providers being connected to
+	findDone   bool
+	err        error
+	lastBlock  time.Time
+	lastEvent  time.Time
 
 	bytes, fetchedBytes   uint64
 	blocks, fetchedBlocks int
@@ -126,7 +128,23 @@ type fetch struct {
 
 type item struct {
 	c    cid.Cid
+	size uint64               // its DAG's size from the parent's link; 0 when unknown
 	skip map[peer.ID]struct{} // providers that did not send it
+}
+
+// Block protocol batches: a subtree whose DAG is at most maxSubtree bytes
+// (by its parent's link) is asked for whole; a bigger or unknown one block
+// by block, so that its subtrees spread over the providers. A request asks
+// for up to maxBatchItems items or maxBatchBytes.
+const (
+	maxSubtree    = 64 << 20
+	maxBatchItems = 32
+	maxBatchBytes = 8 << 20
+)
+
+// recursive reports whether the block protocol asks for it.c's whole DAG.
+func (it *item) recursive() bool {
+	return it.c.Type() == cid.DagProtobuf && it.size > 0 && it.size <= maxSubtree
 }
 
 // fetchBlocks makes the blocks roots local, with their DAGs when
@@ -142,7 +160,7 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 	}
 	var missing []*item
 	for _, r := range roots {
-		items, err := f.expand(ctx, r, nil, verifyLocal)
+		items, err := f.expand(ctx, r, 0, nil, verifyLocal)
 		if err != nil {
 			return nil, err
 		}
@@ -164,8 +182,9 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 }
 
 // expand returns the missing blocks under c (c itself when missing, or
-// when not recursive), counting the stored ones.
-func (f *fetch) expand(ctx context.Context, c cid.Cid, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
+// when not recursive), counting the stored ones. size is c's DAG size from
+// its parent's link (0 if unknown).
+func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
 	if !f.recursive {
 		ok, err := f.s.hasBlock(ctx, c)
 		if err != nil || ok {
@@ -182,7 +201,11 @@ func (f *fetch) expand(ctx context.Context, c cid.Cid, skip map[peer.ID]struct{}
 			return errSkipChildren
 		}
 		if !v.present {
-			out = append(out, &item{c: v.cid, skip: skip})
+			sz := v.linkSize
+			if v.cid.Equals(c) {
+				sz = size
+			}
+			out = append(out, &item{c: v.cid, size: sz, skip: skip})
 			return nil
 		}
 		f.seen[k] = struct{}{}
@@ -309,14 +332,13 @@ func (f *fetch) take(ctx context.Context, p peer.ID, fast bool, max int) []*item
 			return nil
 		}
 		var out []*item
+		var bytes uint64
 		rest := f.queue[:0]
 		for _, it := range f.queue {
-			if len(out) < max && f.eligibleLocked(it, p, fast) &&
-				(len(out) == 0 || (fast && it.c.Type() == cid.Raw && out[0].c.Type() == cid.Raw) || !fast) {
+			full := len(out) >= max || (fast && bytes >= maxBatchBytes)
+			if !full && f.eligibleLocked(it, p, fast) {
 				out = append(out, it)
-				if fast && it.c.Type() != cid.Raw {
-					max = len(out) // a subtree goes alone
-				}
+				bytes += it.size
 				continue
 			}
 			rest = append(rest, it)
@@ -352,8 +374,10 @@ func (f *fetch) eligibleLocked(it *item, p peer.ID, fast bool) bool {
 		_, skipped := it.skip[p]
 		return !skipped
 	}
-	// bitswap: when no block-protocol worker can take it
-	if time.Since(f.start) < fastGrace && !f.findDone {
+	// bitswap: when no block-protocol worker can take it, once the
+	// providers found so far are connected (or after fastGrace when the
+	// search or the connections take long)
+	if (!f.findDone || f.connecting > 0) && time.Since(f.start) < fastGrace {
 		return false
 	}
 	for q, alive := range f.fast {
@@ -383,7 +407,7 @@ func (f *fetch) requeue(ctx context.Context, items []*item, p peer.ID) {
 
 // stored records a verified block that was fetched from p (p may be
 // empty when unknown) and returns the links of a dag-pb block.
-func (f *fetch) stored(b blocks.Block, p peer.ID) ([]cid.Cid, error) {
+func (f *fetch) stored(b blocks.Block, p peer.ID) ([]*ipld.Link, error) {
 	var nd *merkledag.ProtoNode
 	if b.Cid().Type() == cid.DagProtobuf {
 		var err error
@@ -409,11 +433,7 @@ func (f *fetch) stored(b blocks.Block, p peer.ID) ([]cid.Cid, error) {
 	if nd == nil {
 		return nil, nil
 	}
-	links := make([]cid.Cid, len(nd.Links()))
-	for i, l := range nd.Links() {
-		links[i] = l.Cid
-	}
-	return links, nil
+	return nd.Links(), nil
 }
 
 func (f *fetch) wanted(c cid.Cid) bool {
@@ -429,25 +449,25 @@ func (f *fetch) addPeer(p peer.ID) {
 	f.mu.Unlock()
 }
 
-// report calls the progress callback and publishes the progress event, at
-// most 4 times a second (always when final).
+// report calls the progress callback (for every block stored) and
+// publishes the progress event (at most 4 times a second, always when
+// final).
 func (f *fetch) report(final bool) {
 	if f.progress == nil && (f.s.cfg.pub == nil || !f.recursive) {
 		return
 	}
 	f.mu.Lock()
-	now := time.Now()
-	if !final && now.Sub(f.lastEvent) < 250*time.Millisecond {
-		f.mu.Unlock()
-		return
-	}
-	f.lastEvent = now
 	p := FetchProgress{Bytes: f.bytes, TotalBytes: f.totalBytes, Blocks: f.blocks, TotalBlocks: f.known, Peers: len(f.peers)}
+	now := time.Now()
+	event := f.recursive && (final || now.Sub(f.lastEvent) >= 250*time.Millisecond)
+	if event {
+		f.lastEvent = now
+	}
 	f.mu.Unlock()
 	if f.progress != nil {
 		f.progress(p)
 	}
-	if f.recursive {
+	if event {
 		f.s.publish(EventFetchProgress, FetchProgressEvent{CID: f.root, FetchProgress: p})
 	}
 }
@@ -510,16 +530,25 @@ func (f *fetch) findProviders(ctx context.Context, wg *sync.WaitGroup) {
 		if s.bad.isBad(ai.ID) {
 			continue
 		}
+		f.mu.Lock()
+		f.connecting++
+		f.mu.Unlock()
 		wg.Add(1)
 		go func(ai peer.AddrInfo) {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			err := s.host.Connect(cctx, ai)
 			cancel()
-			if err != nil {
-				return
+			if err == nil {
+				f.markFast(ai.ID)
 			}
-			f.fastWorker(ctx, ai.ID)
+			f.mu.Lock()
+			f.connecting--
+			f.notifyLocked()
+			f.mu.Unlock()
+			if err == nil {
+				f.fastWorker(ctx, ai.ID)
+			}
 		}(ai)
 	}
 }
@@ -569,7 +598,7 @@ func (f *fetch) bitswapWorker(ctx context.Context) {
 					break recv
 				}
 				for _, l := range links {
-					more, err := f.expand(ctx, l, nil, false)
+					more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
 					if err != nil {
 						f.fail(err)
 						break recv

@@ -215,6 +215,8 @@ type Service struct {
 	bitswap *bitswap.Bitswap
 	online  ipld.DAGService // fetches missing blocks with bitswap
 
+	gatewayState
+
 	fetchMu sync.Mutex
 	fetches map[*fetch]struct{} // running fetches, told which peer sent which bitswap block
 	bad     *badPeers

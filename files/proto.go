@@ -62,17 +62,22 @@ func (b *badPeers) isBad(p peer.ID) bool {
 	return ok
 }
 
-// fastWorker fetches from p over the block protocol until the fetch is
-// over, p fails, or p turns out not to speak the protocol.
-func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
+// markFast counts a provider that has a block-protocol worker; it returns
+// false when p has one already.
+func (f *fetch) markFast(p peer.ID) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if _, running := f.fast[p]; running {
-		f.mu.Unlock()
-		return
+		return false
 	}
 	f.fast[p] = true
 	f.notifyLocked()
-	f.mu.Unlock()
+	return true
+}
+
+// fastWorker fetches from p over the block protocol until the fetch is
+// over, p fails, or p turns out not to speak the protocol.
+func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
 	defer func() {
 		f.mu.Lock()
 		f.fast[p] = false
@@ -80,7 +85,7 @@ func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
 		f.mu.Unlock()
 	}()
 	for {
-		items := f.take(ctx, p, true, 32)
+		items := f.take(ctx, p, true, maxBatchItems)
 		if items == nil {
 			return
 		}
@@ -110,9 +115,13 @@ func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
 func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover []*item, err error) {
 	s := f.s
 	// expected: blocks p may send now; recursive ones bring their children.
-	expected := make(map[string]bool, len(items))
+	type exp struct {
+		recursive bool
+		size      uint64
+	}
+	expected := make(map[string]exp, len(items))
 	for _, it := range items {
-		expected[it.c.KeyString()] = it.c.Type() == cid.DagProtobuf
+		expected[it.c.KeyString()] = exp{it.recursive(), it.size}
 	}
 	defer func() {
 		if len(expected) == 0 {
@@ -126,9 +135,9 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 				}
 			}
 		}
-		for k := range expected {
+		for k, e := range expected {
 			c, _ := cid.Cast([]byte(k))
-			more, xerr := f.expand(ctx, c, skip, false)
+			more, xerr := f.expand(ctx, c, e.size, skip, false)
 			if xerr != nil && err == nil {
 				err = xerr
 			}
@@ -149,7 +158,7 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(items)))])
 	for _, it := range items {
 		flags := byte(0)
-		if it.c.Type() == cid.DagProtobuf {
+		if it.recursive() {
 			flags = 1
 		}
 		w.WriteByte(flags)
@@ -182,7 +191,7 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 			str.Reset()
 			return nil, fmt.Errorf("block protocol answer from %s: %w", p, err)
 		}
-		recursive, ok := expected[c.KeyString()]
+		e, ok := expected[c.KeyString()]
 		if !ok {
 			str.Reset()
 			return nil, fmt.Errorf("%w: %s sent %s, which was not asked for", ErrVerify, p, c)
@@ -204,12 +213,21 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
 		}
-		if recursive {
-			for _, l := range links {
-				if _, done := f.isSeen(l); !done {
-					expected[l.KeyString()] = l.Type() == cid.DagProtobuf
+		for _, l := range links {
+			if e.recursive {
+				// the rest of the subtree follows in this answer
+				if _, done := f.isSeen(l.Cid); !done {
+					expected[l.Cid.KeyString()] = exp{true, l.Size}
 				}
+				continue
 			}
+			// a block asked for alone: its children are new work for any provider
+			more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+			if err != nil {
+				str.Reset()
+				return nil, err
+			}
+			f.enqueue(more)
 		}
 		_ = str.SetReadDeadline(time.Now().Add(timeout))
 	}

@@ -17,6 +17,7 @@ type visit struct {
 	size      int                  // block size when present
 	node      *merkledag.ProtoNode // a present dag-pb block
 	parentDir bool                 // linked from a UnixFS directory
+	linkSize  uint64               // the DAG size its parent's link gives (0 for the root)
 }
 
 // errSkipChildren from a walk callback skips the block's children.
@@ -31,6 +32,7 @@ func (s *Service) walk(ctx context.Context, root cid.Cid, verifyLocal bool, fn f
 	type item struct {
 		c         cid.Cid
 		parentDir bool
+		size      uint64
 	}
 	stack := []item{{c: root}}
 	seen := make(map[string]struct{})
@@ -49,7 +51,7 @@ func (s *Service) walk(ctx context.Context, root cid.Cid, verifyLocal bool, fn f
 		if err != nil {
 			return err
 		}
-		v.parentDir = it.parentDir
+		v.parentDir, v.linkSize = it.parentDir, it.size
 		err = fn(v)
 		if errors.Is(err, errSkipChildren) || v.node == nil {
 			continue
@@ -60,7 +62,7 @@ func (s *Service) walk(ctx context.Context, root cid.Cid, verifyLocal bool, fn f
 		dir := isDir(v.node)
 		links := v.node.Links()
 		for i := len(links) - 1; i >= 0; i-- {
-			stack = append(stack, item{c: links[i].Cid, parentDir: dir})
+			stack = append(stack, item{c: links[i].Cid, parentDir: dir, size: links[i].Size})
 		}
 	}
 	return nil
