@@ -195,6 +195,9 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) (err error) {
 		fmt.Fprintf(out, "  %s\n", a)
 	}
 	fmt.Fprintf(out, "API:     http://%s\n", d.APIAddr)
+	if d.GatewayAddr != "" {
+		fmt.Fprintf(out, "Gateway: http://%s/ipfs/ (trustless: ?format=raw, ?format=car; no token)\n", d.GatewayAddr)
+	}
 	printPrivateBanner(out, id.Private)
 	if len(cfg.Network.Bootstrap) == 0 {
 		fmt.Fprintln(out, "No bootstrap peers configured: running as a bootstrap node (the first node of a new network).")
