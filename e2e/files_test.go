@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/plexus-p2p/plexus/api/wire"
+	"github.com/plexus-p2p/plexus/client"
 )
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -225,7 +227,8 @@ func TestFilesThroughDaemons(t *testing.T) {
 }
 
 // Ctrl-C stops a get cleanly: a one-line message saying how to resume, a
-// non-zero exit, and nothing at the output path.
+// non-zero exit, and nothing at the output path; the same command again
+// fetches only the rest.
 func TestFilesGetInterrupted(t *testing.T) {
 	base := t.TempDir()
 	a, b := filepath.Join(base, "a"), filepath.Join(base, "b")
@@ -235,6 +238,57 @@ func TestFilesGetInterrupted(t *testing.T) {
 	startDaemon(t, b, "--bootstrap", idA.Addrs[0])
 	waitConnected(t, b, 1)
 	data := filepath.Join(base, "data")
+
+	// Interrupted while the blocks arrive: b's progress events say when.
+	big := randomBytes(5, 64<<20)
+	writeFiles(t, data, map[string][]byte{"big": big})
+	bigCID := strings.TrimSpace(ok(t, a, "add", "-q", filepath.Join(data, "big")))
+	cb, err := client.Locate(b, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := cb.Events(t.Context(), "files.fetch.progress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	copyPath := filepath.Join(base, "big.copy")
+	cmd := exec.Command(binary, "--repo", b, "get", bigCID, "-o", copyPath)
+	cmd.Env = env()
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var before uint64 // bytes on b when Ctrl-C is sent
+	for before < uint64(len(big))/4 {
+		ev, err := events.NextEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p wire.FetchProgress
+		if json.Unmarshal(ev.Data, &p) == nil && p.CID == bigCID {
+			before = p.Bytes
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() != 1 || !strings.Contains(se.String(), "interrupted; the blocks fetched so far stay on the node") {
+		t.Fatalf("get interrupted during the transfer: %v, stderr %q (it finished before Ctrl-C reached it?)", err, se.String())
+	}
+	if _, err := os.Lstat(copyPath); !os.IsNotExist(err) {
+		t.Fatalf("an interrupted get left %s: %v", copyPath, err)
+	}
+	var again struct {
+		Fetched wire.Fetched `json:"fetched"`
+	}
+	okJSON(t, b, &again, "get", bigCID, "-o", copyPath)
+	if again.Fetched.Bytes == 0 || again.Fetched.Bytes > uint64(len(big))-before {
+		t.Fatalf("the second get fetched %d of %d bytes, %d were there: want only what the first did not fetch", again.Fetched.Bytes, len(big), before)
+	}
+	if got, _ := os.ReadFile(copyPath); !bytes.Equal(got, big) {
+		t.Fatal("the resumed get wrote different bytes")
+	}
 
 	// A CID nobody has: the get looks for providers until Ctrl-C.
 	writeFiles(t, data, map[string][]byte{"nobody": randomBytes(4, 1000)})
