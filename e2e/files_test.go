@@ -166,6 +166,9 @@ func TestFilesThroughDaemons(t *testing.T) {
 	if st.CID != bigCID || st.Dir || st.Size != uint64(len(big)) || !st.Local || st.Pinned || st.LocalBlocks < 13 {
 		t.Fatalf("stat on b: %+v", st)
 	}
+	if out := ok(t, b, "files", "stat", bigCID); !strings.Contains(out, "providers: 1 on the DHT") && !strings.Contains(out, "providers: 2 on the DHT") {
+		t.Fatalf("stat on b does not count the providers (a, and b once it announced its copy):\n%s", out)
+	}
 	if out := ok(t, b, "files", "providers", bigCID); !strings.Contains(out, idA.PeerID) {
 		t.Fatalf("providers: %q, want %s", out, idA.PeerID)
 	}

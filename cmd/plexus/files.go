@@ -243,6 +243,21 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// fileStat is the output of "plexus files stat".
+type fileStat struct {
+	wire.FileStat
+	// Providers counts the providers found on the DHT (at most
+	// maxStatProviders); absent with --providers=false or when the search
+	// did not answer in time.
+	Providers *int `json:"providers,omitempty"`
+}
+
+// How long and how far "plexus files stat" looks for providers.
+const (
+	statProvidersWait = 10 * time.Second
+	maxStatProviders  = 20
+)
+
 // gotFile is the --json output of get.
 type gotFile struct {
 	CID     string       `json:"cid"`
@@ -482,32 +497,56 @@ func newFilesCmd(g *globals) *cobra.Command {
 		Use:   "files",
 		Short: "Inspect files and directories: stat, providers, garbage collection (see also add, get, cat, ls, pin)",
 	}
+	findProviders := true
 	stat := &cobra.Command{
 		Use:   "stat CID",
-		Short: "Size, blocks, whether it is on this node and pinned",
+		Short: "Size, blocks, whether it is on this node and pinned, and how many providers the DHT knows",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.FileStat, error) {
-				return c.FileStat(ctx, strings.TrimSpace(args[0]))
+			id := strings.TrimSpace(args[0])
+			out, err := call(cmd, g, func(ctx context.Context, c *client.Client) (fileStat, error) {
+				st, err := c.FileStat(ctx, id)
+				out := fileStat{FileStat: st}
+				if err != nil || !findProviders {
+					return out, err
+				}
+				// At most statProvidersWait: the answer is a count, not a search.
+				pctx, cancel := context.WithTimeout(ctx, statProvidersWait)
+				defer cancel()
+				if ps, err := c.FileProviders(pctx, id, maxStatProviders); err == nil {
+					n := len(ps)
+					out.Providers = &n
+				}
+				return out, nil
 			})
 			if err != nil {
 				return err
 			}
-			return g.print(cmd.OutOrStdout(), st, func(w io.Writer) {
+			st := out.FileStat
+			return g.print(cmd.OutOrStdout(), out, func(w io.Writer) {
 				kind := "file"
 				if st.Dir {
 					kind = "directory"
 				}
-				fmt.Fprintf(w, "cid:     %s\ntype:    %s\nsize:    %s (%d bytes)\n", st.CID, kind, ibytes(st.Size), st.Size)
+				fmt.Fprintf(w, "cid:       %s\ntype:      %s\nsize:      %s (%d bytes)\n", st.CID, kind, ibytes(st.Size), st.Size)
 				if st.Blocks > 0 {
-					fmt.Fprintf(w, "blocks:  %d of %d on this node\n", st.LocalBlocks, st.Blocks)
+					fmt.Fprintf(w, "blocks:    %d of %d on this node\n", st.LocalBlocks, st.Blocks)
 				} else {
-					fmt.Fprintf(w, "blocks:  %d on this node (the total is known once the whole DAG is here)\n", st.LocalBlocks)
+					fmt.Fprintf(w, "blocks:    %d on this node (the total is known once the whole DAG is here)\n", st.LocalBlocks)
 				}
-				fmt.Fprintf(w, "local:   %v\npinned:  %v\n", st.Local, st.Pinned)
+				fmt.Fprintf(w, "local:     %v\npinned:    %v\n", st.Local, st.Pinned)
+				switch {
+				case out.Providers != nil && *out.Providers >= maxStatProviders:
+					fmt.Fprintf(w, "providers: %d or more on the DHT\n", *out.Providers)
+				case out.Providers != nil:
+					fmt.Fprintf(w, "providers: %d on the DHT\n", *out.Providers)
+				case findProviders:
+					fmt.Fprintf(w, "providers: not known (the DHT search did not answer within %s)\n", statProvidersWait)
+				}
 			})
 		},
 	}
+	stat.Flags().BoolVar(&findProviders, "providers", true, "count the providers on the DHT (--providers=false: only what this node knows)")
 	var count positiveInt = 20
 	providers := &cobra.Command{
 		Use:   "providers CID",
