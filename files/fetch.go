@@ -429,6 +429,7 @@ func (f *fetch) stored(b blocks.Block, p peer.ID) ([]*ipld.Link, error) {
 	}
 	f.lastBlock = time.Now()
 	f.mu.Unlock()
+	f.s.arrived()
 	f.report(false)
 	if nd == nil {
 		return nil, nil
