@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
 )
 
 // DeleteBlock removes one stored block (tests make providers that hold
@@ -20,4 +21,9 @@ func (s *Service) DAGBlocks(ctx context.Context, c cid.Cid) ([]cid.Cid, error) {
 		return nil
 	})
 	return out, err
+}
+
+// WithBlockDatastore keeps blocks in ds (tests inject failures).
+func WithBlockDatastore(ds datastore.Batching) Option {
+	return func(c *config) error { c.blocksDS = ds; return nil }
 }

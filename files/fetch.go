@@ -327,7 +327,7 @@ func (f *fetch) fail(err error) {
 func (f *fetch) take(ctx context.Context, p peer.ID, fast bool, max int) []*item {
 	for {
 		f.mu.Lock()
-		if f.err != nil || f.pending == 0 || ctx.Err() != nil {
+		if f.err != nil || f.pending == 0 || ctx.Err() != nil || (fast && !f.fast[p]) {
 			f.mu.Unlock()
 			return nil
 		}
@@ -372,7 +372,7 @@ func (f *fetch) take(ctx context.Context, p peer.ID, fast bool, max int) []*item
 func (f *fetch) eligibleLocked(it *item, p peer.ID, fast bool) bool {
 	if fast {
 		_, skipped := it.skip[p]
-		return !skipped
+		return !skipped && f.fast[p]
 	}
 	// bitswap: when no block-protocol worker can take it, once the
 	// providers found so far are connected (or after fastGrace when the
@@ -429,6 +429,7 @@ func (f *fetch) stored(b blocks.Block, p peer.ID) ([]*ipld.Link, error) {
 	}
 	f.lastBlock = time.Now()
 	f.mu.Unlock()
+	f.s.arrived()
 	f.report(false)
 	if nd == nil {
 		return nil, nil
@@ -539,14 +540,12 @@ func (f *fetch) findProviders(ctx context.Context, wg *sync.WaitGroup) {
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			err := s.host.Connect(cctx, ai)
 			cancel()
-			if err == nil {
-				f.markFast(ai.ID)
-			}
+			start := err == nil && f.markFast(ai.ID)
 			f.mu.Lock()
 			f.connecting--
 			f.notifyLocked()
 			f.mu.Unlock()
-			if err == nil {
+			if start {
 				f.fastWorker(ctx, ai.ID)
 			}
 		}(ai)

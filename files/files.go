@@ -112,6 +112,7 @@ const (
 const BlockProtocol = "/files/blocks/1.0.0"
 
 type config struct {
+	blocksDS    datastore.Batching // tests: blocks in this datastore
 	blocksDir   string
 	sync        string
 	log         *slog.Logger
@@ -217,6 +218,9 @@ type Service struct {
 
 	gatewayState
 
+	arrivalMu sync.Mutex
+	arrival   chan struct{} // closed when a fetch stores a block (Cat waits on it)
+
 	fetchMu sync.Mutex
 	fetches map[*fetch]struct{} // running fetches, told which peer sent which bitswap block
 	bad     *badPeers
@@ -244,7 +248,7 @@ func New(h host.Host, meta datastore.Batching, router corerouting.ContentRouting
 	if meta == nil {
 		return nil, errors.New("files: a metadata datastore is required")
 	}
-	st, err := openStore(cfg.blocksDir, cfg.sync)
+	st, err := openStore(cfg.blocksDir, cfg.sync, cfg.blocksDS)
 	if err != nil {
 		return nil, err
 	}

@@ -153,3 +153,5 @@ func dagBlocks(t *testing.T, s *files.Service, c cid.Cid) []cid.Cid {
 	}
 	return bs
 }
+
+func mapDatastore() datastore.Batching { return dssync.MutexWrap(datastore.NewMapDatastore()) }

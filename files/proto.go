@@ -76,7 +76,9 @@ func (f *fetch) markFast(p peer.ID) bool {
 }
 
 // fastWorker fetches from p over the block protocol until the fetch is
-// over, p fails, or p turns out not to speak the protocol.
+// over, p fails, or p turns out not to speak the protocol, with up to
+// streamsPerPeer requests in flight (the provider reads its disk, the
+// network carries, and this node verifies and writes in parallel).
 func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
 	defer func() {
 		f.mu.Lock()
@@ -84,12 +86,35 @@ func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
 		f.notifyLocked()
 		f.mu.Unlock()
 	}()
+	var wg sync.WaitGroup
+	for range streamsPerPeer {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.fastLoop(ctx, p)
+		}()
+	}
+	wg.Wait()
+}
+
+// streamsPerPeer is how many block protocol requests a fetch keeps in
+// flight to one provider.
+const streamsPerPeer = 4
+
+func (f *fetch) fastLoop(ctx context.Context, p peer.ID) {
 	for {
 		items := f.take(ctx, p, true, maxBatchItems)
 		if items == nil {
 			return
 		}
 		leftover, err := f.request(ctx, p, items)
+		if err != nil {
+			// p is done for this fetch: the other loops stop taking
+			f.mu.Lock()
+			f.fast[p] = false
+			f.notifyLocked()
+			f.mu.Unlock()
+		}
 		f.enqueue(leftover)
 		f.done(len(items))
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	bfiles "github.com/ipfs/boxo/files"
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -50,26 +49,6 @@ func (s *Service) node(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 		return nil, err
 	}
 	return s.dag.Get(ctx, c)
-}
-
-// Cat streams the bytes of the file c, fetching the DAG first when it is
-// not local (the fetch resumes from what is stored).
-func (s *Service) Cat(ctx context.Context, c cid.Cid) (io.ReadCloser, error) {
-	nd, err := s.node(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if isDir(nd) {
-		return nil, fmt.Errorf("files: cat %s: %w (use get or ls)", c, ErrNotFile)
-	}
-	if _, err := s.Fetch(ctx, c, nil); err != nil {
-		return nil, err
-	}
-	r, err := uio.NewDagReader(ctx, nd, s.dag)
-	if err != nil {
-		return nil, fmt.Errorf("files: cat %s: %w", c, err)
-	}
-	return r, nil
 }
 
 // Get returns the file or directory c as a boxo files.Node, fetching the

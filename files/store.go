@@ -34,9 +34,11 @@ type store struct {
 	fs     *flatfs.Datastore
 }
 
-func openStore(dir, policy string) (*store, error) {
+func openStore(dir, policy string, ds datastore.Batching) (*store, error) {
 	st := &store{dir: dir, policy: policy}
-	if dir == "" {
+	if ds != nil {
+		st.ds, st.dir = ds, ""
+	} else if dir == "" {
 		st.ds = dssync.MutexWrap(datastore.NewMapDatastore())
 	} else {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
