@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"syscall"
 
 	"github.com/plexus-p2p/plexus/acl"
 	"github.com/plexus-p2p/plexus/api/wire"
@@ -104,6 +105,7 @@ var statusTable = []struct {
 	{files.ErrNotFile, http.StatusBadRequest},
 	{files.ErrNotDir, http.StatusBadRequest},
 	{files.ErrVerify, http.StatusBadGateway},
+	{syscall.ENOSPC, http.StatusInsufficientStorage}, // the disk is full (files: a fetch or an add)
 }
 
 // statusOf returns the HTTP status for err: 500 when no class matches.

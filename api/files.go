@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	bfiles "github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
@@ -34,6 +35,9 @@ type Files interface {
 	Pins(ctx context.Context) ([]files.Pin, error)
 	GC(ctx context.Context) (files.GCResult, error)
 }
+
+// fetchProgressEvery spaces the progress events of POST /v1/files/fetch.
+const fetchProgressEvery = 100 * time.Millisecond
 
 // Bounds of GET /v1/files/providers?count=.
 const (
@@ -392,7 +396,17 @@ func (s *Server) postFilesFetch(w http.ResponseWriter, r *http.Request) {
 	}
 	if wantsProgress(r) {
 		s.streamProgress(w, r, "fetch", func(report func(any)) (any, error) {
-			f, err := s.svc.Files.Fetch(r.Context(), c, func(p files.FetchProgress) { report(fetchProgressWire(cid.Undef, p)) })
+			// The service reports every block: send at most 10 a second.
+			var mu sync.Mutex
+			var last time.Time
+			f, err := s.svc.Files.Fetch(r.Context(), c, func(p files.FetchProgress) {
+				mu.Lock()
+				defer mu.Unlock()
+				if now := time.Now(); now.Sub(last) >= fetchProgressEvery {
+					last = now
+					report(fetchProgressWire(cid.Undef, p))
+				}
+			})
 			return fetchedWire(f), err
 		})
 		return

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -812,5 +813,14 @@ func TestFilesClient(t *testing.T) {
 	}
 	if _, err := c.GC(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A full disk is the server's storage problem (507), with the cause in the
+// message, not an anonymous 500.
+func TestFilesDiskFullStatus(t *testing.T) {
+	err := fmt.Errorf("files: store block: %w", &os.PathError{Op: "write", Path: "/repo/blocks/x", Err: syscall.ENOSPC})
+	if got := statusOf(err); got != http.StatusInsufficientStorage {
+		t.Fatalf("status %d, want 507", got)
 	}
 }
