@@ -396,13 +396,15 @@ func (s *Server) postFilesFetch(w http.ResponseWriter, r *http.Request) {
 	}
 	if wantsProgress(r) {
 		s.streamProgress(w, r, "fetch", func(report func(any)) (any, error) {
-			// The service reports every block: send at most 10 a second.
+			// The service reports every block: send at most 10 a second,
+			// and the last one.
 			var mu sync.Mutex
 			var last time.Time
 			f, err := s.svc.Files.Fetch(r.Context(), c, func(p files.FetchProgress) {
 				mu.Lock()
 				defer mu.Unlock()
-				if now := time.Now(); now.Sub(last) >= fetchProgressEvery {
+				complete := p.TotalBytes > 0 && p.Bytes >= p.TotalBytes
+				if now := time.Now(); complete || now.Sub(last) >= fetchProgressEvery {
 					last = now
 					report(fetchProgressWire(cid.Undef, p))
 				}
