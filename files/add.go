@@ -52,15 +52,17 @@ func (s *Service) Add(ctx context.Context, n bfiles.Node, opts AddOptions) (Adde
 
 	a := &adder{ctx: ctx, progress: opts.Progress}
 	var dag ipld.DAGService = hashOnly{}
-	var batch *ipld.Batch
+	var w *writer
 	if !opts.OnlyHash {
-		batch = ipld.NewBatch(ctx, s.dag, ipld.MaxSizeBatchOption(8<<20))
-		dag = batchDAG{DAGService: s.dag, b: batch}
+		w = newWriter(ctx, s.bs, nil, nil)
+		dag = writerDAG{DAGService: s.dag, w: w}
 	}
 	a.dag = &countingDAG{DAGService: dag, n: &a.blocks}
 	root, err := a.add(n)
-	if err == nil && batch != nil {
-		err = batch.Commit()
+	if w != nil {
+		if werr := w.close(); err == nil {
+			err = werr
+		}
 	}
 	if err != nil {
 		return Added{}, fmt.Errorf("files: add: %w", err)
@@ -200,18 +202,6 @@ func (d *countingDAG) count(nd ipld.Node) {
 		d.seen[k] = struct{}{}
 		d.n.Add(1)
 	}
-}
-
-// batchDAG writes through an ipld.Batch (blocks written in parallel) and
-// reads from the store.
-type batchDAG struct {
-	ipld.DAGService
-	b *ipld.Batch
-}
-
-func (d batchDAG) Add(ctx context.Context, nd ipld.Node) error { return d.b.Add(ctx, nd) }
-func (d batchDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
-	return d.b.AddMany(ctx, nds)
 }
 
 // hashOnly is the DAG service of an only-hash add: it keeps nothing.

@@ -180,7 +180,9 @@ func newBenchService(b *testing.B, dir string) *files.Service {
 // startFileNodes starts n nodes on loopback (TCP only) with blocks on disk.
 func startFileNodes(b *testing.B, n int) []*node.Node {
 	return testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
-		c.BlocksPath = b.TempDir()
+		if os.Getenv("PLEXUS_BENCH_FILES_MEMORY") == "" {
+			c.BlocksPath = b.TempDir()
+		}
 		c.Transports.QUIC = false
 		c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}})

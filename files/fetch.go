@@ -120,6 +120,9 @@ type fetch struct {
 	lastBlock  time.Time
 	lastEvent  time.Time
 
+	w          *writer    // stores verified blocks in parallel
+	progressMu sync.Mutex // serializes progress calls
+
 	bytes, fetchedBytes   uint64
 	blocks, fetchedBlocks int
 	totalBytes            uint64
@@ -248,6 +251,11 @@ func (f *fetch) run(ctx context.Context, missing []*item) error {
 		s.fetchMu.Unlock()
 	}()
 	f.enqueue(missing)
+	// Blocks already verified are stored even when the fetch is cancelled:
+	// the next fetch resumes from them.
+	f.w = newWriter(context.WithoutCancel(ctx), s.bs, f.account, func(err error) {
+		f.fail(fmt.Errorf("files: store blocks of %s: %w", f.root, err))
+	})
 
 	var wg sync.WaitGroup
 	wg.Add(3)
@@ -258,6 +266,9 @@ func (f *fetch) run(ctx context.Context, missing []*item) error {
 	err := f.wait(ctx)
 	cancel(nil)
 	wg.Wait()
+	if werr := f.w.close(); err == nil {
+		err = werr
+	}
 	f.report(true)
 	return err
 }
@@ -405,15 +416,26 @@ func (f *fetch) requeue(ctx context.Context, items []*item, p peer.ID) {
 	f.done(len(items))
 }
 
-// stored records a verified block that was fetched from p (p may be
-// empty when unknown) and returns the links of a dag-pb block.
-func (f *fetch) stored(b blocks.Block, p peer.ID) ([]*ipld.Link, error) {
+// links returns the links of a dag-pb block (nil for a raw one); a
+// block that is not valid dag-pb fails verification.
+func links(b blocks.Block) ([]*ipld.Link, error) {
+	if b.Cid().Type() != cid.DagProtobuf {
+		return nil, nil
+	}
+	nd, err := merkledag.DecodeProtobuf(b.RawData())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
+	}
+	return nd.Links(), nil
+}
+
+// account records a block fetched from a.p (empty when unknown) once it
+// is stored.
+func (f *fetch) account(a arrival) {
+	b := a.b
 	var nd *merkledag.ProtoNode
 	if b.Cid().Type() == cid.DagProtobuf {
-		var err error
-		if nd, err = merkledag.DecodeProtobuf(b.RawData()); err != nil {
-			return nil, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
-		}
+		nd, _ = merkledag.DecodeProtobuf(b.RawData())
 	}
 	f.mu.Lock()
 	k := string(b.Cid().Hash())
@@ -424,17 +446,13 @@ func (f *fetch) stored(b blocks.Block, p peer.ID) ([]*ipld.Link, error) {
 		f.fetchedBlocks++
 	}
 	delete(f.want, b.Cid().KeyString())
-	if p != "" {
-		f.peers[p] = struct{}{}
+	if a.p != "" {
+		f.peers[a.p] = struct{}{}
 	}
 	f.lastBlock = time.Now()
 	f.mu.Unlock()
 	f.s.arrived()
 	f.report(false)
-	if nd == nil {
-		return nil, nil
-	}
-	return nd.Links(), nil
 }
 
 func (f *fetch) wanted(c cid.Cid) bool {
@@ -466,7 +484,10 @@ func (f *fetch) report(final bool) {
 	}
 	f.mu.Unlock()
 	if f.progress != nil {
+		// blocks are stored by parallel writers: one call at a time
+		f.progressMu.Lock()
 		f.progress(p)
+		f.progressMu.Unlock()
 	}
 	if event {
 		f.s.publish(EventFetchProgress, FetchProgressEvent{CID: f.root, FetchProgress: p})
@@ -586,17 +607,15 @@ func (f *fetch) bitswapWorker(ctx context.Context) {
 				if err := verify(b.Cid(), b.RawData()); err != nil {
 					continue // bitswap hashes what it receives; never expected
 				}
-				if err := f.s.bs.Put(ctx, b); err != nil {
-					f.fail(fmt.Errorf("files: store block %s: %w", b.Cid(), err))
+				ls, err := links(b)
+				if err != nil {
+					continue
+				}
+				if err := f.w.put(ctx, arrival{b: b}); err != nil {
 					break recv
 				}
 				got[b.Cid().KeyString()] = true
-				links, err := f.stored(b, "")
-				if err != nil {
-					f.fail(err)
-					break recv
-				}
-				for _, l := range links {
+				for _, l := range ls {
 					more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
 					if err != nil {
 						f.fail(err)

@@ -202,7 +202,8 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 
 	timeout := s.cfg.timeout
 	_ = str.SetReadDeadline(time.Now().Add(timeout))
-	r := bufio.NewReaderSize(str, 64<<10)
+	// small: a block's bytes are read straight into its buffer
+	r := bufio.NewReaderSize(str, 4<<10)
 	if err := skipCARHeader(r); err != nil {
 		str.Reset()
 		return nil, fmt.Errorf("block protocol answer from %s: %w", p, err)
@@ -226,19 +227,17 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
 		}
-		if err := s.bs.Put(ctx, b); err != nil {
-			str.Reset()
-			err = fmt.Errorf("files: store block %s: %w", c, err)
-			f.fail(err)
-			return nil, err
-		}
-		delete(expected, c.KeyString())
-		links, err := f.stored(b, p)
+		ls, err := links(b)
 		if err != nil {
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
 		}
-		for _, l := range links {
+		if err := f.w.put(ctx, arrival{b: b, p: p}); err != nil {
+			str.Reset()
+			return nil, err
+		}
+		delete(expected, c.KeyString())
+		for _, l := range ls {
 			if e.recursive {
 				// the rest of the subtree follows in this answer
 				if _, done := f.isSeen(l.Cid); !done {
