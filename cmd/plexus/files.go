@@ -182,6 +182,9 @@ the same command again resumes.`,
 			if _, err := os.Lstat(output); err == nil {
 				return fmt.Errorf("get: %s already exists: remove it or choose another path with -o", output)
 			}
+			if st, err := os.Stat(filepath.Dir(output)); err != nil || !st.IsDir() {
+				return fmt.Errorf("get: cannot write %s: its directory %s does not exist", output, filepath.Dir(output))
+			}
 			c, err := g.client()
 			if err != nil {
 				return err

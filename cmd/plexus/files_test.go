@@ -140,6 +140,9 @@ func TestFilesBadInput(t *testing.T) {
 	if err := run(t, "get", "bafkqaaa", "-o", existing); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("get over an existing path: %v", err)
 	}
+	if err := run(t, "get", "bafkqaaa", "-o", filepath.Join(missing, "x")); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("get into a missing directory: %v", err)
+	}
 	if err := run(t, "add"); err == nil {
 		t.Fatal("add without a path succeeded")
 	}
