@@ -42,6 +42,7 @@ type (
 	fakeNAT       struct{ natAPI }
 	fakeTunnels   struct{ tunnelsAPI }
 	fakeACL       struct{ aclAPI }
+	fakeFiles     struct{ filesAPI }
 )
 
 // Aliases, so that embedding an interface whose method has the interface's
@@ -56,6 +57,7 @@ type (
 	natAPI       = NAT
 	tunnelsAPI   = Tunnels
 	aclAPI       = ACL
+	filesAPI     = Files
 )
 
 func (f *fakeNode) Info() node.Info            { return f.info }
@@ -80,6 +82,7 @@ func newTestAPI(t *testing.T, set func(*Services), shutdown func()) http.Handler
 		Auth:    newTestAuth(t),
 		Tunnels: fakeTunnels{},
 		ACL:     fakeACL{},
+		Files:   fakeFiles{},
 	}
 	if set != nil {
 		set(&svc)

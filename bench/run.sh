@@ -40,6 +40,38 @@ out="$bin/packages.txt"
   echo '```'
 } >> bench/report.md
 echo "appended capability benchmarks to bench/report.md"
+
+# File sharing (issue 12): add against sha256 and the disk, get against a
+# perf stream between the same two loopback nodes, 4 providers against 1.
+# Each in its own process, so that RSS growth starts from its own baseline.
+if [ "${PLEXUS_BENCH_QUICK:-}" = 1 ]; then
+  files_bytes=${PLEXUS_BENCH_FILES_BYTES:-64MiB}
+else
+  files_bytes=${PLEXUS_BENCH_FILES_BYTES:-1GiB}
+fi
+files_out="$bin/files.txt"
+{
+  for b in FilesAdd FilesGet FilesProviders; do
+    PLEXUS_BENCH_FILES_BYTES=$files_bytes go test -run '^$' -bench "^Benchmark$b\$" -benchtime 1x -timeout 20m ./files
+  done
+} > "$files_out" 2>&1 || { cat "$files_out"; exit 1; }
+{
+  echo
+  echo "## File sharing (go test -bench Files ./files, $files_bytes)"
+  echo
+  echo "add: a file read from disk, imported (256 KiB chunks, raw leaves) into the flatfs block store with the"
+  echo "commit sync policy, against sha256 of the same bytes (the floor: add hashes every byte once) and the"
+  echo "disk's write speed (writing the source file, with one fsync). get: a fetch between two nodes on loopback"
+  echo "(TCP) through the DHT's provider record and the block protocol, against the perf protocol's single"
+  echo "stream between the same nodes, measured just before (goal get/perf >= 0.5). providers: the same fetch"
+  echo "from 4 providers against from 1 (all nodes share this machine's cores). rss_growth_MiB: peak VmRSS"
+  echo "growth during the operation (both nodes are in the one process; goal <= 64 MiB). Raw output:"
+  echo
+  echo '```'
+  grep -E '^(Benchmark|    bench_test|goos|cpu|ok)' "$files_out"
+  echo '```'
+} >> bench/report.md
+echo "appended file sharing benchmarks to bench/report.md"
 if [ -f bench/natlab.md ]; then
   {
     echo

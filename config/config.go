@@ -41,6 +41,8 @@ type Config struct {
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
 	Explore         Explore         `toml:"explore" comment:"Periodic crawl of the network for the plexus_network_* metrics (the network data dashboard)."`
+	Gateway         Gateway         `toml:"gateway" comment:"The IPFS trustless gateway (off by default)."`
+	Files           Files           `toml:"files" comment:"File sharing: content-addressed files (IPFS UnixFS), stored in the repo's blocks directory."`
 }
 
 // Network configures listen addresses and bootstrap peers.
@@ -151,6 +153,7 @@ func Default() Config {
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
 		Explore:     defaultExplore(),
+		Files:       defaultFiles(),
 	}
 	c.ConnManager.IdleGrace, c.ConnManager.TrimCooldown = Duration(DefaultIdleGrace), Duration(DefaultTrimCooldown)
 	return c
@@ -285,6 +288,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateAmino()...)
 	errs = append(errs, c.validateAccounts()...)
 	errs = append(errs, c.validateExplore()...)
+	errs = append(errs, c.validateGateway()...)
+	errs = append(errs, c.validateFiles()...)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,284 @@
+package files_test
+
+// Benchmarks of issue 12, run by `make bench` (bench/run.sh) with
+// -benchtime 1x; each reports its figures as metrics, with the baseline
+// measured in the same run:
+//
+//	go test -run '^$' -bench FilesAdd -benchtime 1x ./files
+//	go test -run '^$' -bench FilesGet -benchtime 1x ./files
+//	go test -run '^$' -bench FilesProviders -benchtime 1x ./files
+//
+// PLEXUS_BENCH_FILES_BYTES sets the file size (default 1 GiB).
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bfiles "github.com/ipfs/boxo/files"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/plexus-p2p/plexus/bench"
+	"github.com/plexus-p2p/plexus/files"
+	"github.com/plexus-p2p/plexus/internal/testnet"
+	"github.com/plexus-p2p/plexus/node"
+)
+
+func benchBytes(b *testing.B) int64 {
+	if s := os.Getenv("PLEXUS_BENCH_FILES_BYTES"); s != "" {
+		n, err := bench.ParseSize(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return int64(n)
+	}
+	return 1 << 30
+}
+
+// source is n pseudo-random bytes (ChaCha8), generated as read.
+func source(seed byte, n int64) io.Reader {
+	var s [32]byte
+	s[0] = seed
+	return io.LimitReader(rand.NewChaCha8(s), n)
+}
+
+func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
+
+// rssPeak samples VmRSS every 10 ms until stop, returning the growth of
+// its peak over the RSS at start (after a GC).
+type rssPeak struct {
+	base, peak atomic.Uint64
+	done       chan struct{}
+	stopped    chan struct{}
+}
+
+func vmRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			kb, _ := strconv.ParseUint(strings.Fields(l)[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func startRSS() *rssPeak {
+	runtime.GC()
+	debug.FreeOSMemory()
+	r := &rssPeak{done: make(chan struct{}), stopped: make(chan struct{})}
+	r.base.Store(vmRSS())
+	r.peak.Store(r.base.Load())
+	go func() {
+		defer close(r.stopped)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.done:
+				return
+			case <-t.C:
+				if v := vmRSS(); v > r.peak.Load() {
+					r.peak.Store(v)
+				}
+			}
+		}
+	}()
+	return r
+}
+
+// stop returns the peak growth in MiB.
+func (r *rssPeak) stop() float64 {
+	close(r.done)
+	<-r.stopped
+	return float64(r.peak.Load()-r.base.Load()) / (1 << 20)
+}
+
+// BenchmarkFilesAdd: add of a file from disk against sha256 of the same
+// bytes (the floor: add hashes every byte once) and against the disk's
+// write speed (writing the source file, with an fsync at the end as the
+// commit sync policy does once per add).
+func BenchmarkFilesAdd(b *testing.B) {
+	n := benchBytes(b)
+	dir := b.TempDir()
+	src := filepath.Join(dir, "source")
+	for range b.N {
+		start := time.Now()
+		f, err := os.Create(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(f, source(1, n), make([]byte, 256<<10)); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		disk := mbps(n, time.Since(start))
+
+		start = time.Now()
+		f, _ = os.Open(src)
+		h := sha256.New()
+		io.CopyBuffer(h, f, make([]byte, 256<<10))
+		f.Close()
+		sha := mbps(n, time.Since(start))
+
+		s := newBenchService(b, filepath.Join(dir, "blocks"))
+		f, _ = os.Open(src)
+		rss := startRSS()
+		start = time.Now()
+		added, err := s.Add(context.Background(), bfiles.NewReaderFile(bufio.NewReaderSize(f, 1<<20)), files.AddOptions{Pin: true})
+		d := time.Since(start)
+		growth := rss.stop()
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		add := mbps(n, d)
+		b.Logf("add %d bytes -> %s (%d blocks): add %.0f MB/s, sha256 %.0f MB/s, disk write %.0f MB/s, RSS +%.1f MiB",
+			n, added.CID, added.Blocks, add, sha, disk, growth)
+		b.ReportMetric(add, "add_MB/s")
+		b.ReportMetric(sha, "sha256_MB/s")
+		b.ReportMetric(disk, "disk_MB/s")
+		b.ReportMetric(add/sha, "add/sha256")
+		b.ReportMetric(add/disk, "add/disk")
+		b.ReportMetric(growth, "rss_growth_MiB")
+		s.Close()
+		os.RemoveAll(filepath.Join(dir, "blocks"))
+	}
+}
+
+func newBenchService(b *testing.B, dir string) *files.Service {
+	b.Helper()
+	opts := []files.Option{files.WithBlocksDir(dir), files.WithLogger(testnet.Quiet)}
+	if p := os.Getenv("PLEXUS_BENCH_FILES_SYNC"); p != "" {
+		opts = append(opts, files.WithSync(p))
+	}
+	s, err := files.New(nil, mapDatastore(), nil, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// startFileNodes starts n nodes on loopback (TCP only) with blocks on disk.
+func startFileNodes(b *testing.B, n int) []*node.Node {
+	return testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
+		if os.Getenv("PLEXUS_BENCH_FILES_MEMORY") == "" {
+			c.BlocksPath = b.TempDir()
+		}
+		c.Transports.QUIC = false
+		c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	}})
+}
+
+// addAndProvide adds n bytes (seed) on nd and waits until the DHT has the
+// provider record.
+func addAndProvide(b *testing.B, nd *node.Node, seed byte, n int64) files.Added {
+	b.Helper()
+	sub := nd.Events().Subscribe(256)
+	defer sub.Close()
+	added, err := nd.Files().Add(context.Background(), bfiles.NewReaderFile(source(seed, n)), files.AddOptions{Pin: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case ev := <-sub.C():
+			if p, ok := ev.Data.(files.ProvidedEvent); ok && p.CID == added.CID {
+				return added
+			}
+		case <-deadline:
+			b.Fatal("no files.provided within a minute")
+		}
+	}
+}
+
+func fetchMeasured(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, files.Fetched) {
+	b.Helper()
+	rss := startRSS()
+	start := time.Now()
+	got, err := nd.Files().Fetch(context.Background(), c, nil)
+	d := time.Since(start)
+	growth := rss.stop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mbps(n, d), growth, got
+}
+
+// BenchmarkFilesGet: get of a file between two nodes on loopback against
+// the perf protocol's single stream between the same nodes, in the same run.
+func BenchmarkFilesGet(b *testing.B) {
+	n := benchBytes(b)
+	nodes := startFileNodes(b, 2)
+	added := addAndProvide(b, nodes[0], 2, n)
+	for range b.N {
+		res, err := nodes[1].Perf(context.Background(), peer.AddrInfo{ID: nodes[0].ID()}, 0, uint64(n), "", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		perf := mbps(n, res.DownloadDuration)
+		get, growth, got := fetchMeasured(b, nodes[1], added.CID, n)
+		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; RSS +%.1f MiB (both nodes, one process)",
+			n, got.Blocks, got.Peers, get, perf, get/perf, growth)
+		b.ReportMetric(get, "get_MB/s")
+		b.ReportMetric(perf, "perf_MB/s")
+		b.ReportMetric(get/perf, "get/perf")
+		b.ReportMetric(growth, "rss_growth_MiB")
+		// forget the fetched copy for the next round
+		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFilesProviders: get from 4 providers at once against from 1
+// (all nodes share this machine's cores).
+func BenchmarkFilesProviders(b *testing.B) {
+	n := benchBytes(b)
+	nodes := startFileNodes(b, 5)
+	added := addAndProvide(b, nodes[0], 3, n)
+	getter := nodes[4]
+	for range b.N {
+		one, growth1, got1 := fetchMeasured(b, getter, added.CID, n)
+		if _, err := getter.Files().GC(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		for i := 1; i < 4; i++ {
+			addAndProvide(b, nodes[i], 3, n)
+		}
+		four, growth4, got4 := fetchMeasured(b, getter, added.CID, n)
+		b.Logf("get %d bytes: 1 provider %.0f MB/s (%d peer), 4 providers %.0f MB/s (%d peers); ratio %.2f; RSS +%.1f / +%.1f MiB",
+			n, one, got1.Peers, four, got4.Peers, four/one, growth1, growth4)
+		b.ReportMetric(one, "get1_MB/s")
+		b.ReportMetric(four, "get4_MB/s")
+		b.ReportMetric(four/one, "get4/get1")
+		b.ReportMetric(float64(got4.Peers), "peers")
+		b.ReportMetric(max(growth1, growth4), "rss_growth_MiB")
+		if _, err := getter.Files().GC(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		for i := 1; i < 4; i++ {
+			nodes[i].Files().Unpin(context.Background(), added.CID)
+			nodes[i].Files().GC(context.Background())
+		}
+	}
+}
