@@ -50,7 +50,9 @@ if (config.dht) {
     peerInfoMapper: passthroughMapper,
     validators: { plexus: async (key, value) => { await rec.verify(new TextDecoder().decode(key), value) } },
     selectors: { plexus: (key, records) => rec.select(records) },
-    allowQueryWithZeroPeers: true
+    allowQueryWithZeroPeers: true,
+    // noSelfQuery: learn of other peers only through what the test does.
+    ...(config.noSelfQuery ? { initialQuerySelfInterval: 3600000, querySelfInterval: 3600000 } : {})
   })
 }
 
