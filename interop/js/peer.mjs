@@ -301,7 +301,7 @@ const commands = {
     try {
       const resp = await lp.read({ signal: AbortSignal.timeout(5000) })
       await stream.close().catch(() => {})
-      return { accepted: true, echoed: Buffer.compare(Buffer.from(resp.subarray()), Buffer.from(msg)) === 0 }
+      return { accepted: true, responseBytes: resp.byteLength }
     } catch (err) {
       stream.abort(err)
       return { accepted: false, error: String(err.message ?? err) }
