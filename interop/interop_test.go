@@ -129,8 +129,8 @@ func TestInterop(t *testing.T) {
 	t.Run("Connect", func(t *testing.T) { testConnect(t, m) })
 	t.Run("PubSub", func(t *testing.T) { testPubSub(t, m) })
 	t.Run("DHT", func(t *testing.T) { testDHT(t, m) })
-	// TODO t.Run("Perf", func(t *testing.T) { testPerf(t, m) })
-	// TODO t.Run("RequestResponse", func(t *testing.T) { testRequestResponse(t, m) })
+	t.Run("Perf", func(t *testing.T) { testPerf(t, m) })
+	t.Run("RequestResponse", func(t *testing.T) { testRequestResponse(t, m) })
 	// TODO t.Run("Browser", func(t *testing.T) { testBrowser(t, m) })
 }
 
