@@ -131,7 +131,7 @@ func TestInterop(t *testing.T) {
 	t.Run("DHT", func(t *testing.T) { testDHT(t, m) })
 	t.Run("Perf", func(t *testing.T) { testPerf(t, m) })
 	t.Run("RequestResponse", func(t *testing.T) { testRequestResponse(t, m) })
-	// TODO t.Run("Browser", func(t *testing.T) { testBrowser(t, m) })
+	t.Run("Browser", func(t *testing.T) { testBrowser(t, m) })
 }
 
 func testConnect(t *testing.T, m *matrix) {

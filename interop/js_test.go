@@ -114,7 +114,23 @@ func startJS(t testing.TB, name string, cfg jsConfig) *jsPeer {
 		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
 	}
 	conf, _ := json.Marshal(cfg)
-	args := append(append([]string{}, nodeArgs...), "peer.mjs", string(conf))
+	return startProgram(t, name, append(append([]string{}, nodeArgs...), "peer.mjs", string(conf)))
+}
+
+// startBrowser starts js-libp2p in headless Chromium (browser.mjs).
+func startBrowser(t testing.TB, name string) *jsPeer {
+	t.Helper()
+	requireJS(t)
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("Debian's chromium is not installed: run scripts/install-deps.sh: %v", err)
+	}
+	return startProgram(t, name, []string{"--no-warnings", "browser.mjs", chromium})
+}
+
+// startProgram runs node with args in interop/js and waits for its ready line.
+func startProgram(t testing.TB, name string, args []string) *jsPeer {
+	t.Helper()
 	p := &jsPeer{t: t, name: name, pending: map[int]chan jsReply{}, exited: make(chan struct{}), msgs: make(chan jsMessage, 64)}
 	p.cmd = exec.Command("node", args...)
 	p.cmd.Dir = jsDir

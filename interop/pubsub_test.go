@@ -62,18 +62,23 @@ func waitPlexusMesh(t testing.TB, n *node.Node, topic string, count int, want ..
 	}, "plexus: topic %q never had %d mesh peers and subscribers %v", topic, count, want)
 }
 
-func recvPlexus(t testing.TB, ctx context.Context, sub *pubsub.Subscription) pubsub.Message {
+// recvPlexus returns the next message on sub that the node did not publish
+// itself (Plexus delivers its own messages to its subscribers too).
+func recvPlexus(t testing.TB, ctx context.Context, n *node.Node, sub *pubsub.Subscription) pubsub.Message {
 	t.Helper()
-	select {
-	case m, ok := <-sub.C():
-		if !ok {
-			t.Fatal("plexus subscription closed")
+	for {
+		select {
+		case m, ok := <-sub.C():
+			if !ok {
+				t.Fatal("plexus subscription closed")
+			}
+			if m.From != n.ID() {
+				return m
+			}
+		case <-ctx.Done():
+			t.Fatalf("plexus received nothing on %q: %v", sub.Topic(), ctx.Err())
 		}
-		return m
-	case <-ctx.Done():
-		t.Fatalf("plexus received nothing on %q: %v", sub.Topic(), ctx.Err())
 	}
-	return pubsub.Message{}
 }
 
 // verifyPubSubSignature checks, with the author's key, the signature a js peer
@@ -136,7 +141,7 @@ func testPubSub(t *testing.T, m *matrix) {
 			data := payload("from js")
 			var r struct{ Recipients []string }
 			js.must(ctx, "publish", map[string]any{"topic": topic, "data": data}, &r)
-			got := recvPlexus(t, ctx, sub)
+			got := recvPlexus(t, ctx, p, sub)
 			if !bytes.Equal(got.Data, data) {
 				t.Fatalf("plexus received %x, want %x", got.Data, data)
 			}
@@ -188,7 +193,7 @@ func testPubSub(t *testing.T, m *matrix) {
 		}
 		data := payload("js via plexus")
 		js.must(ctx, "publish", map[string]any{"topic": topic, "data": data}, nil)
-		got := recvPlexus(t, ctx, sub2)
+		got := recvPlexus(t, ctx, p2, sub2)
 		if !bytes.Equal(got.Data, data) {
 			t.Fatalf("plexus 2 received %x, want %x", got.Data, data)
 		}
