@@ -124,6 +124,7 @@ func hasAll(have []string, want ...string) []string {
 // row of the matrix in docs/interop.md.
 func TestInterop(t *testing.T) {
 	requireJS(t)
+	ensureBuilt(t)
 	m := newMatrix()
 	t.Cleanup(func() { m.finish(t) })
 	t.Run("Connect", func(t *testing.T) { testConnect(t, m) })
@@ -136,11 +137,21 @@ func TestInterop(t *testing.T) {
 
 func testConnect(t *testing.T, m *matrix) {
 	p := startPlexus(t, nil)
+	js := startJS(t, "connect", jsConfig{})
 	for _, tr := range []string{"tcp", "ws"} {
 		for _, dir := range []string{"js-dials-plexus", "plexus-dials-js"} {
 			t.Run(tr+"/"+dir, func(t *testing.T) {
 				ctx := ctxFor(t, 30*time.Second)
-				js := startJS(t, "connect-"+tr, jsConfig{})
+				// Each case starts from no connection: the previous one's
+				// is closed, and so are the addresses plexus learnt.
+				t.Cleanup(func() {
+					_ = js.call(context.Background(), "hangUp", map[string]any{"peer": p.ID().String()}, nil)
+					_ = p.Host().Network().ClosePeer(js.ID)
+					p.Host().Peerstore().ClearAddrs(js.ID)
+					testnet.Eventually(t, 10*time.Second, func() bool {
+						return len(p.Host().Network().ConnsToPeer(js.ID)) == 0
+					}, "plexus still connected to js after both hung up")
+				})
 				t.Run("noise+yamux", func(t *testing.T) {
 					m.row(t, implNode, tr, "connect: Noise + Yamux (Plexus prefers TLS)", dir)
 					if dir == "js-dials-plexus" {

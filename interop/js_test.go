@@ -40,6 +40,40 @@ func requireJS(t testing.TB) {
 	}
 }
 
+// jsSources are the files build.mjs bundles into dist/.
+var jsSources = []string{"peer.mjs", "plexus-record.mjs", "browser-peer.mjs", "build.mjs", "package-lock.json"}
+
+// ensureBuilt runs build.mjs (esbuild) when a bundle in interop/js/dist is
+// missing or older than a source.
+func ensureBuilt(t testing.TB) {
+	t.Helper()
+	oldest := time.Time{}
+	for _, f := range []string{"dist/peer.mjs", "dist/browser-peer.js"} {
+		st, err := os.Stat(filepath.Join(jsDir, f))
+		if err != nil {
+			oldest = time.Time{}
+			break
+		}
+		if oldest.IsZero() || st.ModTime().Before(oldest) {
+			oldest = st.ModTime()
+		}
+	}
+	stale := oldest.IsZero()
+	for _, f := range jsSources {
+		if st, err := os.Stat(filepath.Join(jsDir, f)); err == nil && st.ModTime().After(oldest) {
+			stale = true
+		}
+	}
+	if !stale {
+		return
+	}
+	cmd := exec.Command("node", "build.mjs")
+	cmd.Dir = jsDir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bundle the js programs (node build.mjs in interop/js): %v\n%s", err, out)
+	}
+}
+
 // jsConfig configures a js peer (peer.mjs).
 type jsConfig struct {
 	Listen []string `json:"listen"`
@@ -114,7 +148,7 @@ func startJS(t testing.TB, name string, cfg jsConfig) *jsPeer {
 		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
 	}
 	conf, _ := json.Marshal(cfg)
-	return startProgram(t, name, append(append([]string{}, nodeArgs...), "peer.mjs", string(conf)))
+	return startProgram(t, name, append(append([]string{}, nodeArgs...), "dist/peer.mjs", string(conf)))
 }
 
 // startBrowser starts js-libp2p in headless Chromium (browser.mjs).

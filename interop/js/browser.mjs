@@ -3,34 +3,25 @@
 //
 //   node browser.mjs [chromium path]
 //
-// It bundles browser-peer.mjs with esbuild, serves the bundle and a page on
+// It serves the bundle of browser-peer.mjs (dist/browser-peer.js, made by
+// build.mjs) and a page on
 // 127.0.0.1 (a secure context, as WebTransport requires), starts Chromium with
 // a fresh profile through playwright-core (no browser download: Debian's
 // chromium), and prints {"event":"ready",...} once the js-libp2p node in the
 // page has started. It exits when stdin closes.
 import { createInterface } from 'node:readline'
 import { createServer } from 'node:http'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as esbuild from 'esbuild'
 import { chromium } from 'playwright-core'
 
 const executablePath = process.argv[2] ?? '/usr/bin/chromium'
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const log = (...a) => process.stderr.write(a.join(' ') + '\n')
 
-const built = await esbuild.build({
-  entryPoints: [new URL('./browser-peer.mjs', import.meta.url).pathname],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'chrome120',
-  write: false,
-  logLevel: 'silent',
-  define: { global: 'globalThis', 'process.env.NODE_DEBUG': 'false' }
-})
-const bundle = built.outputFiles[0].contents
+// Built by build.mjs (the suite runs it first).
+const bundle = await readFile(new URL('./dist/browser-peer.js', import.meta.url))
 const page = '<!doctype html><meta charset="utf-8"><title>plexus interop</title><script type="module" src="/peer.js"></script>'
 
 const server = createServer((req, res) => {
