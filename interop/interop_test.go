@@ -85,6 +85,13 @@ func wantPlexusConn(t testing.TB, n *node.Node, p peer.ID, transport string) {
 		return len(conns) > 0
 	}, "plexus has no connection to js peer %s", p)
 	st := conns[0].ConnState()
+	if transport == "quic" {
+		// QUIC brings its own security (TLS 1.3) and streams.
+		if st.Transport != "quic-v1" {
+			t.Fatalf("plexus's connection to js: transport %q, want quic-v1", st.Transport)
+		}
+		return
+	}
 	if st.Security != "/noise" || st.StreamMultiplexer != "/yamux/1.0.0" {
 		t.Fatalf("plexus's connection to js: security %q muxer %q, want /noise and /yamux/1.0.0", st.Security, st.StreamMultiplexer)
 	}
@@ -98,7 +105,7 @@ func wantJSConn(t testing.TB, c jsConn, p peer.ID, transport string) {
 	if c.Peer != p.String() {
 		t.Fatalf("js connected to %s, want %s", c.Peer, p)
 	}
-	if c.Encryption != "/noise" || c.Muxer != "/yamux/1.0.0" {
+	if transport != "quic" && (c.Encryption != "/noise" || c.Muxer != "/yamux/1.0.0") {
 		t.Fatalf("js's connection: encryption %q muxer %q, want /noise and /yamux/1.0.0", c.Encryption, c.Muxer)
 	}
 	a, err := ma.NewMultiaddr(c.RemoteAddr)
@@ -138,7 +145,7 @@ func TestInterop(t *testing.T) {
 func testConnect(t *testing.T, m *matrix) {
 	p := startPlexus(t, nil)
 	js := startJS(t, "connect", jsConfig{})
-	for _, tr := range []string{"tcp", "ws"} {
+	for _, tr := range []string{"tcp", "ws", "quic"} {
 		for _, dir := range []string{"js-dials-plexus", "plexus-dials-js"} {
 			t.Run(tr+"/"+dir, func(t *testing.T) {
 				ctx := ctxFor(t, 30*time.Second)
@@ -153,7 +160,11 @@ func testConnect(t *testing.T, m *matrix) {
 					}, "plexus still connected to js after both hung up")
 				})
 				t.Run("noise+yamux", func(t *testing.T) {
-					m.row(t, implNode, tr, "connect: Noise + Yamux (Plexus prefers TLS)", dir)
+					what := "connect: Noise + Yamux (Plexus prefers TLS)"
+					if tr == "quic" {
+						what = "connect: QUIC v1 (TLS 1.3 inside QUIC)"
+					}
+					m.row(t, implNode, tr, what, dir)
 					if dir == "js-dials-plexus" {
 						var c jsConn
 						js.must(ctx, "dial", map[string]any{"addr": plexusAddr(t, p, tr)}, &c)

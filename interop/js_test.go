@@ -41,7 +41,7 @@ func requireJS(t testing.TB) {
 }
 
 // jsSources are the files build.mjs bundles into dist/.
-var jsSources = []string{"peer.mjs", "plexus-record.mjs", "browser-peer.mjs", "build.mjs", "package-lock.json"}
+var jsSources = []string{"peer.mjs", "plexus-record.mjs", "browser-peer.mjs", "build.mjs", "package-lock.json", "polyfill.mjs"}
 
 // ensureBuilt runs build.mjs (esbuild) when a bundle in interop/js/dist is
 // missing or older than a source.
@@ -145,7 +145,7 @@ func startJS(t testing.TB, name string, cfg jsConfig) *jsPeer {
 	t.Helper()
 	requireJS(t)
 	if cfg.Listen == nil {
-		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
+		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	}
 	conf, _ := json.Marshal(cfg)
 	return startProgram(t, name, append(append([]string{}, nodeArgs...), "dist/peer.mjs", string(conf)))
@@ -335,15 +335,22 @@ func (p *jsPeer) waitMessage(ctx context.Context, topic string) (jsMessage, erro
 	}
 }
 
-// stop closes stdin (the peer stops its node and exits) and kills the
-// process group if it has not exited within 5 seconds.
+// stop closes stdin (the peer stops its node, or its browser, and exits).
+// If it has not exited within 10 seconds its process group gets SIGTERM
+// (playwright then closes Chromium, which it starts in a group of its own),
+// and SIGKILL 3 seconds later.
 func (p *jsPeer) stop() {
 	_ = p.stdin.Close()
 	select {
 	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(3 * time.Second):
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.exited
+		}
 	}
 	if p.t.Failed() {
 		p.t.Logf("js peer %s stderr:\n%s", p.name, tail(p.stderr.String(), 4000))

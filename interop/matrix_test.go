@@ -28,9 +28,9 @@ var (
 // notTested are matrix rows no check can run, with the reason.
 var notTested = []matrixRow{
 	{Impl: "js-libp2p", Transport: "tcp, ws", Protocol: "TLS 1.3 security", Direction: "both",
-		Result: "n/a: js-libp2p implements Noise only; Plexus offers TLS first and settles on Noise (rows above)"},
-	{Impl: "js-libp2p", Transport: "quic", Protocol: "connect", Direction: "both",
-		Result: "n/a: js-libp2p has no QUIC transport for Node or browsers; browsers reach Plexus over WebTransport and WebRTC-direct (rows above)"},
+		Result: "n/a: js-libp2p has no TLS upgrader for TCP or WebSocket (Noise only); Plexus offers TLS first and settles on Noise (rows above). Its QUIC transport does use TLS 1.3 (quic rows)"},
+	{Impl: "js-libp2p (Chromium)", Transport: "quic, tcp, ws", Protocol: "connect", Direction: "browser-dials-plexus",
+		Result: "n/a: a web page has no raw QUIC or TCP sockets, and plain ws:// from a page needs no libp2p-specific check beyond the Node ws rows; pages reach Plexus over WebTransport and WebRTC-direct (rows above)"},
 	{Impl: "js-libp2p", Transport: "tcp", Protocol: "Amino DHT (/ipfs/kad/1.0.0: /pk/ records, find-peer)", Direction: "both",
 		Result: "not yet: the Amino DHT instance lands with issue 12 (branch amino); its checks are added there"},
 }
@@ -99,9 +99,11 @@ checks in CI (` + "`.ci/run`" + `), each as a subtest ` + "`TestInterop/...`" + 
 
 The js side is interop/js: js-libp2p and its modules at the exact versions of
 interop/js/package-lock.json, installed by scripts/install-deps.sh (` + "`npm ci`" + `), run by
-Node.js (peer.mjs) and, for browser peers, bundled with esbuild (browser.mjs) into a page that
-headless Chromium (Debian's ` + "`chromium`" + `) opens through playwright-core. Every
-Plexus node is an in-process node (package node) with the local profile on loopback.
+Node.js (peer.mjs) and, for browser peers, in a page that headless Chromium (Debian's
+` + "`chromium`" + `) opens through playwright-core (browser.mjs, browser-peer.mjs); build.mjs
+bundles both with esbuild. Every Plexus node is an in-process node (package node) with the
+local profile on loopback; the browser checks add a WebTransport listener, which the local
+profile does not have.
 
 Directions: "js-dials-plexus" means the js peer opened the connection or the stream,
 "plexus-dials-js" the reverse; pub/sub and DHT rows name who publishes or asks.
@@ -109,7 +111,8 @@ Directions: "js-dials-plexus" means the js peer opened the connection or the str
 `)
 	fmt.Fprintf(&b, "Last run: %d checks in %s (%s/%s, Go %s).\n\n", len(m.rows), took.Round(time.Second), runtime.GOOS, runtime.GOARCH, strings.TrimPrefix(runtime.Version(), "go"))
 	rows := append([]matrixRow(nil), m.rows...)
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Impl < rows[j].Impl })
+	// Node rows first, then the browser's, each in the order the suite ran them.
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Impl != implBrowser && rows[j].Impl == implBrowser })
 	b.WriteString("| implementation | transport | protocol | direction | result | subtest |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | `%s` |\n", r.Impl, r.Transport, r.Protocol, r.Direction, r.Result, r.Test)
@@ -126,6 +129,10 @@ Directions: "js-dials-plexus" means the js peer opened the connection or the str
 - ` + "`@libp2p/perf`" + ` is not published on the npm registry this project uses (the registry
   answers 404), so the js side of /perf/1.0.0 is written in peer.mjs from the perf spec
   (the 8-byte big-endian download size, the upload, half-close, the download).
+- Chromium runs with --headless --no-sandbox --disable-gpu --no-first-run
+  --disable-background-networking --disable-component-update --disable-sync
+  --allow-loopback-in-peer-connection (WebRTC to 127.0.0.1) and a fresh profile; not with
+  --disable-quic, which would turn WebTransport off.
 - js-libp2p 3 declares Node 22; on Node 20 it runs with ` + "`--experimental-websocket`" + ` and a
   ` + "`Promise.withResolvers`" + ` polyfill (interop/js/polyfill.mjs).
 `)

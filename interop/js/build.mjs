@@ -15,6 +15,9 @@ await Promise.all([
     format: 'esm',
     target: 'node20',
     logLevel: 'warning',
+    // A native module (its binary comes in @chainsafe/libp2p-quic-linux-x64-gnu):
+    // loaded from node_modules at run time.
+    external: ['@chainsafe/libp2p-quic'],
     // Some dependencies require() Node built-ins; give the ESM bundle a require.
     banner: { js: "import { createRequire as __plexusCreateRequire } from 'node:module'; const require = __plexusCreateRequire(import.meta.url);" }
   }),

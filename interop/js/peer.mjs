@@ -2,7 +2,7 @@
 //
 //   node --experimental-websocket --import ./polyfill.mjs peer.mjs '<config JSON>'
 //
-// config: {"listen": [multiaddr...], "dht": bool, "name": "label"}.
+// config: {"listen": [multiaddr...], "dht": bool, "noSelfQuery": bool}.
 // It prints one JSON line {"event":"ready","id","addrs","protocols"} once
 // started, then reads commands from stdin, one JSON object a line,
 // {"id": n, "cmd": "...", ...args}, and answers each with one line
@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
+import { quic } from '@chainsafe/libp2p-quic'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -60,7 +61,7 @@ const node = await createLibp2p({
   privateKey,
   nodeInfo: { userAgent: AGENT },
   addresses: { listen: config.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
-  transports: [tcp(), webSockets()],
+  transports: [tcp(), webSockets(), quic()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
   services
