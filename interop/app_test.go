@@ -5,7 +5,10 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,6 +78,34 @@ func testRequestResponse(t *testing.T, m *matrix) {
 		js.must(ctx, "request", map[string]any{"peer": p.ID().String(), "protocol": appProto, "data": []byte("fail")}, &a)
 		if a.Status != 1 || string(a.Payload) != "asked to fail" {
 			t.Fatalf("js got status %d payload %q for a failing handler, want status 1 (handler error) and %q", a.Status, a.Payload, "asked to fail")
+		}
+	})
+	t.Run("js-program-to-plexus", func(t *testing.T) {
+		m.row(t, implNode, "ws", "request/response from the standalone program interop/js/request.mjs", "js-dials-plexus")
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		args := append(append([]string{}, nodeArgs...), "dist/request.mjs", plexusAddr(t, p, "ws"), appProto, "hello from request.mjs")
+		cmd := exec.CommandContext(cctx, "node", args...)
+		cmd.Dir = jsDir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("node request.mjs: %v\nstderr:\n%s", err, tail(stderr.String(), 4000))
+		}
+		var a struct {
+			Peer    string
+			Status  int
+			Payload []byte
+		}
+		if err := json.Unmarshal(out, &a); err != nil {
+			t.Fatalf("request.mjs printed %q: %v", out, err)
+		}
+		want := "plexus answers " + a.Peer + ": hello from request.mjs"
+		if a.Status != 0 || string(a.Payload) != want {
+			t.Fatalf("request.mjs got status %d payload %q, want 0 and %q", a.Status, a.Payload, want)
 		}
 	})
 	t.Run("plexus-to-js", func(t *testing.T) {

@@ -41,14 +41,14 @@ func requireJS(t testing.TB) {
 }
 
 // jsSources are the files build.mjs bundles into dist/.
-var jsSources = []string{"peer.mjs", "plexus-record.mjs", "browser-peer.mjs", "build.mjs", "package-lock.json", "polyfill.mjs"}
+var jsSources = []string{"peer.mjs", "request.mjs", "plexus-record.mjs", "browser-peer.mjs", "build.mjs", "package-lock.json", "polyfill.mjs"}
 
 // ensureBuilt runs build.mjs (esbuild) when a bundle in interop/js/dist is
 // missing or older than a source.
 func ensureBuilt(t testing.TB) {
 	t.Helper()
 	oldest := time.Time{}
-	for _, f := range []string{"dist/peer.mjs", "dist/browser-peer.js"} {
+	for _, f := range []string{"dist/peer.mjs", "dist/request.mjs", "dist/browser-peer.js"} {
 		st, err := os.Stat(filepath.Join(jsDir, f))
 		if err != nil {
 			oldest = time.Time{}
