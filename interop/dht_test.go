@@ -167,51 +167,56 @@ func testDHT(t *testing.T, m *matrix) {
 		}
 	})
 
-	t.Run("find-peer/via-plexus", func(t *testing.T) {
-		ctx := ctxFor(t, 60*time.Second)
-		// p2 knows only p1 (its bootstrap node); js, added after p2's
-		// bootstrap lookups, knows only p1 too.
+	// viaPlexus starts plexus 1 and 2, which know each other (2 bootstrapped
+	// from 1), then a js peer that knows only plexus 1: neither it nor
+	// plexus 2 looks itself up, so only plexus 1 knows both.
+	viaPlexus := func(t *testing.T, ctx context.Context) (p1, p2 *node.Node, js *jsPeer) {
 		nodes := testnet.Start(t, 2, testnet.Options{})
-		p1, p2 := nodes[0], nodes[1]
+		p1, p2 = nodes[0], nodes[1]
 		waitRoutingTable(t, p1, p2.ID())
 		waitRoutingTable(t, p2, p1.ID())
-		js := startJS(t, "dht-find", jsConfig{DHT: true, NoSelfQuery: true})
+		js = startJS(t, "dht-find", jsConfig{DHT: true, NoSelfQuery: true})
 		js.must(ctx, "dial", map[string]any{"addr": plexusAddr(t, p1, "tcp")}, nil)
 		waitRoutingTable(t, p1, js.ID)
 		waitJSTable(t, ctx, js, 1)
-		if p2.Host().Network().Connectedness(js.ID) == network.Connected {
-			t.Fatal("plexus 2 is already connected to js")
+		if p2.Host().Network().Connectedness(js.ID) == network.Connected || len(p2.Host().Peerstore().Addrs(js.ID)) > 0 {
+			t.Fatalf("plexus 2 already knows js (addresses %v)", p2.Host().Peerstore().Addrs(js.ID))
 		}
-
-		t.Run("js-finds-plexus", func(t *testing.T) {
-			m.row(t, implNode, "tcp", "/plexus/kad/1.0.0 find-peer: a Plexus peer known only to the middle (Plexus) node", "js asks plexus")
-			var r struct {
-				From    string
-				Queried []string
-				Addrs   []string
-			}
-			js.must(ctx, "findPeer", map[string]any{"peer": p2.ID().String()}, &r)
-			if r.From != p1.ID().String() {
-				t.Fatalf("js learnt plexus 2's addresses from %s, want plexus 1 %s", r.From, p1.ID())
-			}
-			wantAddrsOf(t, r.Addrs, p2)
-			js.must(ctx, "dial", map[string]any{"addr": r.Addrs[0] + "/p2p/" + p2.ID().String()}, nil)
-		})
-		t.Run("plexus-finds-js", func(t *testing.T) {
-			m.row(t, implNode, "tcp", "/plexus/kad/1.0.0 find-peer: a js peer known only to the middle (Plexus) node", "plexus asks plexus")
-			// The check above connected js and p2: start afresh.
-			forget(p2, js.ID)
-			f, err := p2.Routing().FindPeer(ctx, js.ID)
-			if err != nil {
-				t.Fatalf("plexus 2 find js: %v", err)
-			}
-			if f.Via != routing.ViaDHT {
-				t.Fatalf("plexus 2 found js via %s, want a DHT lookup", f.Via)
-			}
-			if !sameAddrs(f.Addrs, js.Addrs) {
-				t.Fatalf("plexus 2 found js at %v, want %v", f.Addrs, js.Addrs)
-			}
-		})
+		return p1, p2, js
+	}
+	t.Run("find-peer/js-asks-plexus", func(t *testing.T) {
+		m.row(t, implNode, "tcp", "/plexus/kad/1.0.0 find-peer: a Plexus peer known only to the middle (Plexus) node", "js asks plexus")
+		ctx := ctxFor(t, 60*time.Second)
+		p1, p2, js := viaPlexus(t, ctx)
+		var r struct {
+			From    string
+			Queried []string
+			Addrs   []string
+		}
+		js.must(ctx, "findPeer", map[string]any{"peer": p2.ID().String()}, &r)
+		if r.From != p1.ID().String() {
+			t.Fatalf("js learnt plexus 2's addresses from %s, want plexus 1 %s", r.From, p1.ID())
+		}
+		wantAddrsOf(t, r.Addrs, p2)
+		js.must(ctx, "dial", map[string]any{"addr": r.Addrs[0] + "/p2p/" + p2.ID().String()}, nil)
+	})
+	t.Run("find-peer/plexus-asks-plexus", func(t *testing.T) {
+		m.row(t, implNode, "tcp", "/plexus/kad/1.0.0 find-peer: a js peer known only to the middle (Plexus) node", "plexus asks plexus")
+		ctx := ctxFor(t, 60*time.Second)
+		_, p2, js := viaPlexus(t, ctx)
+		f, err := p2.Routing().FindPeer(ctx, js.ID)
+		if err != nil {
+			t.Fatalf("plexus 2 find js: %v", err)
+		}
+		if f.Via != routing.ViaDHT {
+			t.Fatalf("plexus 2 found js via %s, want a DHT lookup", f.Via)
+		}
+		if !sameAddrs(f.Addrs, js.Addrs) {
+			t.Fatalf("plexus 2 found js at %v, want %v", f.Addrs, js.Addrs)
+		}
+		if _, err := p2.Connect(ctx, f.AddrInfo()); err != nil {
+			t.Fatalf("plexus 2 connect to the js peer it found: %v", err)
+		}
 	})
 
 	t.Run("find-peer/via-js", func(t *testing.T) {
@@ -220,17 +225,20 @@ func testDHT(t *testing.T, m *matrix) {
 		p := startPlexus(t, nil)
 		j1 := startJS(t, "dht-middle", jsConfig{DHT: true, NoSelfQuery: true})
 		j2 := startJS(t, "dht-third", jsConfig{DHT: true, NoSelfQuery: true})
-		j2.must(ctx, "dial", map[string]any{"addr": j1.Addrs[0].String() + "/p2p/" + j1.ID.String()}, nil)
-		waitJSTable(t, ctx, j1, 1)
+		// Plexus meets js 1 first: the lookups kad-dht runs at once to fill
+		// its low routing table find nobody else. js 2 joins js 1 after
+		// that, so only js 1 knows where js 2 is (neither js peer looks
+		// itself up: noSelfQuery).
 		if _, err := p.Connect(ctx, j1.AddrInfo("tcp")); err != nil {
 			t.Fatal(err)
 		}
 		waitRoutingTable(t, p, j1.ID)
+		waitJSTable(t, ctx, j1, 1)
+		j2.must(ctx, "dial", map[string]any{"addr": j1.Addrs[0].String() + "/p2p/" + j1.ID.String()}, nil)
 		waitJSTable(t, ctx, j1, 2)
-		// Plexus's own lookups after it met js 1 (kad-dht fills a low
-		// routing table at once) may have reached js 2 already: forget it,
-		// so that only js 1 knows where js 2 is.
-		forget(p, j2.ID)
+		if p.Host().Network().Connectedness(j2.ID) == network.Connected || len(p.Host().Peerstore().Addrs(j2.ID)) > 0 {
+			t.Fatalf("plexus already knows js 2 (connected: %v, addresses %v)", p.Host().Network().Connectedness(j2.ID), p.Host().Peerstore().Addrs(j2.ID))
+		}
 		f, err := p.Routing().FindPeer(ctx, j2.ID)
 		if err != nil {
 			t.Fatalf("plexus find js 2 through js 1: %v", err)
@@ -242,14 +250,6 @@ func testDHT(t *testing.T, m *matrix) {
 			t.Fatalf("plexus connect to the js peer it found: %v", err)
 		}
 	})
-}
-
-// forget makes n forget p: its connections, addresses and routing-table
-// entry, so that finding p takes a DHT lookup through another peer.
-func forget(n *node.Node, p peer.ID) {
-	_ = n.Host().Network().ClosePeer(p)
-	n.Host().Peerstore().ClearAddrs(p)
-	n.Routing().DHT().RoutingTable().RemovePeer(p)
 }
 
 // wantAddrsOf checks that addrs (strings) include n's TCP address.
