@@ -4,6 +4,7 @@ package interop
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,8 +36,8 @@ func testBrowser(t *testing.T, m *matrix) {
 
 	for _, tr := range []string{"webrtc-direct", "webtransport"} {
 		t.Run(tr, func(t *testing.T) {
-			t.Run("connect+ping", func(t *testing.T) {
-				m.row(t, implBrowser, tr, "connect, ping", "browser-dials-plexus")
+			t.Run("connect+ping+identify", func(t *testing.T) {
+				m.row(t, implBrowser, tr, "connect, ping, identify", "browser-dials-plexus")
 				var c jsConn
 				b.must(ctx, "dial", map[string]any{"addr": plexusAddr(t, p, tr)}, &c)
 				if c.Peer != p.ID().String() || transportOfString(t, c.RemoteAddr) != tr {
@@ -62,9 +63,13 @@ func testBrowser(t *testing.T, m *matrix) {
 				}
 				var info jsPeerInfo
 				b.must(ctx, "peerInfo", map[string]any{"peer": p.ID().String()}, &info)
-				if len(hasAll(info.Protocols, "/ipfs/ping/1.0.0", "/meshsub/1.1.0")) > 0 {
-					t.Fatalf("the browser sees plexus's protocols %v (identify)", info.Protocols)
+				if !strings.HasPrefix(info.Agent, "plexus/") || len(hasAll(info.Protocols, "/ipfs/ping/1.0.0", "/meshsub/1.1.0")) > 0 {
+					t.Fatalf("the browser sees plexus's agent %q and protocols %v (identify)", info.Agent, info.Protocols)
 				}
+				testnet.Eventually(t, 10*time.Second, func() bool {
+					v, err := p.Host().Peerstore().Get(b.ID, "AgentVersion")
+					return err == nil && v == jsAgent+" (browser)"
+				}, "plexus never learnt the browser's agent (identify)")
 			})
 			t.Run("gossipsub", func(t *testing.T) {
 				m.row(t, implBrowser, tr, "gossipsub: byte-exact, author, signature", "both")
