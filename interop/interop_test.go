@@ -134,12 +134,28 @@ func TestInterop(t *testing.T) {
 	ensureBuilt(t)
 	m := newMatrix()
 	t.Cleanup(func() { m.finish(t) })
-	t.Run("Connect", func(t *testing.T) { testConnect(t, m) })
-	t.Run("PubSub", func(t *testing.T) { testPubSub(t, m) })
-	t.Run("DHT", func(t *testing.T) { testDHT(t, m) })
-	t.Run("Perf", func(t *testing.T) { testPerf(t, m) })
-	t.Run("RequestResponse", func(t *testing.T) { testRequestResponse(t, m) })
-	t.Run("Browser", func(t *testing.T) { testBrowser(t, m) })
+	// The groups share nothing (each starts its own Plexus nodes and js
+	// peers), so they run side by side: most of their time is spent waiting
+	// for processes to start and for gossipsub heartbeats.
+	for _, g := range interopGroups {
+		t.Run(g.name, func(t *testing.T) {
+			t.Parallel()
+			g.run(t, m)
+		})
+	}
+}
+
+// interopGroups are TestInterop's groups, in the order of the matrix.
+var interopGroups = []struct {
+	name string
+	run  func(*testing.T, *matrix)
+}{
+	{"Connect", testConnect},
+	{"PubSub", testPubSub},
+	{"DHT", testDHT},
+	{"Perf", testPerf},
+	{"RequestResponse", testRequestResponse},
+	{"Browser", testBrowser},
 }
 
 func testConnect(t *testing.T, m *matrix) {

@@ -129,8 +129,17 @@ Directions: "js-dials-plexus" means the js peer opened the connection or the str
 `)
 	fmt.Fprintf(&b, "Last run: %d checks in %s (%s/%s, Go %s).\n\n", len(m.rows), took.Round(time.Second), runtime.GOOS, runtime.GOARCH, strings.TrimPrefix(runtime.Version(), "go"))
 	rows := append([]matrixRow(nil), m.rows...)
-	// Node rows first, then the browser's, each in the order the suite ran them.
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Impl != implBrowser && rows[j].Impl == implBrowser })
+	// In the order of interopGroups (which run in parallel), each group's rows
+	// in the order it ran them.
+	group := func(r matrixRow) int {
+		for i, g := range interopGroups {
+			if strings.HasPrefix(r.Test, "TestInterop/"+g.name+"/") {
+				return i
+			}
+		}
+		return len(interopGroups)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return group(rows[i]) < group(rows[j]) })
 	b.WriteString("| implementation | transport | protocol | direction | result | subtest |\n|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | `%s` |\n", r.Impl, r.Transport, r.Protocol, r.Direction, r.Result, r.Test)
