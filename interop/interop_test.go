@@ -161,6 +161,21 @@ var interopGroups = []struct {
 func testConnect(t *testing.T, m *matrix) {
 	p := startPlexus(t, nil)
 	js := startJS(t, "connect", jsConfig{})
+	t.Run("tcp/tls-only-plexus", func(t *testing.T) {
+		m.row(t, implNode, "tcp", "connect to a Plexus node whose transports.security is [\"tls\"]: refused, as it must be (Noise is what js speaks)", "both")
+		ctx := ctxFor(t, 30*time.Second)
+		tlsOnly := startPlexus(t, func(c *node.Config) { c.Transports.Security = []string{"tls"} })
+		err := js.call(ctx, "dial", map[string]any{"addr": plexusAddr(t, tlsOnly, "tcp")}, nil)
+		if err == nil {
+			t.Fatal("js connected to a TLS-only plexus node over TCP")
+		}
+		if _, err := tlsOnly.Connect(ctx, js.AddrInfo("tcp")); err == nil {
+			t.Fatal("a TLS-only plexus node connected to js over TCP")
+		}
+		if n := len(tlsOnly.Host().Network().ConnsToPeer(js.ID)); n != 0 {
+			t.Fatalf("the TLS-only plexus node has %d connections to js", n)
+		}
+	})
 	for _, tr := range []string{"tcp", "ws", "quic"} {
 		for _, dir := range []string{"js-dials-plexus", "plexus-dials-js"} {
 			t.Run(tr+"/"+dir, func(t *testing.T) {
