@@ -30,7 +30,7 @@ var notTested = []matrixRow{
 	{Impl: "js-libp2p", Transport: "tcp, ws", Protocol: "TLS 1.3 security", Direction: "both",
 		Result: "n/a: js-libp2p has no TLS upgrader for TCP or WebSocket (Noise only); Plexus offers TLS first and settles on Noise (rows above). Its QUIC transport does use TLS 1.3 (quic rows)"},
 	{Impl: "js-libp2p (Chromium)", Transport: "quic, tcp, ws", Protocol: "connect", Direction: "browser-dials-plexus",
-		Result: "n/a: a web page has no raw QUIC or TCP sockets, and plain ws:// from a page needs no libp2p-specific check beyond the Node ws rows; pages reach Plexus over WebTransport and WebRTC-direct (rows above)"},
+		Result: "n/a for QUIC and TCP (a web page has no raw sockets; it reaches Plexus over WebTransport and WebRTC-direct, rows above). Not covered: WebSocket from a page (the Node ws rows check the same wire protocol)"},
 	{Impl: "js-libp2p", Transport: "tcp", Protocol: "Amino DHT (/ipfs/kad/1.0.0: /pk/ records, find-peer)", Direction: "both",
 		Result: "not yet: the Amino DHT instance lands with issue 12 (branch amino); its checks are added there"},
 }
