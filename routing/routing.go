@@ -39,6 +39,7 @@ type Service struct {
 	log   *slog.Logger
 	proto protocol.ID
 	watch *tableWatch
+	amino bool // built by NewAmino
 
 	closeOnce sync.Once
 	closeErr  error
@@ -71,6 +72,12 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	if log == nil {
 		log = slog.Default().With(slog.String("component", "routing"))
 	}
+	return start(h, cfg, log, DatastoreNamespace)
+}
+
+// start builds and starts the DHT of cfg, keeping its records in the
+// datastore under ns.
+func start(h host.Host, cfg config, log *slog.Logger, ns string) (*Service, error) {
 	store := cfg.store
 	if store == nil {
 		store = dssync.MutexWrap(datastore.NewMapDatastore())
@@ -78,10 +85,13 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	dopts := []dht.Option{
 		dht.Mode(kadModes[cfg.mode]),
 		dht.ProtocolPrefix(cfg.prefix),
-		dht.Datastore(namespace.Wrap(store, datastore.NewKey(DatastoreNamespace))),
+		dht.Datastore(namespace.Wrap(store, datastore.NewKey(ns))),
 	}
 	if cfg.validators != nil {
 		dopts = append(dopts, dht.Validator(cfg.validators))
+	}
+	if len(cfg.bootstrap) > 0 {
+		dopts = append(dopts, dht.BootstrapPeers(cfg.bootstrap...))
 	}
 	dopts = append(dopts, cfg.dhtOptions...)
 	d, err := dht.New(h, dopts...)
@@ -128,6 +138,24 @@ func (s *Service) Mode() Mode {
 		return ModeServer
 	}
 	return ModeClient
+}
+
+// Amino reports whether this is the Amino DHT (built by NewAmino).
+func (s *Service) Amino() bool { return s.amino }
+
+// Status is a summary of one DHT.
+type Status struct {
+	// Amino is true for the Amino DHT (NewAmino), false for a DHT of New.
+	Amino    bool
+	Protocol protocol.ID
+	Mode     Mode // ModeServer or ModeClient
+	// Size is the number of peers in the routing table.
+	Size int
+}
+
+// Status summarises the DHT: its protocol, mode and routing-table size.
+func (s *Service) Status() Status {
+	return Status{Amino: s.amino, Protocol: s.proto, Mode: s.Mode(), Size: s.Size()}
 }
 
 // Size returns the number of peers in the routing table.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Plexus's tests use:
 # - Debian packages: iproute2 (network namespaces and veth pairs for the mDNS
-#   and NAT lab tests), nftables (the NAT lab's routers), and for the interop
+#   and NAT lab tests), nftables (the NAT lab's routers), prometheus (a real
+#   Prometheus scraping a daemon in the metrics test), and for the interop
 #   suite (make interop) Node.js, npm and chromium (js-libp2p in a headless
 #   browser);
 # - the interop suite's npm packages, exactly as interop/js/package-lock.json
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
