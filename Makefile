@@ -4,7 +4,7 @@ PROFILE   ?= local
 ARGS      ?=
 BIN       := bin/plexus
 
-.PHONY: all build run test test-short vet bench deps clean
+.PHONY: all build run test test-short vet bench deps clean interop interop-matrix
 
 all: build
 
@@ -33,8 +33,19 @@ vet:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+## interop: the interop suite against js-libp2p (Node and headless Chromium),
+## one subtest per check of docs/interop.md. Installs its npm packages first.
+interop: deps
+	$(GO) vet -tags interop ./interop
+	$(GO) test -tags interop -count=1 -timeout 5m -run TestInterop ./interop
+
+## interop-matrix: run the interop suite and rewrite docs/interop.md from it.
+interop-matrix: deps
+	$(GO) test -tags interop -count=1 -timeout 5m -run TestInterop ./interop -update-matrix
+
 ## deps: system packages the tests use (network namespaces for the mDNS and
-## NAT tests). Needs root; skipped with a note otherwise.
+## NAT tests; Node.js and chromium for the interop suite) and the interop
+## suite's npm packages (npm ci). Needs root; skipped with a note otherwise.
 deps:
 	@bash scripts/install-deps.sh
 

@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Plexus's tests use: iproute2 (network
-# namespaces and veth pairs for the mDNS and NAT lab tests) and nftables
-# (the NAT lab's routers) and prometheus (a real Prometheus scraping a daemon
-# in the metrics test). Does nothing when they are already there.
+# Installs what Plexus's tests use:
+# - Debian packages: iproute2 (network namespaces and veth pairs for the mDNS
+#   and NAT lab tests), nftables (the NAT lab's routers), prometheus (a real
+#   Prometheus scraping a daemon in the metrics test), and for the interop
+#   suite (make interop) Node.js, npm and chromium (js-libp2p in a headless
+#   browser);
+# - the interop suite's npm packages, exactly as interop/js/package-lock.json
+#   pins them (npm ci, from npm's cache when it has them; skipped when
+#   node_modules already matches the lock file).
+# Does nothing that is already done.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "install-deps: not root, cannot install ${need[*]}; the tests that need them will skip" >&2
-  exit 0
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: not root, cannot install ${need[*]}; the tests that need them will skip (the interop suite fails)" >&2
+  else
+    echo "install-deps: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
 fi
-echo "install-deps: installing ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+# The interop suite's js-libp2p packages.
+js=interop/js
+if command -v npm >/dev/null 2>&1 && [ -f "$js/package-lock.json" ]; then
+  stamp="$js/node_modules/.plexus-lock.sha256"
+  sum=$(sha256sum "$js/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    echo "install-deps: npm ci in $js"
+    # esbuild's install script only checks its binary (which comes in the
+    # @esbuild/linux-x64 package); no other package runs one.
+    (cd "$js" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+    echo "$sum" > "$stamp"
+  fi
+fi
