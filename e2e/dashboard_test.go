@@ -1,0 +1,355 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/plexus-p2p/plexus/api/wire"
+)
+
+// The dashboard's browser tests: the real daemon serves /ui/ and a real
+// headless Chromium (Debian's chromium, installed by scripts/install-deps.sh)
+// uses it as a person would, driven by chromedp. Each page is saved as a
+// screenshot in the test's artifact directory (go test -artifacts keeps
+// them; see t.ArtifactDir).
+
+const (
+	dashAdminPW  = "dashboard admin password"
+	dashViewerPW = "dashboard viewer password"
+)
+
+// chromiumPath finds the browser; the test skips, saying how to install
+// it, when there is none.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium: run scripts/install-deps.sh as root (make deps) for the dashboard's browser tests")
+	return ""
+}
+
+// browser starts a fresh headless Chromium (its own empty profile) and
+// returns a chromedp context bound to one tab, at 1280x800.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	// chromedp's defaults (headless, no first run, no background
+	// networking, no sync, ...) and the flags a sandboxless CI needs.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 800)); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// ui runs browser actions, each step bounded, and fails the test naming the
+// step with a screenshot of what the page showed.
+type ui struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string // screenshots
+	shot int
+}
+
+// css selects the first element matching a CSS selector.
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+func (u *ui) run(step string, actions ...chromedp.Action[chromedp.Void]) {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		path := u.screenshot("failed-" + strings.ReplaceAll(step, " ", "-"))
+		body, _ := chromedp.Run(u.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		u.t.Fatalf("%s: %v\nscreenshot: %s\npage text: %s", step, err, path, body)
+	}
+}
+
+// screenshot saves the viewport as <dir>/NN-name.png and returns its path.
+func (u *ui) screenshot(name string) string {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		u.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	u.shot++
+	path := filepath.Join(u.dir, fmt.Sprintf("%02d-%s.png", u.shot, name))
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		u.t.Fatal(err)
+	}
+	return path
+}
+
+// eval evaluates a JavaScript expression (awaiting a promise) in the page.
+func eval[T any](u *ui, what, expr string) T {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		u.t.Fatalf("%s: %v (screenshot %s)", what, err, u.screenshot("failed-"+strings.ReplaceAll(what, " ", "-")))
+	}
+	return v
+}
+
+// waitText waits until the element sel contains want.
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	return poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.offsetParent !== null && e.textContent.includes(%q); })()`, sel, want))
+}
+
+// pressEnter presses Enter in the input sel, submitting its form.
+func pressEnter(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.SendKeys(css(sel), kb.Enter)
+}
+
+// typeInto replaces the value of the input sel as typing would: the
+// input's "input" event follows.
+func typeInto(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Focus(css(sel)), chromedp.SetValue(css(sel), value),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new Event("input", {bubbles: true}))`, sel)))
+}
+
+// poll waits until the expression is true.
+func poll(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(0))
+}
+
+// absent checks that no element matches sel.
+func (u *ui) absent(what, sel string) {
+	u.t.Helper()
+	if n := eval[int](u, "count "+sel, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)); n != 0 {
+		u.t.Fatalf("%s: %d elements match %s, want none (screenshot %s)", what, n, sel, u.screenshot("unexpected-"+what))
+	}
+}
+
+func (u *ui) login(base, name, password string) {
+	u.t.Helper()
+	u.run("open the login page "+name,
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(css("#login-form")),
+		chromedp.SetValue(css("#login-user"), name),
+		chromedp.SetValue(css("#login-pass"), password),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css("#app")),
+	)
+}
+
+func (u *ui) page(name string) {
+	u.t.Helper()
+	u.run("open the "+name+" page", chromedp.Click(css(`#nav a[data-page="`+name+`"]`)),
+		chromedp.WaitVisible(css(`#nav a[data-page="`+name+`"][aria-current="page"]`)))
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func TestDashboard(t *testing.T) {
+	bctx := browser(t)
+	u := &ui{t: t, ctx: bctx, dir: t.ArtifactDir()}
+	t.Logf("screenshots in %s", u.dir)
+
+	root := t.TempDir()
+	repoA, repoB := filepath.Join(root, "a"), filepath.Join(root, "b")
+	ok(t, repoA, "init")
+	ok(t, repoB, "init")
+	okStdin(t, repoA, dashAdminPW+"\n", nil, "users", "add", "alice", "--role", "admin")
+	okStdin(t, repoA, dashViewerPW+"\n", nil, "users", "add", "victor", "--role", "viewer")
+	apiA := freePort(t)
+	a := startDaemon(t, repoA, "--api-listen", apiA)
+	base := "http://" + apiA
+	var idA wire.ID
+	okJSON(t, repoA, &idA, "id")
+
+	// Not logged in: the login page, nothing else.
+	u.run("the login page comes first", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(css("#login-form")))
+	u.absent("no dashboard before login", "#app:not([hidden])")
+	u.screenshot("login")
+	u.run("a wrong password is refused",
+		chromedp.SetValue(css("#login-user"), "alice"),
+		chromedp.SetValue(css("#login-pass"), "not the password"),
+		chromedp.Click(css("#login-submit")),
+		waitText("#login-error", "Wrong user name or password"))
+
+	// Overview: the node's peer ID, addresses, version, the NAT doctor.
+	u.login(base, "alice", dashAdminPW)
+	u.run("the overview shows the peer ID", waitText("#peer-id", idA.PeerID), waitText("#addrs", idA.Addrs[0]),
+		waitText("#reachability", ""), waitText("#version", ""), chromedp.WaitVisible(css("#bw-chart canvas")))
+	u.screenshot("overview")
+
+	// Peers: a second node appears without a reload.
+	u.page("peers")
+	u.run("no peers yet", waitText("#peer-count", "(0 connected"))
+	startDaemon(t, repoB)
+	var idB wire.ID
+	okJSON(t, repoB, &idB, "id")
+	ok(t, repoB, "connect", idA.Addrs[0])
+	u.run("node B appears on Peers", chromedp.WaitVisible(css(`tr[data-key^="`+idB.PeerID+`"]`)), waitText("#peer-count", "(1 connected"))
+	u.run("filter the peers", typeInto("#peer-filter", "no-such-agent"), waitText("#peers-table", "Nothing matches the filter"),
+		typeInto("#peer-filter", "plexus"),
+		chromedp.WaitVisible(css(`tr[data-key^="`+idB.PeerID+`"]`)))
+	u.screenshot("peers")
+
+	// Pub/sub: watch a topic, publish from the dashboard and from node B;
+	// both messages arrive in the live view.
+	u.page("pubsub")
+	u.run("watch a topic", chromedp.SetValue(css("#watch-topic"), "dash-chat"),
+		pressEnter("#watch-topic"), waitText("#watching", "Watching dash-chat"),
+		waitText("#topics", "dash-chat"))
+	u.run("publish from the dashboard",
+		chromedp.SetValue(css("#publish-topic"), "dash-chat"),
+		chromedp.SetValue(css("#publish-message"), "hello from the dashboard"),
+		chromedp.Click(css("#publish-submit")),
+		waitText("#messages", "hello from the dashboard"), waitText("#publish-result", "Published on dash-chat"))
+	ok(t, repoB, "pubsub", "join", "dash-chat")
+	ok(t, repoB, "pubsub", "pub", "dash-chat", "hello from node B")
+	u.run("node B's message arrives", waitText("#messages", "hello from node B"))
+	u.screenshot("pubsub")
+
+	// Network: the crawl drawn as a graph, the routing table's buckets.
+	u.page("network")
+	u.run("crawl the network", chromedp.Click(css("#explore-run")), waitText("#explore-result", "2 nodes, 2 reachable"),
+		chromedp.WaitVisible(css("#graph canvas")), waitText("#graph-legend", "plexus/"))
+	u.screenshot("network")
+
+	// Records: put one, see it listed, get it back.
+	u.page("records")
+	u.run("put a record", chromedp.SetValue(css("#put-name"), "greeting"),
+		chromedp.SetValue(css("#put-value"), "hello, records"), pressEnter("#put-name"),
+		waitText("main", "/plexus/"+idA.PeerID+"/greeting"))
+	u.run("get it back", chromedp.SetValue(css("#get-key"), "/plexus/"+idA.PeerID+"/greeting"),
+		pressEnter("#get-key"), waitText("#get-result .record-value", "hello, records"))
+	u.screenshot("records")
+
+	// Files.
+	u.page("files")
+	testDashboardFiles(t, u, repoA)
+
+	// Events: live, filterable.
+	u.page("events")
+	u.run("events are listed", waitText("#event-rows", "peer.connected"))
+	u.run("filter events", typeInto("#event-filter", "pubsub."), waitText("#event-rows", "pubsub.joined"))
+	shown := eval[[]string](u, "read the filtered events", `[...document.querySelectorAll("#event-rows tr")].map(r => r.dataset.type)`)
+	for _, typ := range shown {
+		if !strings.HasPrefix(typ, "pubsub.") {
+			t.Fatalf("filter pubsub. shows a %s event", typ)
+		}
+	}
+	u.screenshot("events")
+
+	// Users (an admin): the list and the add form.
+	u.page("users")
+	u.run("users are listed", waitText("main table", "victor"), waitText("main table", "alice"))
+	u.screenshot("users")
+
+	// The phone width: the same overview, nothing wider than the screen.
+	u.run("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Click(css(`#nav a[data-page="overview"]`)),
+		waitText("#peer-id", idA.PeerID))
+	overflow := eval[bool](u, "measure the width", `document.documentElement.scrollWidth > window.innerWidth + 1`)
+	u.screenshot("overview-phone")
+	if overflow {
+		t.Fatal("at 390 px the overview is wider than the screen")
+	}
+	u.run("desktop width", chromedp.EmulateViewport(1280, 800))
+
+	// Logout: back to the login page, and the session is gone.
+	u.run("log out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#login-form")),
+		waitText("#login-error", "logged out"))
+	u.run("reload after logout", chromedp.Navigate(base+"/ui/#/peers"), chromedp.WaitVisible(css("#login-form")))
+
+	// A viewer: no Users page, no controls that would fail.
+	u.login(base, "victor", dashViewerPW)
+	u.run("viewer overview", waitText("#peer-id", idA.PeerID), waitText("#whoami", "victor (viewer)"))
+	u.absent("viewer sees no Users link", `#nav a[data-page="users"]:not([hidden])`)
+	u.run("viewer types #/users", chromedp.Navigate(base+"/ui/#/users"), chromedp.WaitVisible(css(`#nav a[data-page="overview"][aria-current="page"]`)))
+	u.absent("viewer sees no user list", "#user-form")
+	u.page("pubsub")
+	u.run("viewer sees topics", waitText("#topics", "dash-chat"))
+	u.absent("viewer cannot publish", "#publish-form")
+	u.absent("viewer cannot join or leave", "#join-form, #topics button.danger")
+	u.screenshot("viewer-pubsub")
+	u.page("peers")
+	u.run("viewer sees peers", chromedp.WaitVisible(css(`tr[data-key^="`+idB.PeerID+`"]`)))
+	u.absent("viewer cannot connect or disconnect", "#connect-form, main button.danger")
+
+	// The daemon stops: a visible error; it comes back on the same address:
+	// the page reconnects by itself (the session survives in the datastore).
+	a.stop(t)
+	u.run("the daemon stopping shows an error", waitText("#banner", "daemon"), chromedp.WaitVisible(css("#live.off")))
+	u.screenshot("daemon-stopped")
+	startDaemon(t, repoA, "--api-listen", apiA)
+	u.run("the dashboard reconnects", chromedp.WaitNotVisible(css("#banner")), chromedp.WaitVisible(css("#live.on")),
+		waitText("#whoami", "victor"))
+}
+
+// testDashboardFiles uploads a small file and fetches it back when the
+// daemon has the files routes, and otherwise checks that the page says
+// files are not available.
+func testDashboardFiles(t *testing.T, u *ui, repo string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 20*time.Second)
+	defer cancel()
+	has, err := chromedp.Run(ctx, chromedp.Poll[int](`document.querySelector("#files-unavailable") ? 2 : (document.querySelector("#upload-form") && document.querySelector("main table, main .empty") ? 1 : 0)`,
+		chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("the files page shows neither its controls nor that files are unavailable: %v", err)
+	}
+	if has == 2 {
+		t.Log("this daemon has no /v1/files routes: the page says so")
+		u.screenshot("files-unavailable")
+		return
+	}
+	file := filepath.Join(t.TempDir(), "hello.txt")
+	if err := os.WriteFile(file, []byte("hello from the dashboard's file test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u.run("upload a file", chromedp.SetUploadFiles(css("#upload-file"), []string{file}),
+		pressEnter("#upload-file"), chromedp.WaitVisible(css("#added-cid")))
+	cid := eval[string](u, "read the CID", `document.querySelector("#added-cid").textContent`)
+	var pins []map[string]any
+	okJSON(t, repo, &pins, "files", "pins")
+	b, _ := json.Marshal(pins)
+	if !strings.Contains(string(b), cid) {
+		t.Fatalf("uploaded %s, pins %s", cid, b)
+	}
+	u.run("fetch it back", chromedp.SetValue(css("#fetch-cid"), cid), pressEnter("#fetch-cid"),
+		chromedp.WaitVisible(css("#download-link")), waitText("main table", cid))
+	got := eval[string](u, "download it", `fetch(document.querySelector("#download-link").href).then(r => r.text())`)
+	if got != "hello from the dashboard's file test\n" {
+		t.Fatalf("downloaded %q", got)
+	}
+	u.screenshot("files")
+}
