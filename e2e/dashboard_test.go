@@ -229,12 +229,12 @@ func TestDashboard(t *testing.T) {
 	u.run("watch a topic", chromedp.SetValue(css("#watch-topic"), "dash-chat"),
 		pressEnter("#watch-topic"), waitText("#watching", "Watching dash-chat"),
 		waitText("#topics", "dash-chat"))
+	ok(t, repoB, "pubsub", "join", "dash-chat")
 	u.run("publish from the dashboard",
 		chromedp.SetValue(css("#publish-topic"), "dash-chat"),
 		chromedp.SetValue(css("#publish-message"), "hello from the dashboard"),
 		chromedp.Click(css("#publish-submit")),
-		waitText("#messages", "hello from the dashboard"), waitText("#publish-result", "Published on dash-chat"))
-	ok(t, repoB, "pubsub", "join", "dash-chat")
+		waitText("#messages", "hello from the dashboard"), waitText("#publish-result", "Published on dash-chat to 1 peer"))
 	ok(t, repoB, "pubsub", "pub", "dash-chat", "hello from node B")
 	u.run("node B's message arrives", waitText("#messages", "hello from node B"))
 	u.screenshot("pubsub")

@@ -58,8 +58,8 @@ func Handler() http.Handler {
 			serveIndex(w, r)
 			return
 		}
-		if _, err := fs.Stat(FS(), strings.TrimPrefix(name, "/")); err != nil {
-			http.NotFound(w, r)
+		if st, err := fs.Stat(FS(), strings.TrimPrefix(name, "/")); err != nil || st.IsDir() {
+			http.NotFound(w, r) // no directory listings
 			return
 		}
 		h.Set("Cache-Control", "no-cache")

@@ -389,14 +389,14 @@ function sortableTable({ columns, rows, key, filter, empty, sort }) {
 pages.overview = {
   title: "Overview",
   render(ctx) {
-    const idCard = h("section", { class: "card wide", "aria-labelledby": "ov-id" });
+    const idCard = h("section", { class: "card span2", "aria-labelledby": "ov-id" });
     const statsCard = h("section", { class: "card" }, h("h3", { text: "This node" }));
     const natCard = h("section", { class: "card" }, h("h3", { text: "Reachability" }));
-    const bwCard = h("section", { class: "card wide" }, h("h3", { text: "Bandwidth" }));
+    const bwCard = h("section", { class: "card span2" }, h("h3", { text: "Bandwidth" }));
     const chartEl = h("div", { class: "chart", id: "bw-chart", role: "img", "aria-label": "Bandwidth in and out, bytes per second, last minutes" });
     const bwNow = h("p", { class: "muted small", id: "bw-now" });
     bwCard.append(chartEl, bwNow);
-    ctx.main.append(h("h2", { text: "Overview" }), h("div", { class: "grid" }, idCard, statsCard, natCard, bwCard));
+    ctx.main.append(h("h2", { text: "Overview" }), h("div", { class: "grid" }, idCard, statsCard, bwCard, natCard));
 
     const drawID = (id) => {
       const copy = h("button", { type: "button", id: "copy-peer-id", text: "Copy", "aria-label": "Copy the peer ID" });
@@ -575,7 +575,7 @@ pages.network = {
     const summary = h("div", { id: "explore-summary" });
     const tableCard = h("section", { class: "card" }, h("h3", { text: "Routing table (Kademlia buckets)" }));
     ctx.main.append(h("h2", { text: "Network" }), h("div", { class: "grid" },
-      h("section", { class: "card wide" }, h("div", { class: "row" }, runBtn, progress), graphEl, legend, summary),
+      h("section", { class: "card span2" }, h("div", { class: "row" }, runBtn, progress), graphEl, legend, summary),
       tableCard));
 
     let cy = null;
@@ -598,14 +598,14 @@ pages.network = {
       if (cy) cy.destroy();
       if (!window.cytoscape) { graphEl.replaceChildren(h("p", { class: "error", text: "The graph library did not load." })); return; }
       cy = cytoscape({
-        container: graphEl, elements: els, wheelSensitivity: 0.3,
+        container: graphEl, elements: els, wheelSensitivity: 0.3, maxZoom: 2.5, minZoom: 0.1,
         style: [
           { selector: "node", style: { "background-color": "data(color)", label: "data(label)", "font-size": 9, color: "#1d2330", width: 14, height: 14 } },
           { selector: 'node[dialable = "no"]', style: { "background-opacity": 0.25, "border-width": 2, "border-style": "dashed", "border-color": "data(color)" } },
           { selector: 'node[self = "yes"]', style: { width: 22, height: 22, "border-width": 3, "border-color": "#1d2330" } },
           { selector: "edge", style: { width: 1, "line-color": "#b8c0cf", "curve-style": "haystack" } },
         ],
-        layout: { name: rep.nodes.length > 150 ? "circle" : "cose", animate: false, nodeDimensionsIncludeLabels: true },
+        layout: { name: rep.nodes.length > 150 ? "circle" : "cose", animate: false, nodeDimensionsIncludeLabels: true, padding: 30 },
       });
       legend.replaceChildren(...agents.map((a) => h("span", {}, h("span", { class: "legend-dot", "data-color": color(a) }), `${a} (${rep.nodes.filter((n) => (n.agent_version || "unknown") === a).length})`)),
         h("span", { class: "muted", text: "Faded, dashed: not reachable by the crawler. Framed: this node." }));
