@@ -444,7 +444,8 @@ pages.overview = {
       const width = Math.max(260, chartEl.clientWidth || 600);
       return new uPlot({
         width, height: 220,
-        scales: { x: { time: true } },
+        // The last five minutes, whatever the samples so far.
+        scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - keep * 2, now]; } }, y: { range: (u, min, max) => [0, Math.max(1024, max * 1.1)] } },
         axes: [{}, { values: (u, vals) => vals.map((v) => fmtBytes(v) + "/s"), size: 80 }],
         series: [{}, { label: "in", stroke: getComputedStyle(document.documentElement).getPropertyValue("--in").trim() || "#2f5fc4", width: 2, value: (u, v) => v == null ? "–" : fmtBytes(v) + "/s" },
           { label: "out", stroke: getComputedStyle(document.documentElement).getPropertyValue("--out").trim() || "#d9822b", width: 2, value: (u, v) => v == null ? "–" : fmtBytes(v) + "/s" }],
@@ -610,7 +611,15 @@ pages.network = {
       legend.replaceChildren(...agents.map((a) => h("span", {}, h("span", { class: "legend-dot", "data-color": color(a) }), `${a} (${rep.nodes.filter((n) => (n.agent_version || "unknown") === a).length})`)),
         h("span", { class: "muted", text: "Faded, dashed: not reachable by the crawler. Framed: this node." }));
       for (const dot of legend.querySelectorAll(".legend-dot")) dot.style.background = dot.dataset.color;
-      summary.replaceChildren(h("p", { id: "explore-result" }, `${rep.total} nodes, ${rep.dialable} reachable, ${rep.undialable} not, in ${(rep.duration_ms / 1000).toFixed(1)} s${rep.complete ? "" : " (cut short by the timeout)"}.`));
+      const nodes = sortableTable({ rows: rep.nodes, key: (n) => n.peer_id, columns: [
+        { title: "Node", value: (n) => n.peer_id, render: (n) => h("code", { title: n.peer_id, text: n.self ? "this node" : shortID(n.peer_id) }) },
+        { title: "Agent", value: (n) => n.agent_version || "unknown" },
+        { title: "Reachable", value: (n) => (n.dialable || n.self ? "yes" : "no"), render: (n) => n.dialable || n.self ? "yes" : h("span", { class: "warn", text: n.error ? `no: ${n.error}` : "no" }) },
+        { title: "Neighbours", num: true, value: (n) => (n.neighbours || []).length },
+        { title: "Addresses", narrow: true, value: (n) => (n.addrs || []).join(" "), render: (n) => h("code", { class: "small", text: (n.addrs || []).slice(0, 2).join(" ") }) },
+      ] });
+      summary.replaceChildren(h("p", { id: "explore-result" }, `${rep.total} nodes, ${rep.dialable} reachable, ${rep.undialable} not, in ${(rep.duration_ms / 1000).toFixed(1)} s${rep.complete ? "" : " (cut short by the timeout)"}.`),
+        h("details", {}, h("summary", { text: "The nodes as a table" }), nodes.el));
     };
     runBtn.addEventListener("click", () => {
       if (ctrl) ctrl.abort();
