@@ -161,3 +161,18 @@ func TestHandler(t *testing.T) {
 		t.Errorf("POST /ui/: %d, want 405", resp.StatusCode)
 	}
 }
+
+// TestNoMarkupFromStrings keeps the pages free of the ways data from the
+// network (agent versions, messages, record values) could become markup:
+// elements are built with h() and text is set as text.
+func TestNoMarkupFromStrings(t *testing.T) {
+	js, err := fs.ReadFile(FS(), "app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"} {
+		if bytes.Contains(js, []byte(bad)) {
+			t.Errorf("app.js uses %s", bad)
+		}
+	}
+}

@@ -155,9 +155,19 @@ async function readSSE(resp, onEvent, signal) {
   }
 }
 
-/** stream opens a GET SSE route and reads it; it rejects with APIError on an error answer. */
-async function stream(path, onEvent, signal) {
-  const resp = await fetch(path, { headers: { Accept: "text/event-stream" }, credentials: "same-origin", signal });
+/**
+ * stream opens an SSE route (a GET, or a POST with a JSON body for the routes that report
+ * progress) and reads it; it rejects with APIError on an error answer.
+ */
+async function stream(path, onEvent, signal, body) {
+  const init = { headers: { Accept: "text/event-stream" }, credentials: "same-origin", signal };
+  if (body !== undefined) {
+    init.method = "POST";
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+    init.headers["X-CSRF-Token"] = state.csrf;
+  }
+  const resp = await fetch(path, init);
   if (!resp.ok) {
     let body = null;
     try { body = await resp.json(); } catch { /* not JSON */ }
@@ -257,10 +267,35 @@ const connection = {
   },
 };
 
+/** samples are the node's stats, taken every 2 s while logged in, for the bandwidth chart. */
+const samples = {
+  keep: 150, // 5 minutes
+  xs: [], ins: [], outs: [],
+  listeners: new Set(),
+  timer: null,
+  on(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); },
+  async take() {
+    const s = await api("GET", "/v1/stats");
+    s.at = Date.now();
+    this.xs.push(s.at / 1000); this.ins.push(s.rate_in); this.outs.push(s.rate_out);
+    if (this.xs.length > this.keep) { this.xs.shift(); this.ins.shift(); this.outs.shift(); }
+    return s;
+  },
+  start() {
+    this.stop();
+    this.timer = setInterval(async () => {
+      if (!connection.up) return;
+      try { const s = await this.take(); for (const fn of this.listeners) fn(s); } catch { /* the connection reports it */ }
+    }, 2000);
+  },
+  stop() { clearInterval(this.timer); this.timer = null; this.xs.length = this.ins.length = this.outs.length = 0; },
+};
+
 // ---------------------------------------------------------------- login and the shell
 
 function showLogin(msg) {
   connection.stop();
+  samples.stop();
   router.unmount();
   state.me = null;
   $("#app").hidden = true;
@@ -307,6 +342,7 @@ async function enter() {
   for (const a of document.querySelectorAll("[data-admin]")) a.hidden = !isAdmin();
   connection.retry = 0;
   connection.start();
+  samples.start();
   router.render();
 }
 
@@ -435,38 +471,40 @@ pages.overview = {
           : h("p", { class: "muted", text: "Nothing to advise." }));
     };
 
-    // The bandwidth chart: the smoothed rates of GET /v1/stats every 2 s.
-    const keep = 150; // 5 minutes
-    const xs = [], ins = [], outs = [];
+    // The bandwidth chart: the samples of GET /v1/stats taken every 2 s since login.
     let plot = null;
     const makePlot = () => {
       if (!window.uPlot) return null;
       const width = Math.max(260, chartEl.clientWidth || 600);
+      const css = (v, d) => getComputedStyle(document.documentElement).getPropertyValue(v).trim() || d;
       return new uPlot({
         width, height: 220,
-        // The last five minutes, whatever the samples so far.
-        scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - keep * 2, now]; } }, y: { range: (u, min, max) => [0, Math.max(1024, max * 1.1)] } },
+        // Up to the last five minutes: at least one, more as samples come.
+        scales: { x: { time: true, range: () => {
+          const now = Date.now() / 1000;
+          const span = Math.min(samples.keep * 2, Math.max(60, samples.xs.length ? now - samples.xs[0] : 0));
+          return [now - span, now];
+        } }, y: { range: (u, min, max) => [0, Math.max(1024, max * 1.1)] } },
         axes: [{}, { values: (u, vals) => vals.map((v) => fmtBytes(v) + "/s"), size: 80 }],
-        series: [{}, { label: "in", stroke: getComputedStyle(document.documentElement).getPropertyValue("--in").trim() || "#2f5fc4", width: 2, value: (u, v) => v == null ? "–" : fmtBytes(v) + "/s" },
-          { label: "out", stroke: getComputedStyle(document.documentElement).getPropertyValue("--out").trim() || "#d9822b", width: 2, value: (u, v) => v == null ? "–" : fmtBytes(v) + "/s" }],
-      }, [xs, ins, outs], chartEl);
+        series: [{}, { label: "in", stroke: css("--in", "#2f5fc4"), width: 2, value: (u, v) => v == null ? "–" : fmtBytes(v) + "/s" },
+          { label: "out", stroke: css("--out", "#d9822b"), width: 2, value: (u, v) => v == null ? "–" : fmtBytes(v) + "/s" }],
+      }, [samples.xs, samples.ins, samples.outs], chartEl);
     };
     const onResize = debounce(() => { if (plot) plot.setSize({ width: Math.max(260, chartEl.clientWidth), height: 220 }); }, 150);
     window.addEventListener("resize", onResize);
     ctx.cleanup(() => { window.removeEventListener("resize", onResize); if (plot) plot.destroy(); });
 
-    const loadStats = async () => {
-      try {
-        const s = await api("GET", "/v1/stats");
-        stats = { ...s, at: Date.now() };
-        xs.push(Date.now() / 1000); ins.push(s.rate_in); outs.push(s.rate_out);
-        if (xs.length > keep) { xs.shift(); ins.shift(); outs.shift(); }
-        if (!plot) plot = makePlot();
-        else plot.setData([xs, ins, outs]);
-        bwNow.textContent = `Now ${fmtBytes(s.rate_in)}/s in, ${fmtBytes(s.rate_out)}/s out (every stream of the node, smoothed).`;
-        drawStats();
-      } catch (e) { if (e.status) statsCard.replaceChildren(h("h3", { text: "This node" }), errorBox(e)); }
+    const showStats = (s) => {
+      stats = s;
+      if (!plot) plot = makePlot();
+      else plot.setData([samples.xs, samples.ins, samples.outs]);
+      bwNow.textContent = `Now ${fmtBytes(s.rate_in)}/s in, ${fmtBytes(s.rate_out)}/s out (every stream of the node, smoothed).`;
+      drawStats();
     };
+    const loadStats = async () => {
+      try { showStats(await samples.take()); } catch (e) { if (e.status) statsCard.replaceChildren(h("h3", { text: "This node" }), errorBox(e)); }
+    };
+    ctx.cleanup(samples.on(showStats));
     const loadID = async () => {
       try { state.id = await api("GET", "/v1/id"); drawID(state.id); drawStats(); } catch (e) { idCard.replaceChildren(errorBox(e)); }
     };
@@ -477,7 +515,6 @@ pages.overview = {
       if (!state.version) { try { state.version = await api("GET", "/v1/version"); } catch { /* shown as ? */ } }
       await loadID(); loadStats(); loadNAT();
     })();
-    ctx.interval(loadStats, 2000);
     ctx.interval(drawStats, 1000);
     const natSoon = debounce(loadNAT, 500), statsSoon = debounce(loadStats, 300), idSoon = debounce(loadID, 300);
     ctx.onEvent((ev) => {
@@ -844,35 +881,41 @@ pages.files = {
     const fetchCard = h("section", { class: "card" }, h("h3", { text: "Fetch by CID" }),
       h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); doFetch(cidIn.value.trim()); } }, h("label", {}, "CID", cidIn), fetchBtn),
       fetchProg, fetchOut);
-    const grid = h("div", { class: "grid" }, fetchCard, pinsCard);
+    // Fetching stores blocks (POST, admins); a viewer downloads what is here.
+    const grid = h("div", { class: "grid" }, isAdmin() ? fetchCard : null, pinsCard);
     ctx.main.append(h("h2", { text: "Files" }), grid);
 
-    let fetching = "";
     const doFetch = (cid) => {
       if (!cid) return;
-      fetching = cid;
       fetchProg.hidden = false; fetchProg.removeAttribute("value");
       fetchOut.replaceChildren(h("p", { class: "muted", text: `Fetching ${cid}…` }));
+      const ctrl = new AbortController();
+      ctx.cleanup(() => ctrl.abort());
       guard(fetchBtn, async () => {
+        // POST /v1/files/fetch answers when the file is local; asked for an event stream it
+        // reports its progress first.
+        let failed = null;
         try {
-          const r = await api("POST", "/v1/files/fetch", { cid });
-          fetchProg.max = 1; fetchProg.value = 1;
-          fetchOut.replaceChildren(h("p", {}, `Fetched ${fmtBytes(r.bytes)} in ${r.blocks} blocks from ${r.peers} peer${r.peers === 1 ? "" : "s"}. `,
-            h("a", { href: "/v1/files/get?cid=" + encodeURIComponent(cid), download: cid, id: "download-link", text: "Download" })));
-        } catch (e) {
+          await stream("/v1/files/fetch", (type, d) => {
+            if (type === "progress") {
+              if (d.total_bytes) { fetchProg.max = d.total_bytes; fetchProg.value = d.bytes; }
+              fetchOut.replaceChildren(h("p", { class: "muted", text: `${fmtBytes(d.bytes)}${d.total_bytes ? " of " + fmtBytes(d.total_bytes) : ""}, ${d.blocks}${d.total_blocks ? "/" + d.total_blocks : ""} blocks from ${d.peers} peer${d.peers === 1 ? "" : "s"}` }));
+            } else if (type === "result") {
+              fetchProg.max = 1; fetchProg.value = 1;
+              fetchOut.replaceChildren(h("p", {}, `Fetched ${cid}: ${fmtBytes(d.bytes)} in ${d.blocks} blocks from ${d.peers} peer${d.peers === 1 ? "" : "s"} (blocks already here are not fetched again). `,
+                h("a", { href: "/v1/files/get?cid=" + encodeURIComponent(cid), download: cid, id: "download-link", text: "Download" })));
+            } else if (type === "error") {
+              failed = new APIError(d.status, d);
+            }
+          }, ctrl.signal, { cid });
+        } catch (e) { failed = e; }
+        if (failed && failed.name !== "AbortError") {
           fetchProg.hidden = true;
-          fetchOut.replaceChildren(errorBox(e));
-        } finally { fetching = ""; }
+          fetchOut.replaceChildren(errorBox(failed));
+        }
       });
     };
-    ctx.onEvent((ev) => {
-      if (ev.type === "files.fetch.progress" && ev.data && ev.data.cid === fetching) {
-        const d = ev.data;
-        if (d.total_bytes) { fetchProg.max = d.total_bytes; fetchProg.value = d.bytes; }
-        fetchOut.replaceChildren(h("p", { class: "muted", text: `${fmtBytes(d.bytes)}${d.total_bytes ? " of " + fmtBytes(d.total_bytes) : ""}, ${d.blocks} blocks from ${d.peers} peers` }));
-      }
-      if (ev.type === "files.added" || ev.type === "files.fetched") loadPins();
-    });
+    ctx.onEvent((ev) => { if (ev.type.startsWith("files.")) loadPins(); });
 
     if (isAdmin()) {
       const file = h("input", { type: "file", id: "upload-file", required: true, "aria-label": "File to add" });
