@@ -278,6 +278,8 @@ func TestDashboard(t *testing.T) {
 	// Users (an admin): the list and the add form.
 	u.page("users")
 	u.run("users are listed", waitText("main table", "victor"), waitText("main table", "alice"))
+	u.run("add a user", chromedp.SetValue(css("#user-name"), "Carol"), chromedp.SetValue(css("#user-pass"), "carol's long password"),
+		pressEnter("#user-pass"), waitText("main table", "carol"))
 	u.screenshot("users")
 
 	// The phone width: the same overview, nothing wider than the screen.
