@@ -45,6 +45,7 @@ type Services struct {
 	ACL       ACL       // the peer allowlist and denylist
 	Auth      Auth      // user accounts, sessions and API tokens
 	Tunnels   Tunnels   // local TCP services exposed and forwarded over streams
+	Files     Files     // content-addressed files (UnixFS, IPFS compatible)
 }
 
 // Options configure a Server.

@@ -71,7 +71,7 @@ func newAuthEnv(t *testing.T, open bool) *authEnv {
 	svc := Services{
 		Node: &fakeNode{bus: events.New(), info: node.Info{ID: testPeer(t), AgentVersion: "plexus/test"}}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
-		Tunnels: fakeTunnels{}, ACL: fakeACL{}, Auth: e.auth,
+		Tunnels: fakeTunnels{}, ACL: fakeACL{}, Auth: e.auth, Files: fakeFiles{},
 	}
 	s, err := New(svc, Options{Token: testToken, Logger: quietLogger(), OpenRegistration: open})
 	if err != nil {

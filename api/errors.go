@@ -9,6 +9,7 @@ import (
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/discovery"
+	"github.com/plexus-p2p/plexus/files"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
 	"github.com/plexus-p2p/plexus/pubsub"
@@ -97,6 +98,12 @@ var statusTable = []struct {
 	{tunnel.ErrAddrInUse, http.StatusConflict},
 	{tunnel.ErrNotFound, http.StatusNotFound},
 	{tunnel.ErrClosed, http.StatusServiceUnavailable},
+	// files
+	{files.ErrNotFound, http.StatusNotFound},
+	{files.ErrNotPinned, http.StatusNotFound},
+	{files.ErrNotFile, http.StatusBadRequest},
+	{files.ErrNotDir, http.StatusBadRequest},
+	{files.ErrVerify, http.StatusBadGateway},
 }
 
 // statusOf returns the HTTP status for err: 500 when no class matches.

@@ -25,6 +25,7 @@ var eventConverters = []func(data any) (any, bool){
 	messagingEventWire,
 	tunnelEventWire,
 	aclEventWire,
+	filesEventWire,
 }
 
 // eventWire converts one event payload for the stream. A payload no

@@ -43,6 +43,7 @@ type (
 	fakeNAT       struct{ natAPI }
 	fakeTunnels   struct{ tunnelsAPI }
 	fakeACL       struct{ aclAPI }
+	fakeFiles     struct{ filesAPI }
 )
 
 // Aliases, so that embedding an interface whose method has the interface's
@@ -57,6 +58,7 @@ type (
 	natAPI       = NAT
 	tunnelsAPI   = Tunnels
 	aclAPI       = ACL
+	filesAPI     = Files
 )
 
 func (f *fakeNode) Info() node.Info            { return f.info }
@@ -82,6 +84,7 @@ func newTestAPI(t *testing.T, set func(*Services), shutdown func()) http.Handler
 		Auth:    newTestAuth(t),
 		Tunnels: fakeTunnels{},
 		ACL:     fakeACL{},
+		Files:   fakeFiles{},
 	}
 	if set != nil {
 		set(&svc)

@@ -19,6 +19,13 @@ type status struct {
 	v    any
 }
 
+// binary marks an answer of raw bytes, of one of the given media types.
+type binary []string
+
+// upload marks a request body of files: multipart/form-data parts (their
+// filenames give the paths) or the raw bytes of one file.
+type upload struct{}
+
 // openAPI describes the route table as an OpenAPI 3.1 document, generated
 // by reflection over the wire types so that it cannot drift from them.
 func openAPI(table []route) ([]byte, error) {
@@ -61,6 +68,12 @@ func openAPI(table []route) ([]byte, error) {
 			ok200["content"] = content
 		case string:
 			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case binary:
+			content := map[string]any{}
+			for _, mt := range o {
+				content[mt] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			}
+			ok200["content"] = content
 		default:
 			ok200["content"] = jsonContent(g.schema(reflect.TypeOf(out)))
 		}
@@ -83,7 +96,10 @@ func openAPI(table []route) ([]byte, error) {
 				"schema": map[string]any{"type": "string"}})
 		}
 		op["parameters"] = params
-		if rt.in != nil {
+		if _, ok := rt.in.(upload); ok {
+			bin := map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": bin, "application/octet-stream": bin}}
+		} else if rt.in != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(g.schema(reflect.TypeOf(rt.in)))}
 		}
 		addOp(path, strings.ToLower(method), op)

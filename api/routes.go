@@ -99,6 +99,19 @@ func (s *Server) routes() []route {
 		{"POST /v1/tunnels/expose", s.postTunnelExpose, "Serve a local TCP address to allowed peers under a /x/ protocol", wire.ExposeRequest{}, status{201, wire.Tunnel{}}, nil},
 		{"POST /v1/tunnels/forward", s.postTunnelForward, "Carry a local TCP listener's connections to a peer's exposed protocol", wire.ForwardRequest{}, status{201, wire.Tunnel{}}, nil},
 		{"DELETE /v1/tunnels", s.deleteTunnel, "Close a tunnel and the connections it carries", nil, wire.Tunnel{}, []string{"id"}},
+		// Files (UnixFS, IPFS compatible).
+		{"POST /v1/files/add", s.postFilesAdd, "Add a file or directory (multipart parts named by path, or a raw body), streamed", upload{}, wire.Added{}, []string{"only_hash?", "pin?", "wrap?", "name?"}},
+		{"GET /v1/files/cat", s.getFilesCat, "Stream a file's bytes", nil, binary{"application/octet-stream"}, []string{"cid"}},
+		{"GET /v1/files/get", s.getFilesGet, "Stream a file's bytes, or a directory as a tar archive", nil, binary{"application/octet-stream", "application/x-tar"}, []string{"cid"}},
+		{"POST /v1/files/fetch", s.postFilesFetch, "Make a file or directory local (resumes: stored blocks are not fetched again)", wire.CIDRequest{}, progressed{wire.Fetched{}, wire.FetchProgress{}}, nil},
+		{"GET /v1/files/ls", s.getFilesLs, "A directory's entries (a file: itself)", nil, []wire.FileEntry{}, []string{"cid"}},
+		{"GET /v1/files/stat", s.getFilesStat, "Size, blocks, and whether it is local and pinned", nil, wire.FileStat{}, []string{"cid"}},
+		{"GET /v1/files/providers", s.getFilesProviders, "Find the peers that provide a CID", nil, []wire.Provider{}, []string{"cid", "count?"}},
+		{"POST /v1/files/pin", s.postFilesPin, "Pin a file or directory (fetching what is missing)", wire.CIDRequest{}, wire.Pin{}, nil},
+		{"DELETE /v1/files/pin", s.deleteFilesPin, "Unpin a file or directory", nil, wire.Pin{}, []string{"cid"}},
+		{"POST /v1/files/unpin", s.postFilesUnpin, "Unpin a file or directory", wire.CIDRequest{}, wire.Pin{}, nil},
+		{"GET /v1/files/pins", s.getFilesPins, "Pinned roots", nil, []wire.Pin{}, nil},
+		{"POST /v1/files/gc", s.postFilesGC, "Remove the blocks no pin needs", nil, wire.GCResult{}, nil},
 	}
 }
 

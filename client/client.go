@@ -156,13 +156,20 @@ func (c *Client) send(ctx context.Context, method, path string, body any) (*http
 // sendAccept is send with an Accept header (none when accept is empty).
 func (c *Client) sendAccept(ctx context.Context, method, path string, body any, accept string) (*http.Response, error) {
 	var rd io.Reader
+	contentType := ""
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
+		rd, contentType = bytes.NewReader(b), "application/json"
 	}
+	return c.sendBody(ctx, method, path, rd, contentType, accept)
+}
+
+// sendBody is send with a body of any content type (none when rd is nil)
+// and an Accept header (none when accept is empty).
+func (c *Client) sendBody(ctx context.Context, method, path string, rd io.Reader, contentType, accept string) (*http.Response, error) {
 	u := c.base + path
 	if dl, ok := ctx.Deadline(); ok {
 		// Leave the daemon a little time to answer with its own error.
@@ -182,8 +189,8 @@ func (c *Client) sendAccept(ctx context.Context, method, path string, body any, 
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

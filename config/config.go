@@ -40,6 +40,8 @@ type Config struct {
 	Perf            Perf            `toml:"perf" comment:"Throughput measurement (plexus perf)."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
+	Gateway         Gateway         `toml:"gateway" comment:"The IPFS trustless gateway (off by default)."`
+	Files           Files           `toml:"files" comment:"File sharing: content-addressed files (IPFS UnixFS), stored in the repo's blocks directory."`
 }
 
 // Network configures listen addresses and bootstrap peers.
@@ -135,6 +137,7 @@ func Default() Config {
 		Perf:        Perf{Enabled: true},
 		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
 		Log:         Log{Level: "info", Format: "text"},
+		Files:       defaultFiles(),
 	}
 }
 
@@ -258,6 +261,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAccounts()...)
+	errs = append(errs, c.validateGateway()...)
+	errs = append(errs, c.validateFiles()...)
 	return errors.Join(errs...)
 }
 

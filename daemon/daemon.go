@@ -36,6 +36,9 @@ type Options struct {
 type Daemon struct {
 	Node    *node.Node
 	APIAddr string // host:port the API is bound to
+	// GatewayAddr is the host:port the trustless gateway is bound to
+	// (gateway.listen), "" when it is off.
+	GatewayAddr string
 
 	repo     config.Repo
 	cancel   context.CancelFunc
@@ -124,6 +127,17 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err := d.Node.Start(ctx); err != nil {
 		return nil, err
 	}
+	if o.Config.Gateway.Listen != "" {
+		// Public content-addressed data, as Kubo's gateway serves it: no
+		// token. Served once the node (and its block store) has started.
+		gln, err := net.Listen("tcp", o.Config.Gateway.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("gateway listen on %s: %w", o.Config.Gateway.Listen, err)
+		}
+		d.GatewayAddr = gln.Addr().String()
+		gateway := d.Node.Files().GatewayHandler()
+		d.serving.Go(func() { d.errs <- api.Serve(sctx, gln, gateway) })
+	}
 	// The API file appears once the node has started: a CLI that finds it
 	// ("plexus wait", "plexus daemon --detach") finds a ready daemon.
 	if err := o.Repo.WriteAPIAddr(d.APIAddr); err != nil {
@@ -177,6 +191,7 @@ func Services(n *node.Node, accounts *auth.Service) api.Services {
 		ACL:       n.ACL(),
 		Auth:      accounts,
 		Tunnels:   n.Tunnels(),
+		Files:     n.Files(),
 	}
 }
 

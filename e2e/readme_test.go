@@ -53,7 +53,7 @@ var startsNodes = regexp.MustCompile(`plexus daemon|plexus devnet|make run|syste
 // no other PLEXUS_* settings; each must leave no process behind. The blocks
 // that start nodes but cannot run here say why below.
 func TestREADME(t *testing.T) {
-	run := map[string]bool{"A network in one command": true, "Four nodes on one machine": true, "Tunnels": true, "Private networks": true,
+	run := map[string]bool{"A network in one command": true, "Four nodes on one machine": true, "Tunnels": true, "Files": true, "Private networks": true,
 		"Allowlist and denylist": true, "Dashboard": true}
 	notRun := map[string]string{
 		"":                        "make run runs a node in the foreground until Ctrl-C, make test is this suite",

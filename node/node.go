@@ -33,6 +33,7 @@ import (
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/events"
+	"github.com/plexus-p2p/plexus/files"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/nat"
 	"github.com/plexus-p2p/plexus/pubsub"
@@ -77,6 +78,9 @@ type Config struct {
 	Datastore datastore.Batching
 	// DatastorePath is the LevelDB directory used when Datastore is nil.
 	DatastorePath string
+	// BlocksPath is the flatfs directory of the files service's blocks.
+	// Empty: "blocks" next to DatastorePath, or memory when that is empty too.
+	BlocksPath string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registry receives libp2p's and the node's metrics. Nil: a new registry.
@@ -113,6 +117,7 @@ type Node struct {
 	ps      *pubsub.Service
 	msg     *messaging.Service
 	tunnels *tunnel.Service
+	files   *files.Service
 
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
@@ -225,6 +230,9 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	if err := n.startNAT(); err != nil {
+		return nil, err
+	}
+	if err := n.startFiles(); err != nil {
 		return nil, err
 	}
 	registerMetrics(n)

@@ -30,6 +30,7 @@ type daemonFlags struct {
 	logFormat   string
 
 	relayService optBool // --relay-service[=false]: overrides nat.relay_service
+	gateway      string  // --gateway-listen: overrides gateway.listen
 
 	detach  bool // start in the background and return once ready
 	readyFD int  // set by --detach for the background process: where it reports readiness
@@ -66,6 +67,7 @@ the daemon's error.`,
 	fl.StringArrayVar(&f.bootstrap, "bootstrap", nil, "peer to join the network through, a full multiaddr (repeatable; added to the config's)")
 	fl.StringArrayVar(&f.listen, "listen", nil, "multiaddr to listen on (repeatable; replaces the config's)")
 	fl.StringVar(&f.api, "api-listen", "", "HTTP API address host:port (port 0 picks one); also accepted as --api")
+	fl.StringVar(&f.gateway, "gateway-listen", "", "serve the IPFS trustless gateway (no token) on host:port (sets gateway.listen; loopback unless api.allow_remote)")
 	fl.BoolVar(&f.allowRemote, "api-allow-remote", false, "allow an API address beyond loopback, such as 0.0.0.0:5101 (sets api.allow_remote)")
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from config)")
 	fl.StringVar(&f.logFormat, "log-format", "", "text or json (default from config)")
@@ -118,6 +120,9 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 	}
 	if f.allowRemote {
 		cfg.API.AllowRemote = true
+	}
+	if f.gateway != "" {
+		cfg.Gateway.Listen = f.gateway
 	}
 	if f.logLevel != "" {
 		cfg.Log.Level = f.logLevel
@@ -190,6 +195,9 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) (err error) {
 		fmt.Fprintf(out, "  %s\n", a)
 	}
 	fmt.Fprintf(out, "API:     http://%s\n", d.APIAddr)
+	if d.GatewayAddr != "" {
+		fmt.Fprintf(out, "Gateway: http://%s/ipfs/ (trustless: ?format=raw, ?format=car; no token)\n", d.GatewayAddr)
+	}
 	printPrivateBanner(out, id.Private)
 	if len(cfg.Network.Bootstrap) == 0 {
 		fmt.Fprintln(out, "No bootstrap peers configured: running as a bootstrap node (the first node of a new network).")

@@ -50,6 +50,7 @@ func newRootCmd() *cobra.Command {
 		newNATCmd(g), newVersionCmd(g), newWaitCmd(g), newSwarmKeyCmd(g),
 		newUsersCmd(g), newTokensCmd(g),
 		newTunnelCmd(g),
+		newAddCmd(g), newGetFilesCmd(g), newCatCmd(g), newLsCmd(g), newPinCmd(g), newFilesCmd(g),
 	)
 	return root
 }

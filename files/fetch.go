@@ -1,0 +1,641 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/ipfs/go-datastore"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// FetchProgress tells how far a fetch has got.
+type FetchProgress struct {
+	Bytes, TotalBytes   uint64 // DAG bytes stored (including those stored before), DAG size (0 while unknown)
+	Blocks, TotalBlocks int    // blocks stored, blocks known so far
+	Peers               int    // peers that served blocks so far
+}
+
+// Fetched is the result of Fetch.
+type Fetched struct {
+	CID      cid.Cid
+	Bytes    uint64 // bytes fetched from peers by this call
+	Blocks   int    // blocks fetched from peers by this call
+	Peers    int    // peers that served them
+	Duration time.Duration
+}
+
+// fastGrace is how long the bitswap path leaves the work to providers that
+// speak the block protocol before it starts asking connected peers.
+const fastGrace = 300 * time.Millisecond
+
+// Fetch makes the whole DAG under c local (blocks already stored are not
+// fetched again: an interrupted fetch resumes), from every provider found,
+// verifying every block against its CID. Providers that speak the block
+// protocol serve whole subtrees as CARs, in parallel; other peers are asked
+// with bitswap. With no block arriving for the fetch timeout it fails with
+// ErrNotFound, saying how many providers were tried.
+func (s *Service) Fetch(ctx context.Context, c cid.Cid, progress func(FetchProgress)) (Fetched, error) {
+	release, err := s.hold(ctx)
+	if err != nil {
+		return Fetched{}, err
+	}
+	defer release()
+	return s.fetch(ctx, c, progress)
+}
+
+func fetchKey(c cid.Cid) datastore.Key { return datastore.NewKey(fetchPrefix).ChildString(c.String()) }
+
+// fetch is Fetch without the GC lock (the caller holds it).
+func (s *Service) fetch(ctx context.Context, c cid.Cid, progress func(FetchProgress)) (Fetched, error) {
+	if !c.Defined() {
+		return Fetched{}, errors.New("files: fetch: undefined CID")
+	}
+	mk := fetchKey(c)
+	// A marker left by a fetch that did not finish because the process
+	// died: its blocks may not have reached the disk, so check them.
+	resume, err := s.meta.Has(ctx, mk)
+	if err != nil {
+		return Fetched{}, err
+	}
+	f, err := s.fetchBlocks(ctx, []cid.Cid{c}, true, progress, func() error {
+		if err := s.meta.Put(ctx, mk, nil); err != nil {
+			return err
+		}
+		return s.meta.Sync(ctx, mk)
+	}, resume)
+	if err != nil && f == nil {
+		return Fetched{}, err
+	}
+	// Blocks stored so far are complete files (flatfs renames them into
+	// place); make them durable so the marker can go, also on failure.
+	if cerr := s.store.commit(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if cerr := s.meta.Delete(context.WithoutCancel(ctx), mk); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Fetched{}, err
+	}
+	res := f.result()
+	if res.Blocks > 0 {
+		s.publish(EventFetched, FetchedEvent{Fetched: res})
+	}
+	return res, nil
+}
+
+// fetchBlocksRoots makes the blocks roots local (not their DAGs).
+func (s *Service) fetchBlocksRoots(ctx context.Context, roots []cid.Cid) error {
+	_, err := s.fetchBlocks(ctx, roots, false, nil, nil, false)
+	return err
+}
+
+// fetch state
+type fetch struct {
+	s         *Service
+	root      cid.Cid
+	recursive bool
+	progress  func(FetchProgress)
+	start     time.Time
+
+	mu         sync.Mutex
+	changed    chan struct{} // closed and replaced on every change of the queue
+	queue      []*item
+	pending    int                  // items queued or being fetched
+	fast       map[peer.ID]bool     // providers with a running block-protocol worker
+	peers      map[peer.ID]struct{} // peers that served blocks
+	want       map[string]struct{}  // blocks asked for with bitswap
+	seen       map[string]struct{}  // blocks counted
+	tried      int                  // providers found
+	connecting int                  // providers being connected to
+	findDone   bool
+	err        error
+	lastBlock  time.Time
+	lastEvent  time.Time
+
+	bytes, fetchedBytes   uint64
+	blocks, fetchedBlocks int
+	totalBytes            uint64
+	known                 int
+}
+
+type item struct {
+	c    cid.Cid
+	size uint64               // its DAG's size from the parent's link; 0 when unknown
+	skip map[peer.ID]struct{} // providers that did not send it
+}
+
+// Block protocol batches: a subtree whose DAG is at most maxSubtree bytes
+// (by its parent's link) is asked for whole; a bigger or unknown one block
+// by block, so that its subtrees spread over the providers. A request asks
+// for up to maxBatchItems items or maxBatchBytes.
+const (
+	maxSubtree    = 64 << 20
+	maxBatchItems = 32
+	maxBatchBytes = 8 << 20
+)
+
+// recursive reports whether the block protocol asks for it.c's whole DAG.
+func (it *item) recursive() bool {
+	return it.c.Type() == cid.DagProtobuf && it.size > 0 && it.size <= maxSubtree
+}
+
+// fetchBlocks makes the blocks roots local, with their DAGs when
+// recursive. before runs once it is known that something must be fetched;
+// with verifyLocal stored blocks are checked against their CIDs.
+func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bool, progress func(FetchProgress),
+	before func() error, verifyLocal bool) (*fetch, error) {
+	f := &fetch{s: s, recursive: recursive, progress: progress, start: time.Now(),
+		changed: make(chan struct{}), fast: map[peer.ID]bool{}, peers: map[peer.ID]struct{}{},
+		want: map[string]struct{}{}, seen: map[string]struct{}{}, lastBlock: time.Now()}
+	if len(roots) > 0 {
+		f.root = roots[0]
+	}
+	var missing []*item
+	for _, r := range roots {
+		items, err := f.expand(ctx, r, 0, nil, verifyLocal)
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, items...)
+	}
+	if len(missing) == 0 {
+		f.report(true)
+		return f, nil
+	}
+	if s.isClosed() || s.bitswap == nil {
+		return nil, fmt.Errorf("files: %s is not stored here and the service is offline: %w", f.root, ErrNotFound)
+	}
+	if before != nil {
+		if err := before(); err != nil {
+			return nil, err
+		}
+	}
+	return f, f.run(ctx, missing)
+}
+
+// expand returns the missing blocks under c (c itself when missing, or
+// when not recursive), counting the stored ones. size is c's DAG size from
+// its parent's link (0 if unknown).
+func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
+	if !f.recursive {
+		ok, err := f.s.hasBlock(ctx, c)
+		if err != nil || ok {
+			return nil, err
+		}
+		return []*item{{c: c, skip: skip}}, nil
+	}
+	var out []*item
+	err := f.s.walk(ctx, c, verifyLocal, func(v visit) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		k := string(v.cid.Hash())
+		if _, ok := f.seen[k]; ok {
+			return errSkipChildren
+		}
+		if !v.present {
+			sz := v.linkSize
+			if v.cid.Equals(c) {
+				sz = size
+			}
+			out = append(out, &item{c: v.cid, size: sz, skip: skip})
+			return nil
+		}
+		f.seen[k] = struct{}{}
+		f.countLocked(v.cid, v.size, v.node)
+		return nil
+	})
+	return out, err
+}
+
+// countLocked counts a stored block; nd is the decoded dag-pb node or nil.
+func (f *fetch) countLocked(c cid.Cid, size int, nd *merkledag.ProtoNode) {
+	f.bytes += uint64(size)
+	f.blocks++
+	if f.known < f.blocks {
+		f.known = f.blocks
+	}
+	if nd != nil {
+		f.known += len(nd.Links())
+	}
+	if c.Equals(f.root) {
+		f.totalBytes = uint64(size)
+		if nd != nil {
+			for _, l := range nd.Links() {
+				f.totalBytes += l.Size
+			}
+		}
+	}
+}
+
+func (f *fetch) run(ctx context.Context, missing []*item) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s := f.s
+	s.fetchMu.Lock()
+	s.fetches[f] = struct{}{}
+	s.fetchMu.Unlock()
+	defer func() {
+		s.fetchMu.Lock()
+		delete(s.fetches, f)
+		s.fetchMu.Unlock()
+	}()
+	f.enqueue(missing)
+
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); f.findProviders(ctx, &wg) }()
+	go func() { defer wg.Done(); f.bitswapWorker(ctx) }()
+	go func() { defer wg.Done(); f.watchdog(ctx, cancel) }()
+
+	err := f.wait(ctx)
+	cancel(nil)
+	wg.Wait()
+	f.report(true)
+	return err
+}
+
+// wait returns when every block is stored or the fetch failed.
+func (f *fetch) wait(ctx context.Context) error {
+	for {
+		f.mu.Lock()
+		pending, err, ch := f.pending, f.err, f.changed
+		f.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+				return cause
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// notifyLocked wakes everyone waiting on a change.
+func (f *fetch) notifyLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fetch) enqueue(items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.queue = append(f.queue, items...)
+	f.pending += len(items)
+	f.notifyLocked()
+	f.mu.Unlock()
+}
+
+// done marks n taken items as finished (stored, or requeued separately).
+func (f *fetch) done(n int) {
+	f.mu.Lock()
+	f.pending -= n
+	f.notifyLocked()
+	f.mu.Unlock()
+}
+
+// fail ends the fetch with err.
+func (f *fetch) fail(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.notifyLocked()
+	f.mu.Unlock()
+}
+
+// take waits for items the worker may fetch: a block-protocol worker for
+// peer p (fast) takes one dag-pb subtree or up to max raw leaves it has not
+// failed on; the bitswap worker takes up to max blocks when no such worker
+// could. It returns nil when the fetch is over.
+func (f *fetch) take(ctx context.Context, p peer.ID, fast bool, max int) []*item {
+	for {
+		f.mu.Lock()
+		if f.err != nil || f.pending == 0 || ctx.Err() != nil {
+			f.mu.Unlock()
+			return nil
+		}
+		var out []*item
+		var bytes uint64
+		rest := f.queue[:0]
+		for _, it := range f.queue {
+			full := len(out) >= max || (fast && bytes >= maxBatchBytes)
+			if !full && f.eligibleLocked(it, p, fast) {
+				out = append(out, it)
+				bytes += it.size
+				continue
+			}
+			rest = append(rest, it)
+		}
+		for i := len(rest); i < len(f.queue); i++ {
+			f.queue[i] = nil
+		}
+		f.queue = rest
+		ch := f.changed
+		f.mu.Unlock()
+		if len(out) > 0 {
+			return out
+		}
+		var tick <-chan time.Time
+		var t *time.Timer
+		if !fast {
+			t = time.NewTimer(fastGrace)
+			tick = t.C
+		}
+		select {
+		case <-ch:
+		case <-tick:
+		case <-ctx.Done():
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+func (f *fetch) eligibleLocked(it *item, p peer.ID, fast bool) bool {
+	if fast {
+		_, skipped := it.skip[p]
+		return !skipped
+	}
+	// bitswap: when no block-protocol worker can take it, once the
+	// providers found so far are connected (or after fastGrace when the
+	// search or the connections take long)
+	if (!f.findDone || f.connecting > 0) && time.Since(f.start) < fastGrace {
+		return false
+	}
+	for q, alive := range f.fast {
+		if _, skipped := it.skip[q]; alive && !skipped {
+			return false
+		}
+	}
+	return true
+}
+
+// requeue puts back items that were taken but not fetched, with p (if
+// any) added to those that did not send them.
+func (f *fetch) requeue(ctx context.Context, items []*item, p peer.ID) {
+	for _, it := range items {
+		if p != "" {
+			skip := make(map[peer.ID]struct{}, len(it.skip)+1)
+			for q := range it.skip {
+				skip[q] = struct{}{}
+			}
+			skip[p] = struct{}{}
+			it.skip = skip
+		}
+	}
+	f.enqueue(items)
+	f.done(len(items))
+}
+
+// stored records a verified block that was fetched from p (p may be
+// empty when unknown) and returns the links of a dag-pb block.
+func (f *fetch) stored(b blocks.Block, p peer.ID) ([]*ipld.Link, error) {
+	var nd *merkledag.ProtoNode
+	if b.Cid().Type() == cid.DagProtobuf {
+		var err error
+		if nd, err = merkledag.DecodeProtobuf(b.RawData()); err != nil {
+			return nil, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
+		}
+	}
+	f.mu.Lock()
+	k := string(b.Cid().Hash())
+	if _, ok := f.seen[k]; !ok {
+		f.seen[k] = struct{}{}
+		f.countLocked(b.Cid(), len(b.RawData()), nd)
+		f.fetchedBytes += uint64(len(b.RawData()))
+		f.fetchedBlocks++
+	}
+	delete(f.want, b.Cid().KeyString())
+	if p != "" {
+		f.peers[p] = struct{}{}
+	}
+	f.lastBlock = time.Now()
+	f.mu.Unlock()
+	f.report(false)
+	if nd == nil {
+		return nil, nil
+	}
+	return nd.Links(), nil
+}
+
+func (f *fetch) wanted(c cid.Cid) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.want[c.KeyString()]
+	return ok
+}
+
+func (f *fetch) addPeer(p peer.ID) {
+	f.mu.Lock()
+	f.peers[p] = struct{}{}
+	f.mu.Unlock()
+}
+
+// report calls the progress callback (for every block stored) and
+// publishes the progress event (at most 4 times a second, always when
+// final).
+func (f *fetch) report(final bool) {
+	if f.progress == nil && (f.s.cfg.pub == nil || !f.recursive) {
+		return
+	}
+	f.mu.Lock()
+	p := FetchProgress{Bytes: f.bytes, TotalBytes: f.totalBytes, Blocks: f.blocks, TotalBlocks: f.known, Peers: len(f.peers)}
+	now := time.Now()
+	event := f.recursive && (final || now.Sub(f.lastEvent) >= 250*time.Millisecond)
+	if event {
+		f.lastEvent = now
+	}
+	f.mu.Unlock()
+	if f.progress != nil {
+		f.progress(p)
+	}
+	if event {
+		f.s.publish(EventFetchProgress, FetchProgressEvent{CID: f.root, FetchProgress: p})
+	}
+}
+
+func (f *fetch) result() Fetched {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return Fetched{CID: f.root, Bytes: f.fetchedBytes, Blocks: f.fetchedBlocks, Peers: len(f.peers), Duration: time.Since(f.start)}
+}
+
+// watchdog fails the fetch with ErrNotFound when no block has arrived for
+// the fetch timeout.
+func (f *fetch) watchdog(ctx context.Context, cancel context.CancelCauseFunc) {
+	timeout := f.s.cfg.timeout
+	tick := time.NewTicker(min(timeout/4, time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		f.mu.Lock()
+		idle, tried, blocks := time.Since(f.lastBlock), f.tried, f.fetchedBlocks
+		f.mu.Unlock()
+		if idle < timeout {
+			continue
+		}
+		what := "no block of it arrived"
+		if blocks > 0 {
+			what = "no further block arrived"
+		}
+		err := fmt.Errorf("files: %s: %w: %s within %s (%d providers tried)", f.root, ErrNotFound, what, timeout, tried)
+		f.fail(err)
+		cancel(err)
+		return
+	}
+}
+
+// findProviders looks the root up on the DHT, connects to each provider
+// and starts a block-protocol worker for it.
+func (f *fetch) findProviders(ctx context.Context, wg *sync.WaitGroup) {
+	defer func() {
+		f.mu.Lock()
+		f.findDone = true
+		f.notifyLocked()
+		f.mu.Unlock()
+	}()
+	s := f.s
+	if s.router == nil {
+		return
+	}
+	for ai := range s.router.FindProvidersAsync(ctx, f.root, 20) {
+		if ai.ID == s.host.ID() || ai.ID == "" {
+			continue
+		}
+		f.mu.Lock()
+		f.tried++
+		f.mu.Unlock()
+		if s.bad.isBad(ai.ID) {
+			continue
+		}
+		f.mu.Lock()
+		f.connecting++
+		f.mu.Unlock()
+		wg.Add(1)
+		go func(ai peer.AddrInfo) {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := s.host.Connect(cctx, ai)
+			cancel()
+			if err == nil {
+				f.markFast(ai.ID)
+			}
+			f.mu.Lock()
+			f.connecting--
+			f.notifyLocked()
+			f.mu.Unlock()
+			if err == nil {
+				f.fastWorker(ctx, ai.ID)
+			}
+		}(ai)
+	}
+}
+
+// bitswapWorker fetches with bitswap what no block-protocol provider can.
+func (f *fetch) bitswapWorker(ctx context.Context) {
+	sess := f.s.bitswap.NewSession(ctx)
+	for {
+		items := f.take(ctx, "", false, 64)
+		if items == nil {
+			return
+		}
+		keys := make([]cid.Cid, len(items))
+		f.mu.Lock()
+		for i, it := range items {
+			keys[i] = it.c
+			f.want[it.c.KeyString()] = struct{}{}
+		}
+		f.mu.Unlock()
+		bctx, bcancel := context.WithCancel(ctx)
+		ch, err := sess.GetBlocks(bctx, keys)
+		if err != nil {
+			bcancel()
+			f.requeue(ctx, items, "")
+			return
+		}
+		got := make(map[string]bool, len(items))
+		tick := time.NewTicker(250 * time.Millisecond)
+	recv:
+		for len(got) < len(items) {
+			select {
+			case b, ok := <-ch:
+				if !ok {
+					break recv
+				}
+				if err := verify(b.Cid(), b.RawData()); err != nil {
+					continue // bitswap hashes what it receives; never expected
+				}
+				if err := f.s.bs.Put(ctx, b); err != nil {
+					f.fail(fmt.Errorf("files: store block %s: %w", b.Cid(), err))
+					break recv
+				}
+				got[b.Cid().KeyString()] = true
+				links, err := f.stored(b, "")
+				if err != nil {
+					f.fail(err)
+					break recv
+				}
+				for _, l := range links {
+					more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+					if err != nil {
+						f.fail(err)
+						break recv
+					}
+					f.enqueue(more)
+				}
+			case <-tick.C:
+				// a block-protocol provider turned up: leave it the rest
+				f.mu.Lock()
+				alive := 0
+				for _, a := range f.fast {
+					if a {
+						alive++
+					}
+				}
+				f.mu.Unlock()
+				if alive > 0 {
+					break recv
+				}
+			case <-ctx.Done():
+				break recv
+			}
+		}
+		tick.Stop()
+		bcancel()
+		var rest []*item
+		for _, it := range items {
+			if !got[it.c.KeyString()] {
+				rest = append(rest, it)
+			}
+		}
+		f.mu.Lock()
+		for _, it := range rest {
+			delete(f.want, it.c.KeyString())
+		}
+		f.mu.Unlock()
+		f.enqueue(rest)
+		f.done(len(items))
+	}
+}

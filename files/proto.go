@@ -1,0 +1,434 @@
+package files
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multistream"
+)
+
+// The block protocol (BlockProtocol under the DHT's prefix): the client
+// writes a request and closes its side; the server answers with a CAR v1
+// stream of the blocks it has, each requested block followed, for a
+// recursive request, by its DAG in depth-first pre-order (each block once
+// per answer), and closes the stream. Blocks it lacks are left out; the
+// client fetches them elsewhere.
+//
+// Request: uvarint count (1..maxRequestItems), then per item a flags byte
+// (1: recursive) and a uvarint-length-prefixed binary CID.
+const (
+	maxRequestItems = 1024
+	maxCIDLen       = 128
+	maxBlockSize    = 2 << 20 // bitswap's limit
+	maxServeStreams = 16
+	badPeerPenalty  = 10 * time.Minute
+)
+
+// badPeers remembers peers that sent a block failing verification: they
+// are not asked again for a while.
+type badPeers struct {
+	mu    sync.Mutex
+	until map[peer.ID]time.Time
+}
+
+func newBadPeers() *badPeers { return &badPeers{until: map[peer.ID]time.Time{}} }
+
+func (b *badPeers) penalise(p peer.ID) {
+	b.mu.Lock()
+	b.until[p] = time.Now().Add(badPeerPenalty)
+	b.mu.Unlock()
+}
+
+func (b *badPeers) isBad(p peer.ID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.until[p]
+	if ok && time.Now().After(t) {
+		delete(b.until, p)
+		return false
+	}
+	return ok
+}
+
+// markFast counts a provider that has a block-protocol worker; it returns
+// false when p has one already.
+func (f *fetch) markFast(p peer.ID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, running := f.fast[p]; running {
+		return false
+	}
+	f.fast[p] = true
+	f.notifyLocked()
+	return true
+}
+
+// fastWorker fetches from p over the block protocol until the fetch is
+// over, p fails, or p turns out not to speak the protocol.
+func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
+	defer func() {
+		f.mu.Lock()
+		f.fast[p] = false
+		f.notifyLocked()
+		f.mu.Unlock()
+	}()
+	for {
+		items := f.take(ctx, p, true, maxBatchItems)
+		if items == nil {
+			return
+		}
+		leftover, err := f.request(ctx, p, items)
+		f.enqueue(leftover)
+		f.done(len(items))
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+			case errors.Is(err, ErrVerify):
+				f.s.bad.penalise(p)
+				f.s.log.Warn("a provider sent a block that does not match its CID: not asking it again for a while",
+					"peer", p, "err", err)
+			case errors.As(err, new(multistream.ErrNotSupported[string])) || errors.Is(err, multistream.ErrNotSupported[string]{}):
+				f.s.log.Debug("provider does not speak the block protocol; bitswap serves it", "peer", p)
+			default:
+				f.s.log.Debug("block protocol request failed", "peer", p, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// request asks p for items and stores what it sends, verified. It returns
+// the blocks still missing (including children of received blocks), with
+// p marked as not having them.
+func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover []*item, err error) {
+	s := f.s
+	// expected: blocks p may send now; recursive ones bring their children.
+	type exp struct {
+		recursive bool
+		size      uint64
+	}
+	expected := make(map[string]exp, len(items))
+	for _, it := range items {
+		expected[it.c.KeyString()] = exp{it.recursive(), it.size}
+	}
+	defer func() {
+		if len(expected) == 0 {
+			return
+		}
+		skip := map[peer.ID]struct{}{p: {}}
+		for _, it := range items {
+			if _, missing := expected[it.c.KeyString()]; missing {
+				for q := range it.skip {
+					skip[q] = struct{}{}
+				}
+			}
+		}
+		for k, e := range expected {
+			c, _ := cid.Cast([]byte(k))
+			more, xerr := f.expand(ctx, c, e.size, skip, false)
+			if xerr != nil && err == nil {
+				err = xerr
+			}
+			leftover = append(leftover, more...)
+		}
+	}()
+
+	str, err := s.host.NewStream(network.WithAllowLimitedConn(ctx, "files"), p, s.blockProtocol())
+	if err != nil {
+		return nil, err
+	}
+	defer str.Close()
+	stop := context.AfterFunc(ctx, func() { str.Reset() })
+	defer stop()
+
+	w := bufio.NewWriter(str)
+	var buf [binary.MaxVarintLen64]byte
+	w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(items)))])
+	for _, it := range items {
+		flags := byte(0)
+		if it.recursive() {
+			flags = 1
+		}
+		w.WriteByte(flags)
+		b := it.c.Bytes()
+		w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(b)))])
+		w.Write(b)
+	}
+	if err := w.Flush(); err != nil {
+		str.Reset()
+		return nil, err
+	}
+	if err := str.CloseWrite(); err != nil {
+		str.Reset()
+		return nil, err
+	}
+
+	timeout := s.cfg.timeout
+	_ = str.SetReadDeadline(time.Now().Add(timeout))
+	r := bufio.NewReaderSize(str, 64<<10)
+	if err := skipCARHeader(r); err != nil {
+		str.Reset()
+		return nil, fmt.Errorf("block protocol answer from %s: %w", p, err)
+	}
+	for {
+		c, data, err := readSection(r)
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			str.Reset()
+			return nil, fmt.Errorf("block protocol answer from %s: %w", p, err)
+		}
+		e, ok := expected[c.KeyString()]
+		if !ok {
+			str.Reset()
+			return nil, fmt.Errorf("%w: %s sent %s, which was not asked for", ErrVerify, p, c)
+		}
+		b, err := verifiedBlock(c, data)
+		if err != nil {
+			str.Reset()
+			return nil, fmt.Errorf("from %s: %w", p, err)
+		}
+		if err := s.bs.Put(ctx, b); err != nil {
+			str.Reset()
+			err = fmt.Errorf("files: store block %s: %w", c, err)
+			f.fail(err)
+			return nil, err
+		}
+		delete(expected, c.KeyString())
+		links, err := f.stored(b, p)
+		if err != nil {
+			str.Reset()
+			return nil, fmt.Errorf("from %s: %w", p, err)
+		}
+		for _, l := range links {
+			if e.recursive {
+				// the rest of the subtree follows in this answer
+				if _, done := f.isSeen(l.Cid); !done {
+					expected[l.Cid.KeyString()] = exp{true, l.Size}
+				}
+				continue
+			}
+			// a block asked for alone: its children are new work for any provider
+			more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+			if err != nil {
+				str.Reset()
+				return nil, err
+			}
+			f.enqueue(more)
+		}
+		_ = str.SetReadDeadline(time.Now().Add(timeout))
+	}
+}
+
+func (f *fetch) isSeen(c cid.Cid) (struct{}, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.seen[string(c.Hash())]
+	return v, ok
+}
+
+// serveBlocks answers a block protocol request from the local store.
+func (s *Service) serveBlocks(str network.Stream) {
+	defer str.Close()
+	if !s.serving.TryAcquire(1) {
+		str.Reset()
+		return
+	}
+	defer s.serving.Release(1)
+	_ = str.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(io.LimitReader(str, maxRequestItems*(maxCIDLen+4)+16))
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n == 0 || n > maxRequestItems {
+		str.Reset()
+		return
+	}
+	type req struct {
+		c         cid.Cid
+		recursive bool
+	}
+	reqs := make([]req, 0, n)
+	for range n {
+		flags, err := r.ReadByte()
+		if err != nil {
+			str.Reset()
+			return
+		}
+		l, err := binary.ReadUvarint(r)
+		if err != nil || l == 0 || l > maxCIDLen {
+			str.Reset()
+			return
+		}
+		b := make([]byte, l)
+		if _, err := io.ReadFull(r, b); err != nil {
+			str.Reset()
+			return
+		}
+		c, err := cid.Cast(b)
+		if err != nil {
+			str.Reset()
+			return
+		}
+		reqs = append(reqs, req{c: c, recursive: flags&1 == 1})
+	}
+	_ = str.SetReadDeadline(time.Time{})
+	roots := make([]cid.Cid, len(reqs))
+	for i, q := range reqs {
+		roots[i] = q.c
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	w := bufio.NewWriterSize(str, 64<<10)
+	if err := writeCARHeader(w, roots); err != nil {
+		str.Reset()
+		return
+	}
+	seen := make(map[string]struct{})
+	for _, q := range reqs {
+		if err := s.writeDAG(ctx, w, q.c, q.recursive, seen); err != nil {
+			str.Reset()
+			return
+		}
+	}
+	if err := w.Flush(); err != nil {
+		str.Reset()
+	}
+}
+
+// writeDAG writes the block c and, when recursive, its DAG in depth-first
+// pre-order, leaving out blocks it does not have.
+func (s *Service) writeDAG(ctx context.Context, w io.Writer, root cid.Cid, recursive bool, seen map[string]struct{}) error {
+	stack := []cid.Cid{root}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[c.KeyString()]; ok {
+			continue
+		}
+		seen[c.KeyString()] = struct{}{}
+		b, err := s.bs.Get(ctx, c)
+		if ipld.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeSection(w, b); err != nil {
+			return err
+		}
+		if !recursive || c.Type() != cid.DagProtobuf {
+			continue
+		}
+		nd, err := merkledag.DecodeProtobuf(b.RawData())
+		if err != nil {
+			continue
+		}
+		links := nd.Links()
+		for i := len(links) - 1; i >= 0; i-- {
+			stack = append(stack, links[i].Cid)
+		}
+	}
+	return nil
+}
+
+// CAR v1: a uvarint-prefixed dag-cbor header {"roots": [CIDs], "version": 1}
+// then uvarint-prefixed sections of CID bytes followed by block data.
+
+func writeCARHeader(w io.Writer, roots []cid.Cid) error {
+	var h []byte
+	h = append(h, 0xa2) // map(2)
+	h = cborText(h, "roots")
+	h = cborHead(h, 4, uint64(len(roots)))
+	for _, c := range roots {
+		h = append(h, 0xd8, 42) // tag(42): CID
+		b := c.Bytes()
+		h = cborHead(h, 2, uint64(len(b)+1))
+		h = append(h, 0) // multibase identity prefix
+		h = append(h, b...)
+	}
+	h = cborText(h, "version")
+	h = append(h, 0x01)
+	var buf [binary.MaxVarintLen64]byte
+	if _, err := w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(h)))]); err != nil {
+		return err
+	}
+	_, err := w.Write(h)
+	return err
+}
+
+func cborText(h []byte, s string) []byte { return append(cborHead(h, 3, uint64(len(s))), s...) }
+
+func cborHead(h []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(h, m|byte(n))
+	case n < 1<<8:
+		return append(h, m|24, byte(n))
+	case n < 1<<16:
+		return append(h, m|25, byte(n>>8), byte(n))
+	case n < 1<<32:
+		return binary.BigEndian.AppendUint32(append(h, m|26), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(h, m|27), n)
+}
+
+func writeSection(w io.Writer, b blocks.Block) error {
+	c := b.Cid().Bytes()
+	var buf [binary.MaxVarintLen64]byte
+	if _, err := w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c)+len(b.RawData())))]); err != nil {
+		return err
+	}
+	if _, err := w.Write(c); err != nil {
+		return err
+	}
+	_, err := w.Write(b.RawData())
+	return err
+}
+
+func skipCARHeader(r *bufio.Reader) error {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return fmt.Errorf("read CAR header: %w", err)
+	}
+	if n == 0 || n > 1<<20 {
+		return fmt.Errorf("CAR header of %d bytes", n)
+	}
+	_, err = r.Discard(int(n))
+	return err
+}
+
+// readSection reads one CAR section; io.EOF at a clean end.
+func readSection(r *bufio.Reader) (cid.Cid, []byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		if err == io.EOF {
+			return cid.Undef, nil, io.EOF
+		}
+		return cid.Undef, nil, err
+	}
+	if n == 0 || n > maxBlockSize+maxCIDLen {
+		return cid.Undef, nil, fmt.Errorf("CAR section of %d bytes", n)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return cid.Undef, nil, err
+	}
+	l, c, err := cid.CidFromBytes(buf)
+	if err != nil {
+		return cid.Undef, nil, fmt.Errorf("CAR section: %w", err)
+	}
+	return c, buf[l:], nil
+}
