@@ -875,7 +875,7 @@ pages.files = {
   render(ctx) {
     const pinsCard = h("section", { class: "card wide" }, h("h3", { text: "Pins" }));
     const cidIn = h("input", { id: "fetch-cid", placeholder: "bafy…", required: true, "aria-label": "CID to fetch" });
-    const fetchBtn = h("button", { type: "submit", text: "Fetch" });
+    const fetchBtn = h("button", { type: "submit", id: "fetch-submit", text: "Fetch" });
     const fetchProg = h("progress", { id: "fetch-progress", max: 1, value: 0, hidden: true });
     const fetchOut = h("div", { id: "fetch-result", role: "status" });
     const fetchCard = h("section", { class: "card" }, h("h3", { text: "Fetch by CID" }),
@@ -919,7 +919,7 @@ pages.files = {
 
     if (isAdmin()) {
       const file = h("input", { type: "file", id: "upload-file", required: true, "aria-label": "File to add" });
-      const upBtn = h("button", { type: "submit", class: "primary", text: "Add" });
+      const upBtn = h("button", { type: "submit", class: "primary", id: "upload-submit", text: "Add" });
       const upProg = h("progress", { id: "upload-progress", max: 1, value: 0, hidden: true });
       const upOut = h("div", { id: "upload-result", role: "status" });
       grid.prepend(h("section", { class: "card" }, h("h3", { text: "Add a file" }),
