@@ -359,5 +359,6 @@ func testDashboardFiles(t *testing.T, u *ui, repoB string) {
 	if got := eval[string](u, "download node B's file", `fetch(document.querySelector("#download-link").href).then(r => r.text())`); got != fromB {
 		t.Fatalf("downloaded %q, node B added %q", got, fromB)
 	}
+	u.run("pin node B's file", chromedp.Click(css("#fetch-pin")), waitText("main table", cidB))
 	u.screenshot("files")
 }

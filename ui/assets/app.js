@@ -902,8 +902,10 @@ pages.files = {
               fetchOut.replaceChildren(h("p", { class: "muted", text: `${fmtBytes(d.bytes)}${d.total_bytes ? " of " + fmtBytes(d.total_bytes) : ""}, ${d.blocks}${d.total_blocks ? "/" + d.total_blocks : ""} blocks from ${d.peers} peer${d.peers === 1 ? "" : "s"}` }));
             } else if (type === "result") {
               fetchProg.max = 1; fetchProg.value = 1;
+              const pin = h("button", { type: "button", id: "fetch-pin", text: "Pin" });
+              pin.addEventListener("click", () => guard(pin, async () => { await api("POST", "/v1/files/pin", { cid }); toast(`Pinned ${cid}`); pin.remove(); loadPins(); }));
               fetchOut.replaceChildren(h("p", {}, `Fetched ${cid}: ${fmtBytes(d.bytes)} in ${d.blocks} blocks from ${d.peers} peer${d.peers === 1 ? "" : "s"} (blocks already here are not fetched again). `,
-                h("a", { href: "/v1/files/get?cid=" + encodeURIComponent(cid), download: cid, id: "download-link", text: "Download" })));
+                h("a", { href: "/v1/files/get?cid=" + encodeURIComponent(cid), download: cid, id: "download-link", text: "Download" }), " ", pin));
             } else if (type === "error") {
               failed = new APIError(d.status, d);
             }
