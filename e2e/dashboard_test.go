@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,40 @@ type ui struct {
 	ctx  context.Context
 	dir  string // screenshots
 	shot int
+}
+
+// watchConsole collects what the page reports on the console that is a
+// problem of the page itself: an uncaught exception or rejection, an error
+// it logs, a Content-Security-Policy violation. (A failed request, such as
+// the 401 of a wrong password, is the browser's network log, not counted.)
+func watchConsole(t *testing.T, bctx context.Context) func() []string {
+	ctx, cancel := context.WithCancel(bctx)
+	msgs := chromedp.Console(ctx)
+	var (
+		mu       sync.Mutex
+		problems []string
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Source == "security" || strings.Contains(m.Text, "Content Security Policy") ||
+				(m.Type == chromedp.ConsoleError && m.Source != "network") {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s (%s:%d, source %q)", m, m.URL, m.Line, m.Source))
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(problems)
+	}
 }
 
 // css selects the first element matching a CSS selector.
@@ -181,6 +217,7 @@ func freePort(t *testing.T) string {
 func TestDashboard(t *testing.T) {
 	bctx := browser(t)
 	u := &ui{t: t, ctx: bctx, dir: t.ArtifactDir()}
+	problems := watchConsole(t, bctx)
 	t.Logf("screenshots in %s", u.dir)
 
 	root := t.TempDir()
@@ -318,6 +355,12 @@ func TestDashboard(t *testing.T) {
 	u.page("peers")
 	u.run("viewer sees peers", chromedp.WaitVisible(css(`tr[data-key^="`+idB.PeerID+`"]`)))
 	u.absent("viewer cannot connect or disconnect", "#connect-form, main button.danger")
+
+	// Until now the pages threw nothing, logged no error of their own and
+	// broke no rule of the Content-Security-Policy.
+	if p := problems(); len(p) > 0 {
+		t.Fatalf("the pages reported problems:\n%s", strings.Join(p, "\n"))
+	}
 
 	// The daemon stops: a visible error; it comes back on the same address:
 	// the page reconnects by itself (the session survives in the datastore).
