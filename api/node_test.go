@@ -382,7 +382,7 @@ func TestUI(t *testing.T) {
 	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "dashboard "+r.URL.Path) })
 	s, err := New(Services{Node: &fakeNode{bus: events.New()}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
-		Auth: newTestAuth(t), Tunnels: fakeTunnels{}, ACL: fakeACL{}}, Options{Token: testToken, Logger: quietLogger(), UI: ui})
+		Auth: newTestAuth(t), Tunnels: fakeTunnels{}, ACL: fakeACL{}, Files: fakeFiles{}}, Options{Token: testToken, Logger: quietLogger(), UI: ui})
 	if err != nil {
 		t.Fatal(err)
 	}

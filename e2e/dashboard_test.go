@@ -324,10 +324,15 @@ func TestDashboard(t *testing.T) {
 	// The phone width: the same overview, nothing wider than the screen.
 	u.run("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Click(css(`#nav a[data-page="overview"]`)),
 		waitText("#peer-id", idA.PeerID))
-	overflow := eval[bool](u, "measure the width", `document.documentElement.scrollWidth > window.innerWidth + 1`)
-	u.screenshot("overview-phone")
-	if overflow {
-		t.Fatal("at 390 px the overview is wider than the screen")
+	for _, page := range []string{"overview", "peers", "pubsub", "files"} {
+		if page != "overview" {
+			u.page(page)
+		}
+		overflow := eval[bool](u, "measure the width", `document.documentElement.scrollWidth > window.innerWidth + 1`)
+		u.screenshot(page + "-phone")
+		if overflow {
+			t.Fatalf("at 390 px the %s page is wider than the screen", page)
+		}
 	}
 	u.run("desktop width", chromedp.EmulateViewport(1280, 800))
 
