@@ -63,6 +63,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds JSON request bodies. Default 4 MiB.
 	MaxBodyBytes int64
+	// UI, when set, serves the web dashboard at /ui/ without credentials
+	// (its static files; the API routes it calls check them), and / sends
+	// a browser there.
+	UI http.Handler
 	// Profile names the config profile the node runs with ("" for none);
 	// GET /v1/id reports it.
 	Profile string
@@ -137,6 +141,11 @@ func newServer(svc Services, opts Options, keep func(pattern string) bool) (*Ser
 	}
 	s.openapi = doc
 	s.mux.HandleFunc("GET /healthz", s.healthz) // needs no credentials, like POST /v1/auth/login
+	if opts.UI != nil {
+		s.mux.Handle("GET /ui/", opts.UI)
+		s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+		s.mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	}
 	for _, rt := range table {
 		if keep(rt.pattern) {
 			s.handle(rt.pattern, rt.handler)

@@ -28,6 +28,7 @@ type (
 		Node
 		info       node.Info
 		peers      []node.PeerInfo
+		stats      node.Stats
 		bus        *events.Bus
 		connect    func(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, error)
 		disconnect func(p peer.ID) error
@@ -62,6 +63,7 @@ type (
 
 func (f *fakeNode) Info() node.Info            { return f.info }
 func (f *fakeNode) Peers() []node.PeerInfo     { return f.peers }
+func (f *fakeNode) Stats() node.Stats          { return f.stats }
 func (f *fakeNode) Events() *events.Bus        { return f.bus }
 func (f *fakeNode) Disconnect(p peer.ID) error { return f.disconnect(p) }
 func (f *fakeNode) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, error) {

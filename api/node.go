@@ -19,6 +19,7 @@ import (
 type Node interface {
 	Info() node.Info
 	Peers() []node.PeerInfo
+	Stats() node.Stats
 	Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, error)
 	Disconnect(p peer.ID) error
 	Ping(ctx context.Context, target peer.AddrInfo, count int) ([]time.Duration, error)
@@ -71,6 +72,13 @@ func (s *Server) getPeers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
+	st := s.svc.Node.Stats()
+	writeJSON(w, http.StatusOK, wire.Stats{StartedAt: st.Started.UTC(), UptimeMS: ms(st.Uptime), Peers: st.Peers,
+		Connections: st.Connections, Streams: st.Streams, BytesIn: st.BytesIn, BytesOut: st.BytesOut,
+		RateIn: st.RateIn, RateOut: st.RateOut})
 }
 
 func (s *Server) postConnect(w http.ResponseWriter, r *http.Request) {

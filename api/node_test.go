@@ -356,3 +356,59 @@ func TestStatusOf(t *testing.T) {
 		}
 	}
 }
+
+func TestStats(t *testing.T) {
+	started := time.Date(2026, 12, 3, 17, 0, 0, 0, time.UTC)
+	h := newTestAPI(t, func(s *Services) {
+		s.Node = &fakeNode{bus: events.New(), stats: node.Stats{Started: started, Uptime: 90*time.Second + 500*time.Millisecond,
+			Peers: 2, Connections: 3, Streams: 7, BytesIn: 1234, BytesOut: 5678, RateIn: 10.5, RateOut: 20.25}}
+	}, nil)
+	code, body := call(t, h, "GET", "/v1/stats", "")
+	if code != 200 {
+		t.Fatalf("GET /v1/stats: %d %s", code, body)
+	}
+	var st wire.Stats
+	decodeJSON(t, body, &st)
+	want := wire.Stats{StartedAt: started, UptimeMS: 90500, Peers: 2, Connections: 3, Streams: 7, BytesIn: 1234, BytesOut: 5678, RateIn: 10.5, RateOut: 20.25}
+	if st != want {
+		t.Fatalf("stats %+v, want %+v", st, want)
+	}
+}
+
+// TestUI checks that the dashboard's files are served without credentials
+// when Options.UI is set, that / leads a browser there, and that the API's
+// routes still need credentials.
+func TestUI(t *testing.T) {
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "dashboard "+r.URL.Path) })
+	s, err := New(Services{Node: &fakeNode{bus: events.New()}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
+		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
+		Auth: newTestAuth(t), Tunnels: fakeTunnels{}, ACL: fakeACL{}, Files: fakeFiles{}}, Options{Token: testToken, Logger: quietLogger(), UI: ui})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/ui/": "dashboard /ui/", "/ui/app.js": "dashboard /ui/app.js"} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != 200 || rec.Body.String() != want {
+			t.Errorf("GET %s without credentials: %d %q", path, rec.Code, rec.Body)
+		}
+	}
+	for path, loc := range map[string]string{"/": "/ui/", "/ui": "/ui/"} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code/100 != 3 || rec.Header().Get("Location") != loc {
+			t.Errorf("GET %s: %d to %q, want a redirect to %s", path, rec.Code, rec.Header().Get("Location"), loc)
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/v1/stats", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /v1/stats without credentials: %d", rec.Code)
+	}
+	// Without Options.UI there is no dashboard.
+	rec = httptest.NewRecorder()
+	newTestAPI(t, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/ui/", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /ui/ without a UI: %d, want the API's 401", rec.Code)
+	}
+}

@@ -31,6 +31,7 @@ func (s *Server) routes() []route {
 		// The node.
 		{"GET /v1/id", s.getID, "Describe this node", nil, wire.ID{}, nil},
 		{"GET /v1/version", s.getVersion, "The daemon's version, commit, Go and go-libp2p versions", nil, wire.Version{}, nil},
+		{"GET /v1/stats", s.getStats, "Uptime, connections and bytes in and out since start", nil, wire.Stats{}, nil},
 		{"GET /v1/peers", s.getPeers, "List open connections", nil, []wire.Peer{}, nil},
 		{"POST /v1/connect", s.postConnect, "Connect to a peer", wire.ConnectRequest{}, wire.ConnectResult{}, nil},
 		{"POST /v1/disconnect", s.postDisconnect, "Close every connection to a peer", wire.DisconnectRequest{}, wire.DisconnectResult{}, nil},

@@ -19,6 +19,7 @@ import (
 	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/node"
+	"github.com/plexus-p2p/plexus/ui"
 )
 
 // Options configure Start.
@@ -102,7 +103,7 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	srv, err := api.New(Services(d.Node, accounts), api.Options{Token: token, Logger: o.Logger, Registry: d.Node.Registry(),
-		MaxBodyBytes: maxBodyBytes(o.Config), Profile: o.Profile,
+		MaxBodyBytes: maxBodyBytes(o.Config), Profile: o.Profile, UI: ui.Handler(),
 		OpenRegistration: o.Config.API.Registration == config.RegistrationOpen,
 		Shutdown: func() {
 			select {

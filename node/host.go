@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	coreconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
@@ -191,7 +192,7 @@ func transportOf(a ma.Multiaddr) string {
 	return name
 }
 
-func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater) (host.Host, error) {
+func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater coreconnmgr.ConnectionGater, bw metrics.Reporter) (host.Host, error) {
 	// Before hostOptions, which starts the resource and connection managers.
 	if err := checkPortsFree(cfg.UsableListen()); err != nil {
 		return nil, err
@@ -200,7 +201,7 @@ func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gat
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, libp2p.Identity(cfg.Identity), libp2p.ConnectionGater(gater))
+	opts = append(opts, libp2p.Identity(cfg.Identity), libp2p.ConnectionGater(gater), libp2p.BandwidthReporter(bw))
 	if cfg.PSK != nil { // the private network's transports are turned off already (applyPSK)
 		opts = append(opts, libp2p.PrivateNetwork(cfg.PSK))
 	}

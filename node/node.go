@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	coredisc "github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,6 +107,7 @@ type Node struct {
 	acl     *acl.List
 	private PrivateNetwork
 	started time.Time
+	bw      *metrics.BandwidthCounter // bytes in and out of every stream
 
 	// The host and the services, in the order New creates them.
 	host    host.Host
@@ -165,6 +167,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		bus:     cfg.Events,
 		reg:     cfg.Registry,
 		started: time.Now(),
+		bw:      metrics.NewBandwidthCounter(),
 		done:    make(chan struct{}),
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -198,7 +201,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.newACL(ctx); err != nil {
 		return nil, err
 	}
-	if n.host, err = newHost(cfg, n.reg, natOpts, n.acl); err != nil {
+	if n.host, err = newHost(cfg, n.reg, natOpts, n.acl, n.bw); err != nil {
 		return nil, err
 	}
 	n.addCloser(n.host.Close)

@@ -2,9 +2,10 @@
 # Installs what Plexus's tests use:
 # - Debian packages: iproute2 (network namespaces and veth pairs for the mDNS
 #   and NAT lab tests), nftables (the NAT lab's routers), prometheus (a real
-#   Prometheus scraping a daemon in the metrics test), and for the interop
-#   suite (make interop) Node.js, npm and chromium (js-libp2p in a headless
-#   browser);
+#   Prometheus scraping a daemon in the metrics test), chromium (the
+#   dashboard's browser test, driven headless by chromedp, and js-libp2p in a
+#   headless browser in the interop suite), and Node.js and npm for the
+#   interop suite (make interop);
 # - the interop suite's npm packages, exactly as interop/js/package-lock.json
 #   pins them (npm ci, from npm's cache when it has them; skipped when
 #   node_modules already matches the lock file).

@@ -175,3 +175,17 @@ type Version struct {
 	Platform   string     `json:"platform"` // GOOS/GOARCH
 	Libp2p     string     `json:"libp2p"`   // go-libp2p module version
 }
+
+// Stats are the node's running totals (GET /v1/stats): the dashboard's
+// uptime, connection count and bandwidth chart.
+type Stats struct {
+	StartedAt   time.Time `json:"started_at"`
+	UptimeMS    float64   `json:"uptime_ms"`
+	Peers       int       `json:"peers"`       // peers with at least one open connection
+	Connections int       `json:"connections"` // open connections
+	Streams     int       `json:"streams"`     // open streams
+	BytesIn     int64     `json:"bytes_in"`    // bytes received on every stream since start
+	BytesOut    int64     `json:"bytes_out"`   // bytes sent on every stream since start
+	RateIn      float64   `json:"rate_in"`     // bytes per second received, smoothed over the last seconds
+	RateOut     float64   `json:"rate_out"`    // bytes per second sent, smoothed over the last seconds
+}

@@ -200,6 +200,7 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) (err error) {
 		fmt.Fprintf(out, "  %s\n", a)
 	}
 	fmt.Fprintf(out, "API:     http://%s\n", d.APIAddr)
+	fmt.Fprintf(out, "Dashboard: http://%s/ui/ (log in as a user: plexus users add NAME --role admin)\n", d.APIAddr)
 	if d.GatewayAddr != "" {
 		fmt.Fprintf(out, "Gateway: http://%s/ipfs/ (trustless: ?format=raw, ?format=car; no token)\n", d.GatewayAddr)
 	}

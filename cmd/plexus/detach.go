@@ -141,7 +141,7 @@ func detachDaemon(cmd *cobra.Command, g *globals) error {
 		for _, a := range rep.Addrs {
 			fmt.Fprintf(w, "  %s\n", a)
 		}
-		fmt.Fprintf(w, "API:     http://%s\nStop it with: plexus --repo %s shutdown\n", rep.API, repo.Path)
+		fmt.Fprintf(w, "API:     http://%s\nDashboard: http://%s/ui/\nStop it with: plexus --repo %s shutdown\n", rep.API, rep.API, repo.Path)
 	})
 }
 

@@ -60,4 +60,9 @@ var knownBackground = []goleak.Option{
 	// Only in-memory test networks do this; real hosts are still checked.
 	goleak.IgnoreAnyFunction("github.com/libp2p/go-libp2p/p2p/net/mock.(*stream).transport"),
 	goleak.IgnoreAnyFunction("github.com/libp2p/go-libp2p/p2p/net/mock.(*stream).Read"),
+	// go-flow-metrics (under the node's bandwidth counter) updates every
+	// meter of the process from one package-wide sweeper goroutine, which
+	// sleeps only once every meter has been idle for about 30 seconds
+	// (sweeper.go): nothing can stop it.
+	goleak.IgnoreAnyFunction("github.com/libp2p/go-flow-metrics.(*sweeper).run"),
 }
