@@ -120,8 +120,9 @@ type fetch struct {
 	lastBlock  time.Time
 	lastEvent  time.Time
 
-	w          *writer    // stores verified blocks in parallel
-	progressMu sync.Mutex // serializes progress calls
+	w          *writer       // stores verified blocks in parallel
+	progressMu sync.Mutex    // serializes progress calls
+	inflight   chan struct{} // block protocol requests in flight (maxInFlight)
 
 	bytes, fetchedBytes   uint64
 	blocks, fetchedBlocks int
@@ -157,7 +158,8 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 	before func() error, verifyLocal bool) (*fetch, error) {
 	f := &fetch{s: s, recursive: recursive, progress: progress, start: time.Now(),
 		changed: make(chan struct{}), fast: map[peer.ID]bool{}, peers: map[peer.ID]struct{}{},
-		want: map[string]struct{}{}, seen: map[string]struct{}{}, lastBlock: time.Now()}
+		want: map[string]struct{}{}, seen: map[string]struct{}{}, lastBlock: time.Now(),
+		inflight: make(chan struct{}, maxInFlight)}
 	if len(roots) > 0 {
 		f.root = roots[0]
 	}

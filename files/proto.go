@@ -101,14 +101,28 @@ func (f *fetch) fastWorker(ctx context.Context, p peer.ID) {
 // flight to one provider.
 const streamsPerPeer = 4
 
+// maxInFlight bounds a fetch's block protocol requests over all
+// providers: each can hold a stream window of data in memory.
+const maxInFlight = 8
+
 func (f *fetch) fastLoop(ctx context.Context, p peer.ID) {
 	for {
 		items := f.take(ctx, p, true, maxBatchItems)
 		if items == nil {
 			return
 		}
+		// a slot is taken only with work in hand: slots are always held by
+		// requests that end
+		select {
+		case f.inflight <- struct{}{}:
+		case <-ctx.Done():
+			f.requeue(ctx, items, "")
+			return
+		}
 		leftover, err := f.request(ctx, p, items)
-		if err != nil {
+		<-f.inflight
+		notSupported := errors.As(err, new(multistream.ErrNotSupported[string])) || errors.Is(err, multistream.ErrNotSupported[string]{})
+		if errors.Is(err, ErrVerify) || notSupported {
 			// p is done for this fetch: the other loops stop taking
 			f.mu.Lock()
 			f.fast[p] = false
@@ -124,7 +138,7 @@ func (f *fetch) fastLoop(ctx context.Context, p peer.ID) {
 				f.s.bad.penalise(p)
 				f.s.log.Warn("a provider sent a block that does not match its CID: not asking it again for a while",
 					"peer", p, "err", err)
-			case errors.As(err, new(multistream.ErrNotSupported[string])) || errors.Is(err, multistream.ErrNotSupported[string]{}):
+			case notSupported:
 				f.s.log.Debug("provider does not speak the block protocol; bitswap serves it", "peer", p)
 			default:
 				f.s.log.Debug("block protocol request failed", "peer", p, "err", err)
@@ -267,7 +281,11 @@ func (f *fetch) isSeen(c cid.Cid) (struct{}, bool) {
 // serveBlocks answers a block protocol request from the local store.
 func (s *Service) serveBlocks(str network.Stream) {
 	defer str.Close()
-	if !s.serving.TryAcquire(1) {
+	// at most maxServeStreams answers at once; others wait their turn a while
+	wctx, wcancel := context.WithTimeout(s.ctx, 10*time.Second)
+	err := s.serving.Acquire(wctx, 1)
+	wcancel()
+	if err != nil {
 		str.Reset()
 		return
 	}
