@@ -95,6 +95,12 @@ type API struct {
 	// User accounts (package auth; bounds in accounts.go).
 	Registration string   `toml:"registration" comment:"Who creates user accounts: \"admin\" (an admin or the repo's api.token; plexus users add) or \"open\" (anyone who reaches the API may register a viewer account with POST /v1/auth/register). Default \"admin\"."`
 	SessionTTL   Duration `toml:"session_ttl" comment:"A login session ends after this long without use; each use extends it (sliding). 1m to 8760h. Default \"168h0m0s\" (7 days)."`
+
+	// Connections (issue 20 row 4; defaults and bounds in apiconns.go).
+	MaxConnections    int      `toml:"max_connections" comment:"Most open connections to the API; at the cap a new one closes the oldest connection that has not authenticated, then the oldest idle one (never an authenticated request in progress, such as an event stream). 8 to 65536. Default 512."`
+	ReadHeaderTimeout Duration `toml:"read_header_timeout" comment:"A connection that has not sent a request's headers within this long is closed (a connection that sends nothing included). 1s to 10m. Default \"10s\"."`
+	IdleTimeout       Duration `toml:"idle_timeout" comment:"A keep-alive connection with no request for this long is closed. 1s to 24h. Default \"1m0s\"."`
+	WriteTimeout      Duration `toml:"write_timeout" comment:"A write to a client that reads nothing for this long fails and closes the connection; it bounds each write (each event of a stream), not a whole answer. 1s to 10m. Default \"30s\"."`
 }
 
 // Log configures logging.
@@ -133,8 +139,10 @@ func Default() Config {
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
 		Perf:        Perf{Enabled: true},
-		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
-		Log:         Log{Level: "info", Format: "text"},
+		API: API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL),
+			MaxConnections: DefaultAPIMaxConnections, ReadHeaderTimeout: DefaultAPIReadHeaderTimeout,
+			IdleTimeout: DefaultAPIIdleTimeout, WriteTimeout: DefaultAPIWriteTimeout},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -257,6 +265,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
+	errs = append(errs, c.validateAPIConns()...)
 	errs = append(errs, c.validateAccounts()...)
 	return errors.Join(errs...)
 }
