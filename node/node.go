@@ -112,6 +112,8 @@ type Node struct {
 	msg     *messaging.Service
 	tunnels *tunnel.Service
 
+	handlersMu sync.Mutex // AddHTTPHandler and RemoveHandler, with their saved registrations
+
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
 	topicDiscovery coredisc.Discovery
