@@ -79,6 +79,9 @@ type ResourceManager struct {
 type DHT struct {
 	Mode           string `toml:"mode" comment:"\"auto\" (server when publicly reachable), \"server\" or \"client\". Default \"auto\"."`
 	ProtocolPrefix string `toml:"protocol_prefix" comment:"Protocol prefix: the DHT speaks <prefix>/kad/1.0.0. Default \"/plexus\"."`
+
+	// Issue 20 rows 5 and 9: defaults and bounds in dhtlimits.go.
+	QueryDialTimeout Duration `toml:"query_dial_timeout" comment:"A DHT lookup gives up dialling a peer after this long and drops it from the routing table (a killed QUIC peer never answers). 100ms to 1m. Default \"3s\"."`
 }
 
 // Discovery configures local discovery.
@@ -132,7 +135,7 @@ func Default() Config {
 			// multistream-select round.
 			Security: []string{"tls", "noise"}},
 		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
-		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus"},
+		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus", QueryDialTimeout: DefaultDHTQueryDialTimeout},
 		Discovery:   Discovery{MDNS: true},
 		NAT:         defaultNAT(),
 		PubSub:      defaultPubSub(),
@@ -266,6 +269,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAPIConns()...)
+	errs = append(errs, c.validateDHTLimits()...)
 	errs = append(errs, c.validateAccounts()...)
 	return errors.Join(errs...)
 }

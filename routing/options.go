@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	plexusconfig "github.com/plexus-p2p/plexus/config"
 )
 
 // Mode is the DHT mode.
@@ -56,10 +59,12 @@ type config struct {
 	validators   record.NamespacedValidator
 	agentVersion string
 	dhtOptions   []dht.Option
+
+	queryDialTimeout time.Duration
 }
 
 func defaultConfig() config {
-	return config{mode: ModeAuto, prefix: DefaultPrefix}
+	return config{mode: ModeAuto, prefix: DefaultPrefix, queryDialTimeout: time.Duration(plexusconfig.DefaultDHTQueryDialTimeout)}
 }
 
 // WithLogger sets the logger. Default: slog.Default() with component=routing.
@@ -161,6 +166,21 @@ func WithAgentVersion(v string) Option {
 func WithDHTOptions(opts ...dht.Option) Option {
 	return func(c *config) error {
 		c.dhtOptions = append(c.dhtOptions, opts...)
+		return nil
+	}
+}
+
+// WithQueryDialTimeout bounds each dial the DHT makes to a peer it is not
+// connected to (in a lookup, or to open a stream): a dead peer costs a
+// lookup this long, then leaves the routing table. Within
+// config.CheckDHTQueryDialTimeout's bounds (100ms to 1m). Default
+// config.DefaultDHTQueryDialTimeout (3s).
+func WithQueryDialTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if err := plexusconfig.CheckDHTQueryDialTimeout(d); err != nil {
+			return fmt.Errorf("dht query dial timeout: %w", err)
+		}
+		c.queryDialTimeout = d
 		return nil
 	}
 }

@@ -84,7 +84,7 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 		dopts = append(dopts, dht.Validator(cfg.validators))
 	}
 	dopts = append(dopts, cfg.dhtOptions...)
-	d, err := dht.New(h, dopts...)
+	d, err := dht.New(dialTimeoutHost{Host: h, timeout: cfg.queryDialTimeout}, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start DHT %s: %w", Protocol(cfg.prefix), err)
 	}
