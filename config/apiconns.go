@@ -44,3 +44,9 @@ func (c *Config) validateAPIConns() []error {
 	}
 	return errs
 }
+
+func defaultAPI() API {
+	return API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL),
+		MaxConnections: DefaultAPIMaxConnections, ReadHeaderTimeout: DefaultAPIReadHeaderTimeout,
+		IdleTimeout: DefaultAPIIdleTimeout, WriteTimeout: DefaultAPIWriteTimeout}
+}

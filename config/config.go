@@ -82,6 +82,14 @@ type DHT struct {
 
 	// Issue 20 rows 5 and 9: defaults and bounds in dhtlimits.go.
 	QueryDialTimeout Duration `toml:"query_dial_timeout" comment:"A DHT lookup gives up dialling a peer after this long and drops it from the routing table (a killed QUIC peer never answers). 100ms to 1m. Default \"3s\"."`
+	// Quotas on what other peers store on this node; beyond them a peer's
+	// records are refused (plexus_dht_records_refused_total).
+	MaxRecordsPerPeer         int `toml:"max_records_per_peer" comment:"Value records (PUT_VALUE: /plexus, /pk, /ipns) one peer may store on this node. 1 to 1048576. Default 256."`
+	MaxRecordBytesPerPeer     int `toml:"max_record_bytes_per_peer" comment:"Bytes of value records one peer may store on this node. 65536 to 1073741824. Default 4194304 (4 MiB)."`
+	MaxRecords                int `toml:"max_records" comment:"Value records of all other peers this node stores; beyond it the oldest records of the peer storing the most bytes are deleted. At least max_records_per_peer, at most 16777216. Default 16384."`
+	MaxRecordBytes            int `toml:"max_record_bytes" comment:"Bytes of value records of all other peers this node stores (evicted as for max_records). At least max_record_bytes_per_peer, at most 68719476736. Default 268435456 (256 MiB)."`
+	MaxProviderRecordsPerPeer int `toml:"max_provider_records_per_peer" comment:"Provider records (ADD_PROVIDER) one peer may store on this node; they expire 48h after their last announcement. 1 to 16777216. Default 4096."`
+	MaxProviderRecords        int `toml:"max_provider_records" comment:"Provider records of all peers this node stores; beyond it new ones are refused. At least max_provider_records_per_peer, at most 67108864. Default 262144."`
 }
 
 // Discovery configures local discovery.
@@ -135,17 +143,15 @@ func Default() Config {
 			// multistream-select round.
 			Security: []string{"tls", "noise"}},
 		ConnManager: ConnManager{LowWater: 100, HighWater: 400, GracePeriod: Duration(20 * time.Second)},
-		DHT:         DHT{Mode: "auto", ProtocolPrefix: "/plexus", QueryDialTimeout: DefaultDHTQueryDialTimeout},
+		DHT:         defaultDHT(),
 		Discovery:   Discovery{MDNS: true},
 		NAT:         defaultNAT(),
 		PubSub:      defaultPubSub(),
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
 		Perf:        Perf{Enabled: true},
-		API: API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL),
-			MaxConnections: DefaultAPIMaxConnections, ReadHeaderTimeout: DefaultAPIReadHeaderTimeout,
-			IdleTimeout: DefaultAPIIdleTimeout, WriteTimeout: DefaultAPIWriteTimeout},
-		Log: Log{Level: "info", Format: "text"},
+		API:         defaultAPI(),
+		Log:         Log{Level: "info", Format: "text"},
 	}
 }
 

@@ -26,6 +26,10 @@ func (n *Node) newRouting() error {
 		routing.WithDatastore(n.ds),
 		routing.WithValidators(v),
 		routing.WithAgentVersion("plexus/" + Version),
+		routing.WithQuotas(routing.Quotas{PeerValues: c.DHT.MaxRecordsPerPeer, PeerValueBytes: int64(c.DHT.MaxRecordBytesPerPeer),
+			Values: c.DHT.MaxRecords, ValueBytes: int64(c.DHT.MaxRecordBytes),
+			PeerProviders: c.DHT.MaxProviderRecordsPerPeer, Providers: c.DHT.MaxProviderRecords}),
+		routing.WithRegistry(n.reg),
 	}
 	if d := time.Duration(c.DHT.QueryDialTimeout); d != 0 { // 0: a Config not from config.Default
 		opts = append(opts, routing.WithQueryDialTimeout(d))

@@ -12,6 +12,8 @@ import (
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	plexusconfig "github.com/plexus-p2p/plexus/config"
 )
 
@@ -61,6 +63,8 @@ type config struct {
 	dhtOptions   []dht.Option
 
 	queryDialTimeout time.Duration
+	quotas           Quotas
+	registry         prometheus.Registerer
 }
 
 func defaultConfig() config {
@@ -181,6 +185,27 @@ func WithQueryDialTimeout(d time.Duration) Option {
 			return fmt.Errorf("dht query dial timeout: %w", err)
 		}
 		c.queryDialTimeout = d
+		return nil
+	}
+}
+
+// WithQuotas bounds the records other peers may store on this node (see
+// Quotas). Default: Quotas{}, the config defaults.
+func WithQuotas(q Quotas) Option {
+	return func(c *config) error {
+		if err := plexusconfig.CheckDHTQuotas(q.PeerValues, q.PeerValueBytes, q.Values, q.ValueBytes, q.PeerProviders, q.Providers); err != nil {
+			return fmt.Errorf("dht quotas: %w", err)
+		}
+		c.quotas = q
+		return nil
+	}
+}
+
+// WithRegistry registers the DHT's quota metrics
+// (plexus_dht_records_refused_total, ...) in r. Default: none.
+func WithRegistry(r prometheus.Registerer) Option {
+	return func(c *config) error {
+		c.registry = r
 		return nil
 	}
 }

@@ -75,10 +75,22 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	if store == nil {
 		store = dssync.MutexWrap(datastore.NewMapDatastore())
 	}
+	dstore := namespace.Wrap(store, datastore.NewKey(DatastoreNamespace))
+	qt := newQuota(cfg.quotas, log)
+	if cfg.registry != nil {
+		for _, c := range qt.collectors() {
+			if err := cfg.registry.Register(c); err != nil {
+				return nil, fmt.Errorf("routing metrics: %w", err)
+			}
+		}
+	}
 	dopts := []dht.Option{
 		dht.Mode(kadModes[cfg.mode]),
 		dht.ProtocolPrefix(cfg.prefix),
-		dht.Datastore(namespace.Wrap(store, datastore.NewKey(DatastoreNamespace))),
+		dht.Datastore(dstore),
+		// Other peers' records within Quotas (issue 20 row 5).
+		dht.ValueDatastore(quotaStore{Batching: dstore, qt: qt}),
+		dht.OnRequestHook(qt.hook),
 	}
 	if cfg.validators != nil {
 		dopts = append(dopts, dht.Validator(cfg.validators))
