@@ -95,11 +95,14 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	if cfg.validators != nil {
 		dopts = append(dopts, dht.Validator(cfg.validators))
 	}
+	dh := newDialTimeoutHost(h, cfg.queryDialTimeout)
+	dopts = append(dopts, dht.QueryFilter(dh.queryFilter))
 	dopts = append(dopts, cfg.dhtOptions...)
-	d, err := dht.New(dialTimeoutHost{Host: h, timeout: cfg.queryDialTimeout}, dopts...)
+	d, err := dht.New(dh, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start DHT %s: %w", Protocol(cfg.prefix), err)
 	}
+	dh.failed.setOnFail(func(p peer.ID) { d.RoutingTable().RemovePeer(p) })
 	s := &Service{h: h, d: d, cfg: cfg, log: log, proto: Protocol(cfg.prefix)}
 	s.watch = watchTable(d.RoutingTable(), log)
 	if p := cfg.publisher; p != nil {
