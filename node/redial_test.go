@@ -64,6 +64,8 @@ func TestSendReachesAPeerRestartedOnNewAddresses(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := startTarget("second")
+	testnet.Eventually(t, 20*time.Second, func() bool { return second.Routing().Size() > 0 },
+		"the restarted target's routing table stays empty")
 	if err := <-second.Routing().DHT().RefreshRoutingTable(); err != nil {
 		t.Fatal(err)
 	}
