@@ -11,6 +11,7 @@ import (
 	"github.com/plexus-p2p/plexus/discovery"
 	"github.com/plexus-p2p/plexus/messaging"
 	"github.com/plexus-p2p/plexus/node"
+	"github.com/plexus-p2p/plexus/perf"
 	"github.com/plexus-p2p/plexus/pubsub"
 	"github.com/plexus-p2p/plexus/records"
 	"github.com/plexus-p2p/plexus/routing"
@@ -75,6 +76,9 @@ var statusTable = []struct {
 	{messaging.ErrBusy, http.StatusServiceUnavailable},
 	{messaging.ErrBadRequest, http.StatusBadGateway},
 	{messaging.ErrClosed, http.StatusServiceUnavailable},
+	// perf (issue 20 row 6)
+	{perf.ErrNotServed, http.StatusNotFound},
+	{perf.ErrRefused, http.StatusForbidden},
 	// auth
 	{auth.ErrInvalidName, http.StatusBadRequest},
 	{auth.ErrInvalidPassword, http.StatusBadRequest},

@@ -19,6 +19,9 @@ type PubSub interface {
 	Topics() []pubsub.TopicInfo
 	Peers(topic string) []peer.ID
 	Subscribe(topic string, buf int) (Subscription, error)
+	// PeerStats lists the peers the router scores or rate-limited, lowest
+	// score first.
+	PeerStats() []pubsub.PeerStat
 }
 
 // Subscription is one local subscriber of a topic (a *pubsub.Subscription).
@@ -128,6 +131,16 @@ func (s *Server) getPubSubPeers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// getPubSubScores lists the peers' pub/sub scores and rate-limit drops.
+func (s *Server) getPubSubScores(w http.ResponseWriter, r *http.Request) {
+	stats := s.svc.PubSub.PeerStats()
+	out := make([]wire.PubSubPeerScore, len(stats))
+	for i, st := range stats {
+		out[i] = wire.PubSubPeerScore{Peer: st.Peer.String(), Score: st.Score, RateLimited: st.RateLimited}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // getPubSubSubscribe streams a topic's messages as Server-Sent Events
 // ("event: message", data = wire.Message). Several clients may follow the
 // same topic; each has its own bounded buffer, and a client that falls
@@ -177,6 +190,8 @@ func pubsubEventWire(data any) (any, bool) {
 		return wire.PubSubPublishedEvent{Topic: e.Topic, Size: e.Size, Peers: e.Peers, MeshPeers: e.MeshPeers}, true
 	case pubsub.TopicEvent:
 		return wire.PubSubTopicEvent{Topic: e.Topic}, true
+	case pubsub.PeerThrottledEvent:
+		return wire.PubSubPeerThrottledEvent{Peer: e.Peer.String(), Dropped: e.Dropped, Total: e.Total, Penalty: e.Penalty}, true
 	}
 	return nil, false
 }

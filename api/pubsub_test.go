@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,10 @@ type pubsubFake struct {
 	topics    []pubsub.TopicInfo
 	peers     func(topic string) []peer.ID
 	subscribe func(topic string, buf int) (Subscription, error)
+	stats     []pubsub.PeerStat
 }
+
+func (f *pubsubFake) PeerStats() []pubsub.PeerStat { return f.stats }
 
 func (f *pubsubFake) Publish(ctx context.Context, topic string, data []byte) (pubsub.PublishResult, error) {
 	return f.publish(ctx, topic, data)
@@ -311,9 +315,10 @@ func TestPubSubService(t *testing.T) {
 func TestPubSubEventsConvert(t *testing.T) {
 	p := testPeer(t)
 	cases := map[any]any{
-		pubsub.MessageEvent{Topic: "t", From: p, Seqno: 1, Size: 2, ID: "i"}: wire.PubSubMessageEvent{Topic: "t", From: p.String(), Seqno: 1, Size: 2, ID: "i"},
-		pubsub.PublishedEvent{Topic: "t", Size: 1, Peers: 2, MeshPeers: 3}:   wire.PubSubPublishedEvent{Topic: "t", Size: 1, Peers: 2, MeshPeers: 3},
-		pubsub.TopicEvent{Topic: "t"}:                                        wire.PubSubTopicEvent{Topic: "t"},
+		pubsub.MessageEvent{Topic: "t", From: p, Seqno: 1, Size: 2, ID: "i"}:  wire.PubSubMessageEvent{Topic: "t", From: p.String(), Seqno: 1, Size: 2, ID: "i"},
+		pubsub.PublishedEvent{Topic: "t", Size: 1, Peers: 2, MeshPeers: 3}:    wire.PubSubPublishedEvent{Topic: "t", Size: 1, Peers: 2, MeshPeers: 3},
+		pubsub.TopicEvent{Topic: "t"}:                                         wire.PubSubTopicEvent{Topic: "t"},
+		pubsub.PeerThrottledEvent{Peer: p, Dropped: 5, Total: 9, Penalty: -9}: wire.PubSubPeerThrottledEvent{Peer: p.String(), Dropped: 5, Total: 9, Penalty: -9},
 	}
 	for in, want := range cases {
 		if got := eventWire(in); got != want {
@@ -326,5 +331,22 @@ func TestPubSubEventsConvert(t *testing.T) {
 	}
 	if _, ok := pubsubEventWire("not a pubsub event"); ok {
 		t.Error("pubsubEventWire claims a string")
+	}
+}
+
+// Issue 20 row 7: the peers' scores and rate-limit drops, lowest score first.
+func TestPubSubScores(t *testing.T) {
+	p, q := testPeer(t), testPeer(t)
+	f := &pubsubFake{stats: []pubsub.PeerStat{{Peer: p, Score: -3000, RateLimited: 4000}, {Peer: q, Score: 1.5}}}
+	code, body := call(t, newTestAPI(t, withPubSub(f), nil), "GET", "/v1/pubsub/scores", "")
+	var got []wire.PubSubPeerScore
+	decodeJSON(t, body, &got)
+	want := []wire.PubSubPeerScore{{Peer: p.String(), Score: -3000, RateLimited: 4000}, {Peer: q.String(), Score: 1.5}}
+	if code != 200 || !slices.Equal(got, want) {
+		t.Fatalf("%d %s, want %+v", code, body, want)
+	}
+	f.stats = nil
+	if code, body := call(t, newTestAPI(t, withPubSub(f), nil), "GET", "/v1/pubsub/scores", ""); code != 200 || strings.TrimSpace(string(body)) != "[]" {
+		t.Fatalf("no peers: %d %s, want []", code, body)
 	}
 }

@@ -53,6 +53,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/discover/topics", s.getDiscoverTopics, "Joined rendezvous topics", nil, []string{}, nil},
 		// Routing (the Kademlia DHT).
 		{"GET /v1/dht/table", s.getDHTTable, "Routing table by bucket", nil, []wire.RoutingEntry{}, nil},
+		{"GET /v1/dht/status", s.getDHTStatus, "The node's DHTs (Plexus, and Amino when on): protocol, mode, routing-table size", nil, wire.DHTStatus{}, nil},
 		{"GET /v1/dht/findpeer", s.getDHTFindPeer, "Find a peer's addresses", nil, wire.FoundPeer{}, []string{"peer"}},
 		{"GET /v1/dht/closest", s.getDHTClosest, "The K closest peers to a key", nil, wire.ClosestPeers{}, []string{"key"}},
 		{"GET /v1/explore", s.getExplore, "Crawl the network", nil, progressed{wire.ExploreReport{}, wire.ExploreProgress{}}, nil},
@@ -71,6 +72,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/pubsub/leave", s.postPubSubLeave, "Leave a topic", wire.TopicRequest{}, wire.TopicRequest{}, nil},
 		{"GET /v1/pubsub/topics", s.getPubSubTopics, "Joined topics", nil, []wire.TopicInfo{}, nil},
 		{"GET /v1/pubsub/peers", s.getPubSubPeers, "Connected peers subscribed to a topic", nil, []string{}, []string{"topic"}},
+		{"GET /v1/pubsub/scores", s.getPubSubScores, "Peers' pub/sub scores and rate-limited messages, lowest score first", nil, []wire.PubSubPeerScore{}, nil},
 		{"GET /v1/pubsub/subscribe", s.getPubSubSubscribe, "Follow a topic's messages", nil, sse{wire.Message{}}, []string{"topic"}},
 		// Request/response.
 		{"POST /v1/send", s.postSend, "Send a request to a peer's protocol", wire.SendRequest{}, wire.SendResult{}, nil},

@@ -12,8 +12,10 @@ import (
 )
 
 // Routing is what the Kademlia routing routes need: the routing table,
-// lookups and the crawler. *routing.Service implements it.
+// lookups, the crawler and the status of every DHT of the node.
+// *routing.Combined implements it.
 type Routing interface {
+	Status() []routing.Status
 	Table() []routing.Entry
 	FindPeer(ctx context.Context, p peer.ID) (routing.Found, error)
 	Closest(ctx context.Context, key string) ([]peer.ID, error)
@@ -22,6 +24,23 @@ type Routing interface {
 
 func (s *Server) getDHTTable(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tableWire(s.svc.Routing.Table()))
+}
+
+func (s *Server) getDHTStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, dhtStatusWire(s.svc.Routing.Status()))
+}
+
+func dhtStatusWire(st []routing.Status) wire.DHTStatus {
+	out := wire.DHTStatus{DHTs: make([]wire.DHTSummary, len(st))}
+	for i, d := range st {
+		name := "plexus"
+		if d.Amino {
+			name = "amino"
+			out.Amino = true
+		}
+		out.DHTs[i] = wire.DHTSummary{Name: name, Protocol: string(d.Protocol), Mode: string(d.Mode), TableSize: d.Size}
+	}
+	return out
 }
 
 func (s *Server) getDHTFindPeer(w http.ResponseWriter, r *http.Request) {

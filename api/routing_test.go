@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,12 +22,14 @@ import (
 type routingFake struct {
 	Routing
 	table    []routing.Entry
+	status   []routing.Status
 	findPeer func(ctx context.Context, p peer.ID) (routing.Found, error)
 	closest  func(ctx context.Context, key string) ([]peer.ID, error)
 	explore  func(ctx context.Context, opts routing.ExploreOptions) (routing.Report, error)
 }
 
-func (f *routingFake) Table() []routing.Entry { return f.table }
+func (f *routingFake) Table() []routing.Entry   { return f.table }
+func (f *routingFake) Status() []routing.Status { return f.status }
 func (f *routingFake) FindPeer(ctx context.Context, p peer.ID) (routing.Found, error) {
 	return f.findPeer(ctx, p)
 }
@@ -171,5 +175,30 @@ func TestRoutingEventsConvert(t *testing.T) {
 	}
 	if _, ok := routingEventWire(42); ok {
 		t.Error("a foreign payload converted")
+	}
+}
+
+func TestDHTStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status []routing.Status
+		want   string
+	}{
+		{"plexus only", []routing.Status{{Protocol: routing.DefaultProtocol, Mode: routing.ModeServer, Size: 3}},
+			`{"amino":false,"dhts":[{"name":"plexus","protocol":"/plexus/kad/1.0.0","mode":"server","table_size":3}]}`},
+		{"with amino", []routing.Status{
+			{Protocol: routing.DefaultProtocol, Mode: routing.ModeServer, Size: 3},
+			{Amino: true, Protocol: routing.AminoProtocol, Mode: routing.ModeClient, Size: 187},
+		}, `{"amino":true,"dhts":[{"name":"plexus","protocol":"/plexus/kad/1.0.0","mode":"server","table_size":3},` +
+			`{"name":"amino","protocol":"/ipfs/kad/1.0.0","mode":"client","table_size":187}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newTestAPI(t, func(s *Services) { s.Routing = &routingFake{status: tc.status} }, nil)
+			code, body := call(t, h, "GET", "/v1/dht/status", "")
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, body); err != nil || code != 200 || compact.String() != tc.want {
+				t.Fatalf("%d %s, want %s", code, body, tc.want)
+			}
+		})
 	}
 }

@@ -41,3 +41,10 @@ func (c *Client) TopicPeers(ctx context.Context, topic string) ([]string, error)
 func (c *Client) Subscribe(ctx context.Context, topic string) (*Stream, error) {
 	return c.Stream(ctx, "/v1/pubsub/subscribe?topic="+url.QueryEscape(topic))
 }
+
+// PubSubScores lists the peers' pub/sub scores and rate-limited messages,
+// lowest score first.
+func (c *Client) PubSubScores(ctx context.Context) ([]wire.PubSubPeerScore, error) {
+	var v []wire.PubSubPeerScore
+	return v, c.Do(ctx, "GET", "/v1/pubsub/scores", nil, &v)
+}

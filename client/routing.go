@@ -13,6 +13,13 @@ func (c *Client) RoutingTable(ctx context.Context) ([]wire.RoutingEntry, error) 
 	return v, c.Do(ctx, "GET", "/v1/dht/table", nil, &v)
 }
 
+// DHTStatus describes the node's DHTs: the Plexus DHT and, when on, the
+// Amino DHT.
+func (c *Client) DHTStatus(ctx context.Context) (wire.DHTStatus, error) {
+	var v wire.DHTStatus
+	return v, c.Do(ctx, "GET", "/v1/dht/status", nil, &v)
+}
+
 // FindPeer finds a peer's addresses: from an open connection, the
 // peerstore or a DHT lookup.
 func (c *Client) FindPeer(ctx context.Context, peerID string) (wire.FoundPeer, error) {

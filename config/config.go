@@ -40,6 +40,7 @@ type Config struct {
 	Perf            Perf            `toml:"perf" comment:"Throughput measurement (plexus perf)."`
 	API             API             `toml:"api" comment:"The HTTP API used by the CLI, the dashboard and applications."`
 	Log             Log             `toml:"log" comment:"Logging."`
+	Explore         Explore         `toml:"explore" comment:"Periodic crawl of the network for the plexus_network_* metrics (the network data dashboard)."`
 }
 
 // Network configures listen addresses and bootstrap peers.
@@ -65,6 +66,10 @@ type ConnManager struct {
 	LowWater    int      `toml:"low_water" comment:"Connections kept when trimming. Default 100."`
 	HighWater   int      `toml:"high_water" comment:"Trimming starts above this many connections. Default 400."`
 	GracePeriod Duration `toml:"grace_period" comment:"New connections are not trimmed for this long. Default \"20s\"."`
+
+	// Under a connection flood (issue 20 row 3; bounds in connguard.go).
+	IdleGrace    Duration `toml:"idle_grace" comment:"Above high_water, an inbound peer with no useful traffic yet (no request exchanged, not in the DHT table or a pub/sub mesh) is spared only this long, even within grace_period: attackers that re-dial stay new forever. 100ms to 1h, at most grace_period. Default \"5s\"."`
+	TrimCooldown Duration `toml:"trim_cooldown" comment:"A peer whose connections were trimmed may not connect in again for this long, so re-dialling gains an attacker nothing. 0 turns it off; at most 1h. Default \"1m0s\"."`
 }
 
 // ResourceManager overrides the automatically scaled limits.
@@ -73,6 +78,11 @@ type ResourceManager struct {
 	MaxFileDescriptors int `toml:"max_file_descriptors" comment:"File descriptors libp2p may use. 0: half the process limit."`
 	MaxConnections     int `toml:"max_connections" comment:"Total connections (inbound and outbound). 0: scaled default."`
 	MaxInbound         int `toml:"max_inbound_connections" comment:"Inbound connections. 0: scaled default."`
+
+	// Per-peer stream limits (issue 20 row 1; bounds in streams.go).
+	MaxPendingStreamsPerPeer     int `toml:"max_pending_streams_per_peer" comment:"Inbound streams one peer may have open before they negotiate a protocol; more are reset, so a peer that opens streams and never negotiates exhausts only its own share. 0 to 1024; 0: 32. Default 0."`
+	MaxStreamsPerPeer            int `toml:"max_streams_per_peer" comment:"Inbound streams of one peer over all protocols. 0 to 65536; 0: scaled default (256 + 128 per GiB of max_memory_mb)."`
+	MaxStreamsPerProtocolPerPeer int `toml:"max_streams_per_protocol_per_peer" comment:"Inbound streams of one peer on one protocol. 0 to 65536, at most max_streams_per_peer; 0: scaled default (64 + 4 per GiB of max_memory_mb)."`
 }
 
 // DHT configures Kademlia.
@@ -90,6 +100,10 @@ type DHT struct {
 	MaxRecordBytes            int `toml:"max_record_bytes" comment:"Bytes of value records of all other peers this node stores (evicted as for max_records). At least max_record_bytes_per_peer, at most 68719476736. Default 268435456 (256 MiB)."`
 	MaxProviderRecordsPerPeer int `toml:"max_provider_records_per_peer" comment:"Provider records (ADD_PROVIDER) one peer may store on this node; they expire 48h after their last announcement. 1 to 16777216. Default 4096."`
 	MaxProviderRecords        int `toml:"max_provider_records" comment:"Provider records of all peers this node stores; beyond it new ones are refused. At least max_provider_records_per_peer, at most 67108864. Default 262144."`
+	// The Amino DHT, a second DHT (amino.go).
+	Amino          bool     `toml:"amino" comment:"Also join the public IPFS DHT (Amino, /ipfs/kad/1.0.0) as a second DHT: /pk/ and /ipns/ records and provider records reach IPFS nodes (Kubo, Helia), providers are announced on and looked up in both DHTs, peers are looked up in both. Cost (client mode): connections to the bootstrap peers and to the peers each lookup queries (the connection manager trims them), a routing-table refresh (a lookup per bucket) every 10 minutes, one more lookup per provide, find or get (a provide waits for both DHTs); on loopback ~18 goroutines and a few hundred KiB of heap per node; in auto or server mode also the public network's requests. See the README, Joining the IPFS network. Default false (off in the local profile)."`
+	AminoMode      string   `toml:"amino_mode" comment:"Mode on the Amino DHT: \"client\" (only asks), \"auto\" (server when publicly reachable, as Kubo) or \"server\". Default \"client\"."`
+	AminoBootstrap []string `toml:"amino_bootstrap" comment:"Peers the Amino DHT joins through when its routing table is empty (full multiaddrs with /p2p/<peer ID>). Default: the well-known IPFS bootstrap peers (Kubo's list); the local profile empties it."`
 }
 
 // Discovery configures local discovery.
@@ -122,7 +136,7 @@ type Log struct {
 
 // Default returns the configuration of a node with zero flags.
 func Default() Config {
-	return Config{
+	c := Config{
 		Network: Network{
 			Listen: []string{
 				fmt.Sprintf("/ip4/0.0.0.0/tcp/%d", DefaultTCPPort),
@@ -149,10 +163,14 @@ func Default() Config {
 		PubSub:      defaultPubSub(),
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
-		Perf:        Perf{Enabled: true},
+		Perf:        defaultPerf(),
 		API:         defaultAPI(),
 		Log:         Log{Level: "info", Format: "text"},
+		Explore:     defaultExplore(),
 	}
+	c.ConnManager.IdleGrace, c.ConnManager.TrimCooldown = Duration(DefaultIdleGrace), Duration(DefaultTrimCooldown)
+	c.DHT = withDHTLimits(c.DHT)
+	return c
 }
 
 // Profiles lists the names ApplyProfile accepts.
@@ -168,7 +186,8 @@ var LocalListen = []string{
 
 // ApplyProfile adjusts c for a named profile. "local" keeps all traffic on
 // this machine: loopback listen addresses on port 0, no mDNS, no port
-// mapping, no AutoNAT, DHT in server mode, API on a free loopback port. "default" (or "")
+// mapping, no AutoNAT, DHT in server mode, the Amino DHT off with no
+// bootstrap peers, API on a free loopback port. "default" (or "")
 // changes nothing.
 func (c *Config) ApplyProfile(name string) error {
 	switch name {
@@ -182,7 +201,10 @@ func (c *Config) ApplyProfile(name string) error {
 		// and 600 KiB per node.
 		c.NAT.AutoNATService, c.NAT.AutoNATv2 = false, false
 		c.DHT.Mode = "server"
+		localAmino(&c.DHT)
 		c.API.Listen = "127.0.0.1:0"
+		// Benchmarks on this machine: serve perf, up to the largest exchange.
+		c.Perf.Enabled, c.Perf.MaxBytes = true, MaxPerfBytes
 		return nil
 	}
 	return fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Profiles, ", "))
@@ -236,10 +258,12 @@ func (c *Config) Validate() error {
 	if cm.GracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("conn_manager.grace_period: negative (%s)", cm.GracePeriod))
 	}
+	errs = append(errs, c.validateConnGuard()...)
 	rm := c.ResourceManager
 	if rm.MaxMemoryMB < 0 || rm.MaxFileDescriptors < 0 || rm.MaxConnections < 0 || rm.MaxInbound < 0 {
 		errs = append(errs, errors.New("resource_manager: limits must be >= 0 (0 means scaled to the machine)"))
 	}
+	errs = append(errs, c.validateStreamLimits()...)
 	switch c.DHT.Mode {
 	case "auto", "server", "client":
 	default:
@@ -273,10 +297,13 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateNAT()...)
 	errs = append(errs, c.validateMessaging()...)
 	errs = append(errs, c.validatePubSub()...)
+	errs = append(errs, c.validatePerf()...)
 	errs = append(errs, c.validateRecords()...)
 	errs = append(errs, c.validateAPIConns()...)
 	errs = append(errs, c.validateDHTLimits()...)
+	errs = append(errs, c.validateAmino()...)
 	errs = append(errs, c.validateAccounts()...)
+	errs = append(errs, c.validateExplore()...)
 	return errors.Join(errs...)
 }
 

@@ -218,3 +218,102 @@ func TestProfileOf(t *testing.T) {
 		t.Fatalf("local with mDNS on: %q", p)
 	}
 }
+
+// Issue 20 row 6: perf is off in the default profile and capped; the local
+// profile serves it for benchmarks. Bad values name the key.
+func TestPerfSettings(t *testing.T) {
+	c := config.Default()
+	if c.Perf.Enabled || c.Perf.MaxBytes != config.DefaultPerfMaxBytes || len(c.Perf.AllowPeers) != 0 {
+		t.Fatalf("default perf: %+v", c.Perf)
+	}
+	if err := c.ApplyProfile("local"); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Perf.Enabled || c.Perf.MaxBytes != config.MaxPerfBytes {
+		t.Fatalf("local perf: %+v", c.Perf)
+	}
+	for _, bad := range []struct{ key, value string }{
+		{"perf.max_bytes", "0"},
+		{"perf.max_bytes", "17179869185"},
+		{"perf.allow_peers", "not-a-peer"},
+		{"perf.enabled", "sometimes"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, bad.key, bad.value); err == nil || !strings.Contains(err.Error(), bad.key) {
+			t.Errorf("set %s=%q: %v", bad.key, bad.value, err)
+		}
+	}
+	c = config.Default()
+	if err := config.Set(&c, "perf.max_bytes", "1048576"); err != nil || c.Perf.MaxBytes != 1<<20 {
+		t.Fatalf("set perf.max_bytes: %v (%d)", err, c.Perf.MaxBytes)
+	}
+	if err := config.Set(&c, "perf.allow_peers", "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK"); err != nil || len(c.Perf.AllowPeers) != 1 {
+		t.Fatalf("set perf.allow_peers: %v (%v)", err, c.Perf.AllowPeers)
+	}
+}
+
+// Issue 20 row 1: the per-peer stream limits have defaults and bounds.
+func TestStreamLimitSettings(t *testing.T) {
+	c := config.Default()
+	if c.ResourceManager.MaxPendingStreamsPerPeer != 0 ||
+		c.ResourceManager.MaxStreamsPerPeer != 0 || c.ResourceManager.MaxStreamsPerProtocolPerPeer != 0 {
+		t.Fatalf("defaults: %+v", c.ResourceManager)
+	}
+	for _, tc := range [][2]string{
+		{"resource_manager.max_pending_streams_per_peer", "8"},
+		{"resource_manager.max_streams_per_peer", "200"},
+		{"resource_manager.max_streams_per_protocol_per_peer", "50"},
+	} {
+		if err := config.Set(&c, tc[0], tc[1]); err != nil {
+			t.Fatalf("set %s=%s: %v", tc[0], tc[1], err)
+		}
+	}
+	for _, bad := range [][2]string{
+		{"resource_manager.max_pending_streams_per_peer", "-1"},
+		{"resource_manager.max_pending_streams_per_peer", "1025"},
+		{"resource_manager.max_streams_per_peer", "-1"},
+		{"resource_manager.max_streams_per_protocol_per_peer", "65537"},
+		{"resource_manager.max_streams_per_protocol_per_peer", "201"}, // above max_streams_per_peer
+	} {
+		c := c
+		if err := config.Set(&c, bad[0], bad[1]); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("set %s=%s: %v", bad[0], bad[1], err)
+		}
+	}
+}
+
+// Issue 20 row 3: the connection flood settings have defaults and bounds,
+// and the pub/sub rate limit (row 7) too.
+func TestConnGuardAndPubSubRateSettings(t *testing.T) {
+	c := config.Default()
+	if time.Duration(c.ConnManager.IdleGrace) != config.DefaultIdleGrace || time.Duration(c.ConnManager.TrimCooldown) != config.DefaultTrimCooldown {
+		t.Fatalf("defaults: %+v", c.ConnManager)
+	}
+	if c.PubSub.PeerRateLimit != config.DefaultPubSubPeerRateLimit || c.PubSub.PeerBurst != config.DefaultPubSubPeerBurst {
+		t.Fatalf("defaults: %+v", c.PubSub)
+	}
+	for _, tc := range [][2]string{
+		{"conn_manager.idle_grace", "1s"},
+		{"conn_manager.trim_cooldown", "0s"},
+		{"pubsub.peer_rate_limit", "0"},
+		{"pubsub.peer_burst", "5"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, tc[0], tc[1]); err != nil {
+			t.Errorf("set %s=%s: %v", tc[0], tc[1], err)
+		}
+	}
+	for _, bad := range [][2]string{
+		{"conn_manager.idle_grace", "10ms"},
+		{"conn_manager.idle_grace", "30s"}, // above grace_period (20s)
+		{"conn_manager.trim_cooldown", "-1s"},
+		{"conn_manager.trim_cooldown", "2h"},
+		{"pubsub.peer_rate_limit", "-1"},
+		{"pubsub.peer_burst", "0"},
+	} {
+		c := config.Default()
+		if err := config.Set(&c, bad[0], bad[1]); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("set %s=%s: %v", bad[0], bad[1], err)
+		}
+	}
+}

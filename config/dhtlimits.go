@@ -87,9 +87,11 @@ func (c *Config) validateDHTLimits() []error {
 	return errs
 }
 
-func defaultDHT() DHT {
-	return DHT{Mode: "auto", ProtocolPrefix: "/plexus", QueryDialTimeout: DefaultDHTQueryDialTimeout,
-		MaxRecordsPerPeer: DefaultDHTMaxRecordsPerPeer, MaxRecordBytesPerPeer: DefaultDHTMaxRecordBytesPerPeer,
-		MaxRecords: DefaultDHTMaxRecords, MaxRecordBytes: DefaultDHTMaxRecordBytes,
-		MaxProviderRecordsPerPeer: DefaultDHTMaxProviderRecordsPerPeer, MaxProviderRecords: DefaultDHTMaxProviderRecords}
+// withDHTLimits sets the defaults of the DHT's protection settings.
+func withDHTLimits(d DHT) DHT {
+	d.QueryDialTimeout = DefaultDHTQueryDialTimeout
+	d.MaxRecordsPerPeer, d.MaxRecordBytesPerPeer = DefaultDHTMaxRecordsPerPeer, DefaultDHTMaxRecordBytesPerPeer
+	d.MaxRecords, d.MaxRecordBytes = DefaultDHTMaxRecords, DefaultDHTMaxRecordBytes
+	d.MaxProviderRecordsPerPeer, d.MaxProviderRecords = DefaultDHTMaxProviderRecordsPerPeer, DefaultDHTMaxProviderRecords
+	return d
 }

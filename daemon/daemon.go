@@ -167,7 +167,7 @@ func Services(n *node.Node, accounts *auth.Service) api.Services {
 	return api.Services{
 		Node:      n,
 		Discovery: n.Discovery(),
-		Routing:   n.Routing(),
+		Routing:   n.Router(),
 		Records:   n.Records(),
 		Perf:      n,
 		PubSub:    api.PubSubService(n.PubSub()),

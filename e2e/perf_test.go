@@ -33,3 +33,32 @@ func TestPerfThroughDaemons(t *testing.T) {
 	fails(t, b, "unknown transport", "perf", idA.PeerID, "--transport", "carrier-pigeon")
 	fails(t, b, "invalid peer ID", "perf", "nope")
 }
+
+// Issue 20 row 6: "plexus perf" against a node that does not serve perf
+// (perf.enabled = false, the default profile's setting) fails with an error
+// that says so; one that serves it refuses more than its perf.max_bytes.
+func TestPerfOffOrCapped(t *testing.T) {
+	base := t.TempDir()
+	off, capped, client := filepath.Join(base, "off"), filepath.Join(base, "capped"), filepath.Join(base, "client")
+	for _, r := range []string{off, capped} {
+		ok(t, r, "init", "--profile", "local")
+	}
+	ok(t, off, "config", "set", "perf.enabled", "false")
+	ok(t, capped, "config", "set", "perf.max_bytes", "1048576")
+	fails(t, capped, "perf.max_bytes", "config", "set", "perf.max_bytes", "0")
+	// --profile default: the local settings written by init, without the
+	// local profile's perf.enabled = true on top.
+	startDaemon(t, off, "--profile", "default")
+	startDaemon(t, capped, "--profile", "default")
+	startDaemon(t, client)
+	var idOff, idCapped wire.ID
+	okJSON(t, off, &idOff, "id")
+	okJSON(t, capped, &idCapped, "id")
+	fails(t, client, "perf.enabled = false", "perf", idOff.Addrs[0], "--download", "1073741824")
+	fails(t, client, "perf.max_bytes", "perf", idCapped.Addrs[0], "--download", "1073741824")
+	var res wire.PerfResult
+	okJSON(t, client, &res, "perf", idCapped.Addrs[0], "--upload", "1024", "--download", "1048576")
+	if res.DownloadBytes != 1<<20 {
+		t.Fatalf("perf within the cap: %+v", res)
+	}
+}

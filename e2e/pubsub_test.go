@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,26 @@ func TestPubSubThroughDaemons(t *testing.T) {
 	peers := ok(t, a, "pubsub", "peers", "news")
 	if !strings.Contains(peers, idB.PeerID) {
 		t.Fatalf("topic peers of A: %s", peers)
+	}
+	// Issue 20 row 7: scores and rate-limit drops are visible; B is scored
+	// (within the 5 s score refresh) and has had nothing dropped.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var scores []wire.PubSubPeerScore
+		okJSON(t, a, &scores, "pubsub", "scores")
+		if i := slices.IndexFunc(scores, func(s wire.PubSubPeerScore) bool { return s.Peer == idB.PeerID }); i >= 0 {
+			if scores[i].Score < 0 || scores[i].RateLimited != 0 {
+				t.Fatalf("B's standing with A: %+v", scores[i])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A does not score B: %+v", scores)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out := ok(t, a, "pubsub", "scores"); !strings.Contains(out, "RATE-LIMITED") || !strings.Contains(out, idB.PeerID) {
+		t.Fatalf("pubsub scores: %s", out)
 	}
 	// An oversized message is refused at the publisher with the limit named.
 	big := exec.Command(binary, "--repo", a, "pubsub", "pub", "news", "-")

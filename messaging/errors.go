@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
 )
@@ -24,7 +25,9 @@ var (
 	// sending), the peer refused it as too large, or the response exceeded
 	// the local limit or the peer's.
 	ErrTooLarge = errors.New("message too large")
-	// ErrBusy: the peer was already handling as many requests as it allows.
+	// ErrBusy: the peer was already handling as many requests as it allows,
+	// reset the stream (its resource manager refused it, or it is shutting
+	// down), or this node's resource manager refused the stream.
 	ErrBusy = errors.New("peer busy")
 	// ErrBadRequest: the peer could not parse the request frame.
 	ErrBadRequest = errors.New("peer rejected malformed request")
@@ -69,8 +72,38 @@ func classify(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", ctx.Err(), err)
 	case isTimeout(err):
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	case errors.Is(err, network.ErrResourceLimitExceeded):
+		// This node's resource manager refused the stream.
+		return fmt.Errorf("%w: this node is at a resource limit: %w", ErrBusy, err)
+	case errors.Is(err, network.ErrReset):
+		// The peer's resource manager refuses a stream over its limits
+		// with a reset (StreamResourceLimitExceeded; issue 20 row 1); a
+		// peer shutting down or shedding load resets too. The caller may
+		// retry later, so this is busy, not an internal error.
+		return fmt.Errorf("%w: the peer reset the stream (%s): %w", ErrBusy, resetReason(err), err)
 	}
 	return err
+}
+
+// resetReason names why a peer reset a stream, from its error code.
+func resetReason(err error) string {
+	var se *network.StreamError
+	if !errors.As(err, &se) {
+		return "no reason given"
+	}
+	switch se.ErrorCode {
+	case network.StreamResourceLimitExceeded:
+		return "at a resource limit"
+	case network.StreamRateLimited:
+		return "rate limited"
+	case network.StreamProtocolNegotiationFailed:
+		return "protocol negotiation failed or timed out"
+	case network.StreamShutdown:
+		return "shutting down"
+	case network.StreamGated:
+		return "this node is not allowed"
+	}
+	return fmt.Sprintf("code 0x%x", uint32(se.ErrorCode))
 }
 
 // isTimeout reports whether err is an I/O deadline error.

@@ -14,7 +14,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
-	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	tls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -39,12 +38,15 @@ func HostOptions(cfg config.Config, reg prometheus.Registerer) ([]libp2p.Option,
 	if err != nil {
 		return nil, err
 	}
-	return hostOptions(cfg, reg, natOpts)
+	return hostOptions(cfg, reg, natOpts, nil)
 }
 
 // hostOptions returns HostOptions with natOpts, the options of the node's
-// NAT service.
-func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option) ([]libp2p.Option, error) {
+// NAT service. The connection manager (connGuard) is also a connection
+// gater: with gater nil its options include it; otherwise *gater is
+// replaced by the connection manager in front of it, for the caller to
+// pass to libp2p.ConnectionGater.
+func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.Option, gater *coreconnmgr.ConnectionGater) ([]libp2p.Option, error) {
 	t := cfg.Transports
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
@@ -80,12 +82,20 @@ func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.
 	if err != nil {
 		return nil, err
 	}
-	cm, err := connmgr.NewConnManager(cfg.ConnManager.LowWater, cfg.ConnManager.HighWater,
-		connmgr.WithGracePeriod(time.Duration(cfg.ConnManager.GracePeriod)))
+	var next coreconnmgr.ConnectionGater
+	if gater != nil {
+		next = *gater
+	}
+	cm, err := newConnGuard(cfg.ConnManager, next, reg)
 	if err != nil {
-		return nil, fmt.Errorf("connection manager: %w", err)
+		return nil, err
 	}
 	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
+	if gater != nil {
+		*gater = cm
+	} else {
+		opts = append(opts, libp2p.ConnectionGater(cm))
+	}
 	if reg != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(reg))
 	}
@@ -135,6 +145,24 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	if c.MaxFileDescriptors == 0 && sys.FD < floor {
 		partial.System.FD = floor
 	}
+	// Per-peer stream limits (issue 20 row 1): see pendingStreamLimiter.
+	pending := c.MaxPendingStreamsPerPeer
+	if pending <= 0 {
+		pending = config.DefaultMaxPendingStreamsPerPeer
+	}
+	if c.MaxStreamsPerPeer > 0 {
+		partial.PeerDefault.StreamsInbound = rcmgr.LimitVal(c.MaxStreamsPerPeer)
+	}
+	if c.MaxStreamsPerProtocolPerPeer > 0 {
+		partial.ProtocolPeerDefault.StreamsInbound = rcmgr.LimitVal(c.MaxStreamsPerProtocolPerPeer)
+	}
+	// The transient scope holds every peer's streams until they negotiate:
+	// room for at least 16 peers at their pending limit.
+	tr := scaled.ToPartialLimitConfig().Transient
+	if tfloor := rcmgr.LimitVal(16 * pending); tr.StreamsInbound < tfloor || tr.Streams < tfloor {
+		partial.Transient.StreamsInbound = max(tr.StreamsInbound, tfloor)
+		partial.Transient.Streams = max(tr.Streams, tfloor)
+	}
 	opts := []rcmgr.Option{rcmgr.WithConnRateLimiters(connRateLimiter())}
 	if reg != nil {
 		rcmgr.MustRegisterWith(reg)
@@ -148,7 +176,7 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
-	return rm, nil
+	return newPendingStreamLimiter(rm, pending, reg), nil
 }
 
 // transportOf names the outermost transport of a multiaddr.
@@ -168,7 +196,7 @@ func newHost(cfg Config, reg prometheus.Registerer, natOpts []libp2p.Option, gat
 	if err := checkPortsFree(cfg.UsableListen()); err != nil {
 		return nil, err
 	}
-	opts, err := hostOptions(cfg.Config, reg, natOpts)
+	opts, err := hostOptions(cfg.Config, reg, natOpts, &gater) // gater becomes the connection manager in front of it
 	if err != nil {
 		return nil, err
 	}

@@ -317,7 +317,7 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 	}
 	ai := n.host.Peerstore().PeerInfo(p)
 	if len(ai.Addrs) == 0 {
-		found, err := n.routing.FindPeer(ctx, p)
+		found, err := n.router.FindPeer(ctx, p)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return fmt.Errorf("%w: find peer %s: %w", ErrUnreachable, p, err)

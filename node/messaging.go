@@ -19,7 +19,7 @@ func (n *Node) startMessaging() error {
 		messaging.WithHandlerTimeout(time.Duration(m.HandlerTimeout)),
 		messaging.WithMaxConcurrent(m.MaxConcurrent),
 		messaging.WithLogger(n.cfg.Logger),
-		messaging.WithPublisher(n.bus),
+		messaging.WithPublisher(usefulPublisher{n}),
 	)
 	if err != nil {
 		return err
@@ -57,6 +57,7 @@ func (n *Node) Send(ctx context.Context, p peer.ID, proto protocol.ID, data []by
 	if err != nil {
 		return SendResult{}, err
 	}
+	n.useful(p)
 	return SendResult{Peer: p, Protocol: proto, Data: resp, Duration: time.Since(start)}, nil
 }
 

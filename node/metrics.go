@@ -23,6 +23,14 @@ func registerMetrics(n *Node) {
 			Name: "plexus_dht_routing_table_size", Help: "Peers in the Kademlia routing table.",
 		}, func() float64 { return float64(n.routing.Size()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "plexus_amino_routing_table_size", Help: "Peers in the Amino DHT's routing table (0 with dht.amino off).",
+		}, func() float64 {
+			if n.amino == nil {
+				return 0
+			}
+			return float64(n.amino.Size())
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "plexus_uptime_seconds", Help: "Seconds since the node started.",
 		}, func() float64 { return timeSince(n.started) }),
 	)

@@ -106,6 +106,8 @@ type Node struct {
 	// The host and the services, in the order New creates them.
 	host    host.Host
 	routing *routing.Service
+	amino   *routing.Service  // nil when dht.amino is off
+	router  *routing.Combined // routing and amino
 	disc    *discovery.Service
 	records *records.Service
 	ps      *pubsub.Service
@@ -227,6 +229,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	registerMetrics(n)
+	n.startExplorer()
 	n.watch()
 	n.log.Info("node ready", "peer", n.host.ID(), "addrs", n.host.Addrs())
 	return n, nil

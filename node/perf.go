@@ -14,10 +14,23 @@ import (
 )
 
 func (n *Node) startPerf() error {
-	if !n.cfg.Perf.Enabled {
+	c := n.cfg.Perf
+	if !c.Enabled {
 		return nil
 	}
-	svc, err := perf.New(n.host, perf.WithLogger(n.cfg.Logger), perf.WithPublisher(n.bus))
+	opts := []perf.Option{perf.WithLogger(n.cfg.Logger), perf.WithPublisher(n.bus), perf.WithMaxBytes(uint64(c.MaxBytes))}
+	if len(c.AllowPeers) > 0 {
+		allowed := make(map[peer.ID]bool, len(c.AllowPeers))
+		for _, s := range c.AllowPeers {
+			p, err := peer.Decode(s) // checked by config.Validate
+			if err != nil {
+				return fmt.Errorf("perf.allow_peers: %w", err)
+			}
+			allowed[p] = true
+		}
+		opts = append(opts, perf.WithAllowPeer(func(p peer.ID) bool { return allowed[p] }))
+	}
+	svc, err := perf.New(n.host, opts...)
 	if err != nil {
 		return err
 	}

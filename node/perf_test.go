@@ -12,6 +12,7 @@ import (
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/node"
+	"github.com/plexus-p2p/plexus/perf"
 )
 
 // Perf takes a typed target and sizes, and refuses bad input with
@@ -51,5 +52,33 @@ func TestPerfTyped(t *testing.T) {
 				t.Fatalf("got %v, want ErrInvalidArgument", err)
 			}
 		})
+	}
+}
+
+// Issue 20 row 6: the default profile does not serve perf, so a peer's
+// request gets nothing but a clear ErrNotServed; a node that serves it
+// with perf.allow_peers refuses other peers.
+func TestPerfOffByDefault(t *testing.T) {
+	if config.Default().Perf.Enabled {
+		t.Fatal("perf.enabled is on in the default profile")
+	}
+	nodes := testnet.Start(t, 3, testnet.Options{Mutate: func(i int, c *node.Config) {
+		switch i {
+		case 0:
+			c.Perf = config.Default().Perf
+		case 1:
+			c.Perf.AllowPeers = []string{"12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK"}
+		}
+	}})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	off, limited, client := nodes[0], nodes[1], nodes[2]
+	_, err := client.Perf(ctx, peer.AddrInfo{ID: off.ID(), Addrs: off.Host().Addrs()}, 0, 1<<30, "", nil)
+	if !errors.Is(err, perf.ErrNotServed) {
+		t.Fatalf("perf against a default-profile node: %v, want ErrNotServed", err)
+	}
+	_, err = client.Perf(ctx, peer.AddrInfo{ID: limited.ID(), Addrs: limited.Host().Addrs()}, 0, 1<<20, "", nil)
+	if !errors.Is(err, perf.ErrRefused) {
+		t.Fatalf("perf from a peer outside perf.allow_peers: %v, want ErrRefused", err)
 	}
 }

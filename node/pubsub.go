@@ -17,6 +17,8 @@ func (n *Node) startPubSub(ctx context.Context) error {
 		pubsub.WithRouter(c.Router),
 		pubsub.WithMaxMessageSize(c.MaxMessageSize),
 		pubsub.WithPublishWait(time.Duration(c.PublishWait)),
+		pubsub.WithPeerRateLimit(c.PeerRateLimit, c.PeerBurst),
+		pubsub.WithMetrics(n.reg),
 		pubsub.WithEvents(n.bus),
 		pubsub.WithLogger(n.cfg.Logger),
 	}

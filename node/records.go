@@ -8,7 +8,10 @@ import (
 
 func (n *Node) startRecords() error {
 	c := n.cfg.Records
-	svc, err := records.New(n.routing, n.cfg.Identity, n.ds,
+	// Values and providers go through every DHT of the node (Router):
+	// plexus records to the Plexus DHT, /pk/, /ipns/ and providers to the
+	// Amino DHT too when it is on.
+	svc, err := records.New(n.router, n.cfg.Identity, n.ds,
 		records.WithLogger(n.cfg.Logger),
 		records.WithPublisher(n.bus),
 		// Get answers every namespace the DHT validates and serves

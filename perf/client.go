@@ -9,6 +9,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	msmux "github.com/multiformats/go-multistream"
 )
 
 // Result is what one perf exchange measured on the client.
@@ -35,6 +37,17 @@ type Result struct {
 	// BitsPerSecond is (Upload+Download)*8/Total.
 	BitsPerSecond float64
 }
+
+// Errors of Run, usable with errors.Is.
+var (
+	// ErrNotServed: the peer does not serve /perf/1.0.0 (a Plexus node with
+	// perf.enabled = false, the default profile's setting).
+	ErrNotServed = errors.New("peer does not serve perf")
+	// ErrRefused: the peer reset the exchange because it asked for more
+	// than the peer's byte limit, the peer was at its limit of concurrent
+	// transfers, or this node is not among the peers it serves.
+	ErrRefused = errors.New("peer refused the perf exchange")
+)
 
 type runConfig struct {
 	bufSize  int
@@ -130,6 +143,10 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 	start := time.Now()
 	st, err := h.NewStream(ctx, p, ID)
 	if err != nil {
+		var ns msmux.ErrNotSupported[protocol.ID]
+		if errors.As(err, &ns) {
+			return Result{}, fmt.Errorf("%w: %s does not serve %s (perf is off on that node: perf.enabled = false): %w", ErrNotServed, p, ID, err)
+		}
 		return Result{}, fmt.Errorf("perf: open stream to %s: %w", p, err)
 	}
 	if err := st.Scope().SetService(ServiceName); err != nil {
@@ -144,6 +161,16 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 		_ = st.Reset()
 		if cerr := context.Cause(ctx); cerr != nil {
 			return res, fmt.Errorf("perf with %s: %w", p, cerr)
+		}
+		var se *network.StreamError
+		if errors.As(err, &se) && se.Remote {
+			switch se.ErrorCode {
+			case network.StreamResourceLimitExceeded:
+				return res, fmt.Errorf("%w: %s refused %d up / %d down bytes: over its perf.max_bytes, or it is serving as many transfers as it allows: %w",
+					ErrRefused, p, upload, download, err)
+			case network.StreamGated:
+				return res, fmt.Errorf("%w: %s serves perf only to the peers in its perf.allow_peers: %w", ErrRefused, p, err)
+			}
 		}
 		return res, fmt.Errorf("perf with %s: %w", p, err)
 	}

@@ -8,9 +8,11 @@
 // requested number of bytes and closes the stream.
 //
 // The protocol lets a client make the server do a lot of work, so the spec
-// says it should not be enabled by default on public nodes. A Service caps
-// its concurrent streams, resets streams that stall, and can be restricted
-// to a set of peers with WithAllowPeer.
+// says it should not be enabled by default on public nodes (a Plexus node
+// serves it only when perf.enabled is set, as in the local profile). A
+// Service caps its concurrent streams and the bytes of one exchange
+// (WithMaxBytes), resets streams that stall, and can be restricted to a set
+// of peers with WithAllowPeer.
 package perf
 
 import (
@@ -43,6 +45,7 @@ const (
 	maxBufferSize         = 16 << 20
 	defaultBufferSize     = 256 << 10
 	defaultMaxStreams     = config.DefaultPerfMaxStreams
+	defaultMaxPerPeer     = 2
 	defaultIdleTimeout    = 30 * time.Second
 	defaultRunBufferSize  = 256 << 10
 	publishedErrorMaxSize = 200
@@ -69,6 +72,8 @@ type options struct {
 	idle       time.Duration
 	bufSize    int
 	allow      func(peer.ID) bool
+	maxBytes   uint64
+	perPeer    int
 }
 
 // Option configures a Service.
@@ -142,6 +147,29 @@ func WithAllowPeer(allow func(peer.ID) bool) Option {
 	}
 }
 
+// WithMaxBytes caps one exchange: a request for more than n bytes is reset
+// (StreamResourceLimitExceeded) before anything is sent, and so is an upload
+// longer than n. Default 0: no cap.
+func WithMaxBytes(n uint64) Option {
+	return func(c *options) error {
+		c.maxBytes = n
+		return nil
+	}
+}
+
+// WithMaxStreamsPerPeer caps how many of the service's streams one peer
+// may hold at once, so that one peer cannot take every slot of
+// WithMaxStreams; more are reset. Default 2.
+func WithMaxStreamsPerPeer(n int) Option {
+	return func(c *options) error {
+		if n < 1 {
+			return fmt.Errorf("perf: max streams per peer %d: must be at least 1", n)
+		}
+		c.perPeer = n
+		return nil
+	}
+}
+
 // Service is the server side of perf on one host.
 type Service struct {
 	h   host.Host
@@ -153,6 +181,7 @@ type Service struct {
 	mu      sync.Mutex
 	closed  bool
 	active  map[network.Stream]struct{}
+	perPeer map[peer.ID]int
 	handles sync.WaitGroup
 }
 
@@ -161,6 +190,7 @@ type Service struct {
 func New(h host.Host, opts ...Option) (*Service, error) {
 	cfg := options{
 		maxStreams: defaultMaxStreams,
+		perPeer:    defaultMaxPerPeer,
 		idle:       defaultIdleTimeout,
 		bufSize:    defaultBufferSize,
 	}
@@ -173,10 +203,11 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 		cfg.logger = slog.Default().With(slog.String("component", "perf"))
 	}
 	s := &Service{
-		h:      h,
-		cfg:    cfg,
-		log:    cfg.logger,
-		active: make(map[network.Stream]struct{}),
+		h:       h,
+		cfg:     cfg,
+		log:     cfg.logger,
+		active:  make(map[network.Stream]struct{}),
+		perPeer: make(map[peer.ID]int),
 	}
 	s.bufs.New = func() any {
 		b := make([]byte, s.cfg.bufSize)
@@ -218,8 +249,11 @@ func (s *Service) admit(st network.Stream) (network.StreamErrorCode, error) {
 		return network.StreamShutdown, errors.New("service closed")
 	case len(s.active) >= s.cfg.maxStreams:
 		return network.StreamResourceLimitExceeded, fmt.Errorf("%d streams already active", len(s.active))
+	case s.perPeer[st.Conn().RemotePeer()] >= s.cfg.perPeer:
+		return network.StreamResourceLimitExceeded, fmt.Errorf("%d streams of this peer already active", s.perPeer[st.Conn().RemotePeer()])
 	}
 	s.active[st] = struct{}{}
+	s.perPeer[st.Conn().RemotePeer()]++
 	s.handles.Add(1)
 	return 0, nil
 }
@@ -227,6 +261,11 @@ func (s *Service) admit(st network.Stream) (network.StreamErrorCode, error) {
 func (s *Service) release(st network.Stream) {
 	s.mu.Lock()
 	delete(s.active, st)
+	if p := st.Conn().RemotePeer(); s.perPeer[p] <= 1 {
+		delete(s.perPeer, p)
+	} else {
+		s.perPeer[p]--
+	}
 	s.mu.Unlock()
 	s.handles.Done()
 }
@@ -258,8 +297,11 @@ func (s *Service) handle(st network.Stream) {
 	ev.Transfer = t
 	if err != nil {
 		code := network.StreamErrorCode(0)
-		if errors.Is(err, ErrShortHeader) {
+		switch {
+		case errors.Is(err, ErrShortHeader):
 			code = network.StreamProtocolViolation
+		case errors.Is(err, ErrOverLimit):
+			code = network.StreamResourceLimitExceeded
 		}
 		_ = st.ResetWithError(code)
 		ev.Error = truncate(err.Error(), publishedErrorMaxSize)
@@ -280,7 +322,7 @@ func (s *Service) serve(st network.Stream) (Transfer, error) {
 
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
-	return ServeStream(st, *bp, s.cfg.idle)
+	return serveStream(st, *bp, s.cfg.idle, s.cfg.maxBytes)
 }
 
 func (s *Service) publish(ev Served) {

@@ -268,8 +268,8 @@ func TestAllowPeer(t *testing.T) {
 		return p != denied
 	}))
 	denied = client.ID()
-	if _, err := perf.Run(t.Context(), client, server.ID(), 1, 1); err == nil {
-		t.Error("Run from a denied peer succeeded")
+	if _, err := perf.Run(t.Context(), client, server.ID(), 1, 1); !errors.Is(err, perf.ErrRefused) || !strings.Contains(err.Error(), "perf.allow_peers") {
+		t.Errorf("Run from a denied peer: %v, want ErrRefused naming perf.allow_peers", err)
 	}
 	if got := ev.next(t); got.Error != "peer not allowed" {
 		t.Errorf("event error %q, want peer not allowed", got.Error)
@@ -307,6 +307,7 @@ func TestOptionsValidate(t *testing.T) {
 	h := newHost(t, "tcp")
 	bad := map[string]perf.Option{
 		"max streams 0":  perf.WithMaxStreams(0),
+		"per peer 0":     perf.WithMaxStreamsPerPeer(0),
 		"idle 0":         perf.WithIdleTimeout(0),
 		"buffer 1 KiB":   perf.WithBufferSize(1 << 10),
 		"buffer 64 MiB":  perf.WithBufferSize(64 << 20),
@@ -406,5 +407,91 @@ func TestRunStreamHugeUploadStopsOnClose(t *testing.T) {
 	_, err := perf.RunStream(c, math.MaxUint64-3, 0, 64<<10, time.Now())
 	if err == nil {
 		t.Fatal("RunStream of a near-max upload succeeded against a server that closed")
+	}
+}
+
+// Issue 20 row 6: an anonymous 8-byte request for 1 GiB. With a byte cap
+// the server resets the stream without sending a byte; the client sees
+// ErrRefused; a request within the cap is served.
+func TestMaxBytesRefusesHugeRequest(t *testing.T) {
+	ev := newEvents()
+	const limit = 1 << 20
+	client, server, _ := pair(t, "tcp", perf.WithPublisher(ev), perf.WithMaxBytes(limit))
+
+	// The hostile request: a bare header asking for 1 GiB.
+	st, err := client.NewStream(t.Context(), server.ID(), perf.ID)
+	if err != nil {
+		t.Fatalf("new stream: %v", err)
+	}
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], 1<<30)
+	if _, err := st.Write(hdr[:]); err != nil {
+		t.Fatalf("write header: %v", err)
+	}
+	_ = st.CloseWrite()
+	got, err := io.Copy(io.Discard, st)
+	var serr *network.StreamError
+	if !errors.As(err, &serr) || !serr.Remote || serr.ErrorCode != network.StreamResourceLimitExceeded {
+		t.Errorf("1 GiB request: read %d bytes, err %v; want a reset with resource limit exceeded", got, err)
+	}
+	if got != 0 {
+		t.Errorf("1 GiB request: server sent %d bytes, want 0", got)
+	}
+	if e := ev.next(t); e.Downloaded != 0 || e.Requested != 1<<30 || !strings.Contains(e.Error, "at most 1048576") {
+		t.Errorf("served event %+v, want 0 of 1 GiB sent with the limit named", e)
+	}
+
+	for name, c := range map[string]struct{ up, down uint64 }{
+		"download over the cap": {0, limit + 1},
+		"upload over the cap":   {limit + 1, 0},
+	} {
+		if _, err := perf.Run(t.Context(), client, server.ID(), c.up, c.down); !errors.Is(err, perf.ErrRefused) || !strings.Contains(err.Error(), "perf.max_bytes") {
+			t.Errorf("%s: err %v, want ErrRefused naming perf.max_bytes", name, err)
+		}
+		ev.next(t)
+	}
+	res, err := perf.Run(t.Context(), client, server.ID(), limit, limit)
+	if err != nil || res.Download != limit {
+		t.Fatalf("Run within the cap: %+v, %v", res, err)
+	}
+}
+
+// A host without the perf service: Run says the peer does not serve perf.
+func TestRunNotServed(t *testing.T) {
+	server := newHost(t, "tcp")
+	client := newHost(t, "tcp")
+	testnet.Connect(t, client, server)
+	_, err := perf.Run(t.Context(), client, server.ID(), 1, 1)
+	if !errors.Is(err, perf.ErrNotServed) || !strings.Contains(err.Error(), "perf.enabled = false") {
+		t.Fatalf("Run against a host without perf: %v, want ErrNotServed naming perf.enabled", err)
+	}
+}
+
+// One peer cannot take every slot: beyond its per-peer share its streams
+// are refused while another peer is still served.
+func TestMaxStreamsPerPeer(t *testing.T) {
+	ev := newEvents()
+	client, server, _ := pair(t, "tcp", perf.WithMaxStreamsPerPeer(1), perf.WithPublisher(ev))
+	held, err := client.NewStream(t.Context(), server.ID(), perf.ID)
+	if err != nil {
+		t.Fatalf("new stream: %v", err)
+	}
+	defer held.Reset()
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], 4)
+	if _, err := held.Write(hdr[:]); err != nil {
+		t.Fatalf("write header: %v", err)
+	}
+	waitActiveStreams(t, server, 1)
+	if _, err := perf.Run(t.Context(), client, server.ID(), 1, 1); !errors.Is(err, perf.ErrRefused) {
+		t.Errorf("second stream of one peer: %v, want ErrRefused", err)
+	}
+	if got := ev.next(t); !strings.Contains(got.Error, "of this peer") {
+		t.Errorf("refusal event error %q", got.Error)
+	}
+	other := newHost(t, "tcp")
+	other.Peerstore().AddAddrs(server.ID(), server.Addrs(), time.Hour)
+	if _, err := perf.Run(t.Context(), other, server.ID(), 1, 1); err != nil {
+		t.Errorf("another peer while the first holds its share: %v", err)
 	}
 }

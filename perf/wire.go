@@ -87,6 +87,16 @@ type Transfer struct {
 // are overwritten); idle, when positive, bounds how long any single read or
 // write may wait. On error the caller should reset the stream.
 func ServeStream(s Stream, buf []byte, idle time.Duration) (Transfer, error) {
+	return serveStream(s, buf, idle, 0)
+}
+
+// ErrOverLimit reports a request that asked for, or uploaded, more bytes
+// than the server's limit (WithMaxBytes).
+var ErrOverLimit = errors.New("perf: request over the server's byte limit")
+
+// serveStream is ServeStream refusing, when limit is not zero, a request for
+// more than limit bytes (before sending any) and an upload longer than limit.
+func serveStream(s Stream, buf []byte, idle time.Duration, limit uint64) (Transfer, error) {
 	var t Transfer
 	if len(buf) < headerLen {
 		return t, fmt.Errorf("perf: buffer of %d bytes is smaller than the header", len(buf))
@@ -102,6 +112,9 @@ func ServeStream(s Stream, buf []byte, idle time.Duration) (Transfer, error) {
 		return t, fmt.Errorf("perf: read header: %w", err)
 	}
 	t.Requested = binary.BigEndian.Uint64(buf[:headerLen])
+	if limit > 0 && t.Requested > limit {
+		return t, fmt.Errorf("%w: asked for %d bytes, at most %d", ErrOverLimit, t.Requested, limit)
+	}
 
 	// The header may have arrived together with upload bytes; those are
 	// simply read by the drain loop below.
@@ -111,6 +124,9 @@ func ServeStream(s Stream, buf []byte, idle time.Duration) (Transfer, error) {
 		}
 		n, err := s.Read(buf)
 		t.Uploaded += uint64(n)
+		if limit > 0 && t.Uploaded > limit {
+			return t, fmt.Errorf("%w: uploaded more than %d bytes", ErrOverLimit, limit)
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}

@@ -8,6 +8,7 @@ import (
 
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/discovery"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pconfig "github.com/plexus-p2p/plexus/config"
 )
@@ -65,6 +66,9 @@ type config struct {
 	topicScore      *ps.TopicScoreParams
 	inspectInterval time.Duration
 	extra           []ps.Option
+	peerRate        int
+	peerBurst       int
+	metrics         prometheus.Registerer
 }
 
 func defaultConfig() config {
@@ -201,6 +205,34 @@ func WithScoreInspectInterval(d time.Duration) Option {
 func WithPubSubOptions(opts ...ps.Option) Option {
 	return func(c *config) error {
 		c.extra = append(c.extra, opts...)
+		return nil
+	}
+}
+
+// WithPeerRateLimit limits the messages each peer may send us, its own and
+// forwarded ones together, to rate per second with bursts of burst; the
+// excess is dropped before validation, counted and penalised (see
+// EventPeerThrottled). Default: no limit (the node sets pubsub.peer_rate_limit
+// and pubsub.peer_burst). rate 0 turns the limit off.
+func WithPeerRateLimit(rate, burst int) Option {
+	return func(c *config) error {
+		if rate < 0 || rate > pconfig.MaxPubSubPeerRateLimit {
+			return fmt.Errorf("pubsub peer rate limit %d: must be in [0, %d]", rate, pconfig.MaxPubSubPeerRateLimit)
+		}
+		if burst < 1 || burst > pconfig.MaxPubSubPeerBurst {
+			return fmt.Errorf("pubsub peer burst %d: must be in [1, %d]", burst, pconfig.MaxPubSubPeerBurst)
+		}
+		c.peerRate, c.peerBurst = rate, burst
+		return nil
+	}
+}
+
+// WithMetrics registers the router's metrics with reg: messages dropped by
+// reason (plexus_pubsub_messages_dropped_total) and peer score gauges.
+// Default: none.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(c *config) error {
+		c.metrics = reg
 		return nil
 	}
 }

@@ -67,6 +67,9 @@ type Service struct {
 
 	scoresMu sync.Mutex
 	scores   map[peer.ID]float64
+
+	limiter *peerLimiter // per-peer message rate limit
+	metrics *metrics
 }
 
 // New starts a pubsub router on h. ctx is used only while constructing: the
@@ -93,8 +96,20 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		topics: make(map[string]*topicState),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.metrics = newMetrics(cfg.metrics, s)
+	s.tr.onReject = func(reason string) { s.metrics.drop(reason, 1) }
+	s.limiter = newPeerLimiter(cfg.peerRate, cfg.peerBurst)
+	s.limiter.onDrop = func(n int) { s.metrics.drop("rate_limited", n) }
+	s.limiter.onThrottle = func(ev PeerThrottledEvent) {
+		s.log.Warn("peer over its pub/sub rate limit: messages dropped", slog.Any("peer", ev.Peer),
+			slog.Uint64("dropped", ev.Dropped), slog.Uint64("total", ev.Total), slog.Float64("penalty", ev.Penalty))
+		s.emit(EventPeerThrottled, ev)
+	}
 
 	psOpts := []ps.Option{
+		// Before anything else looks at an RPC: drop the messages beyond
+		// the sender's rate limit.
+		ps.WithAppSpecificRpcInspector(s.limiter.inspect),
 		ps.WithMessageSignaturePolicy(ps.StrictSign),
 		ps.WithMaxMessageSize(cfg.maxMessageSize + envelopeAllowance),
 		ps.WithSubscriptionFilter(s.filter),
@@ -120,6 +135,14 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		}
 		if params.Topics == nil {
 			params.Topics = make(map[string]*ps.TopicScoreParams)
+		}
+		// The rate limiter's penalty joins the app-specific score (P5).
+		pc := *params
+		params = &pc
+		if app := params.AppSpecificScore; app != nil {
+			params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) }
+		} else {
+			params.AppSpecificScore = s.limiter.score
 		}
 		if cfg.topicScore == nil {
 			s.cfg.topicScore = DefaultTopicScoreParams()

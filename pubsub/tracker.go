@@ -20,6 +20,8 @@ type tracker struct {
 	mesh    map[string]map[peer.ID]struct{}
 	flood   map[peer.ID]struct{}
 	changed chan struct{} // closed and replaced when a topic may have gained a peer
+
+	onReject func(reason string) // counts dropped messages; set before the router starts
 }
 
 var _ ps.RawTracer = (*tracker)(nil)
@@ -124,9 +126,15 @@ func (t *tracker) RecvRPC(rpc *ps.RPC) {
 	t.signalLocked()
 }
 
+// RejectMessage counts a message go-libp2p-pubsub dropped, by reason.
+func (t *tracker) RejectMessage(_ *ps.Message, reason string) {
+	if t.onReject != nil {
+		t.onReject(reason)
+	}
+}
+
 func (t *tracker) ValidateMessage(*ps.Message)                      {}
 func (t *tracker) DeliverMessage(*ps.Message)                       {}
-func (t *tracker) RejectMessage(*ps.Message, string)                {}
 func (t *tracker) DuplicateMessage(*ps.Message)                     {}
 func (t *tracker) ThrottlePeer(peer.ID)                             {}
 func (t *tracker) SendRPC(*ps.RPC, peer.ID)                         {}

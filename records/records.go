@@ -41,6 +41,9 @@ import (
 )
 
 // Routing is what a Service needs from the DHT; *dht.IpfsDHT implements it.
+// A node passes its routing.Combined: plexus records go to the Plexus DHT,
+// while /pk/ and /ipns/ reads and provider records also reach the Amino DHT
+// when dht.amino is on.
 type Routing interface {
 	routing.ValueStore
 	routing.ContentRouting

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	corerouting "github.com/libp2p/go-libp2p/core/routing"
@@ -44,6 +45,12 @@ func (f Found) AddrInfo() peer.AddrInfo { return peer.AddrInfo{ID: f.ID, Addrs: 
 // (and kad-dht's error); one cut short by ctx wraps ctx's error, so that
 // errors.Is(err, context.DeadlineExceeded) holds after a timeout.
 func (s *Service) FindPeer(ctx context.Context, p peer.ID) (Found, error) {
+	return findPeer(ctx, s.h, p, []*Service{s})
+}
+
+// findPeer is FindPeer through the DHTs ds (of host h), looked up in
+// parallel when the peerstore does not know p: the first to find it wins.
+func findPeer(ctx context.Context, h host.Host, p peer.ID, ds []*Service) (Found, error) {
 	start := time.Now()
 	res := Found{ID: p}
 	done := func(via Via, addrs []ma.Multiaddr) (Found, error) {
@@ -53,11 +60,11 @@ func (s *Service) FindPeer(ctx context.Context, p peer.ID) (Found, error) {
 	if err := p.Validate(); err != nil {
 		return res, fmt.Errorf("find peer: %w", err)
 	}
-	addrs := s.h.Peerstore().Addrs(p)
+	addrs := h.Peerstore().Addrs(p)
 	switch {
-	case s.h.Network().Connectedness(p) == network.Connected:
+	case h.Network().Connectedness(p) == network.Connected:
 		if len(addrs) == 0 { // an inbound connection not yet identified
-			for _, c := range s.h.Network().ConnsToPeer(p) {
+			for _, c := range h.Network().ConnsToPeer(p) {
 				addrs = append(addrs, c.RemoteMultiaddr())
 			}
 		}
@@ -65,12 +72,12 @@ func (s *Service) FindPeer(ctx context.Context, p peer.ID) (Found, error) {
 	case len(addrs) > 0:
 		return done(ViaPeerstore, addrs)
 	}
-	ai, err := s.d.FindPeer(ctx, p)
+	ai, err := lookupPeer(ctx, p, ds)
 	if err != nil && ctx.Err() == nil {
 		// kad-dht's FindPeer gives up on a peer of the routing table it
 		// cannot dial (stale addresses) even when the peers it asked know
 		// the new ones: ask them directly.
-		if f, lerr := s.LookupPeer(ctx, p, nil); lerr == nil {
+		if f, lerr := ds[0].LookupPeer(ctx, p, nil); lerr == nil {
 			return done(ViaDHT, f.Addrs)
 		}
 	}
@@ -160,4 +167,37 @@ func (s *Service) LookupPeer(ctx context.Context, p peer.ID, stale []ma.Multiadd
 		return Found{ID: p}, fmt.Errorf("look up peer %s: %w: %w", p, ErrNotFound, err)
 	}
 	return Found{ID: p}, fmt.Errorf("look up peer %s: %w: the peers closest to it know no other address (%d known)", p, ErrNotFound, len(addrs))
+}
+
+// lookupPeer runs a peer lookup in every DHT of ds at once and answers the
+// first that finds p (cancelling the others), or every DHT's error.
+func lookupPeer(ctx context.Context, p peer.ID, ds []*Service) (peer.AddrInfo, error) {
+	if len(ds) == 1 {
+		return ds[0].d.FindPeer(ctx, p)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		ai  peer.AddrInfo
+		err error
+	}
+	answers := make(chan answer, len(ds)) // buffered: no sender outlives a return
+	for _, d := range ds {
+		go func() {
+			ai, err := d.d.FindPeer(ctx, p)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", d.proto, err)
+			}
+			answers <- answer{ai, err}
+		}()
+	}
+	var errs []error
+	for range ds {
+		a := <-answers
+		if a.err == nil {
+			return a.ai, nil
+		}
+		errs = append(errs, a.err)
+	}
+	return peer.AddrInfo{}, errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	record "github.com/libp2p/go-libp2p-record"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,11 +61,15 @@ type config struct {
 	store        datastore.Batching
 	validators   record.NamespacedValidator
 	agentVersion string
+	bootstrap    []peer.AddrInfo
 	dhtOptions   []dht.Option
 
 	queryDialTimeout time.Duration
 	quotas           Quotas
 	registry         prometheus.Registerer
+	// prefixSet and validatorsSet record that WithProtocolPrefix and
+	// WithValidator were given: NewAmino refuses both.
+	prefixSet, validatorsSet bool
 }
 
 func defaultConfig() config {
@@ -108,6 +113,7 @@ func WithProtocolPrefix(prefix protocol.ID) Option {
 			return fmt.Errorf("dht protocol prefix %q: must start with / and not end with /", s)
 		}
 		c.prefix = prefix
+		c.prefixSet = true
 		return nil
 	}
 }
@@ -138,6 +144,7 @@ func WithValidator(ns string, v record.Validator) Option {
 			c.validators = record.NamespacedValidator{}
 		}
 		c.validators[ns] = v
+		c.validatorsSet = true
 		return nil
 	}
 }
@@ -160,6 +167,26 @@ func WithValidators(vs record.NamespacedValidator) Option {
 func WithAgentVersion(v string) Option {
 	return func(c *config) error {
 		c.agentVersion = v
+		return nil
+	}
+}
+
+// WithBootstrapPeers gives the DHT peers to connect to whenever its routing
+// table is empty (kad-dht's dht.BootstrapPeers: it dials two of them, at
+// random, at start and when the table runs empty, and then learns the
+// network from them). Each needs a peer ID; addresses may be /dnsaddr.
+// Default: none, the DHT learns peers only from the host's connections.
+func WithBootstrapPeers(peers ...peer.AddrInfo) Option {
+	return func(c *config) error {
+		for _, ai := range peers {
+			if err := ai.ID.Validate(); err != nil {
+				return fmt.Errorf("dht bootstrap peer: %w", err)
+			}
+			if len(ai.Addrs) == 0 {
+				return fmt.Errorf("dht bootstrap peer %s: no address", ai.ID)
+			}
+		}
+		c.bootstrap = append(c.bootstrap, peers...)
 		return nil
 	}
 }

@@ -39,6 +39,7 @@ type Service struct {
 	log   *slog.Logger
 	proto protocol.ID
 	watch *tableWatch
+	amino bool // built by NewAmino
 
 	closeOnce sync.Once
 	closeErr  error
@@ -71,11 +72,17 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	if log == nil {
 		log = slog.Default().With(slog.String("component", "routing"))
 	}
+	return start(h, cfg, log, DatastoreNamespace)
+}
+
+// start builds and starts the DHT of cfg, keeping its records in the
+// datastore under ns.
+func start(h host.Host, cfg config, log *slog.Logger, ns string) (*Service, error) {
 	store := cfg.store
 	if store == nil {
 		store = dssync.MutexWrap(datastore.NewMapDatastore())
 	}
-	dstore := namespace.Wrap(store, datastore.NewKey(DatastoreNamespace))
+	dstore := namespace.Wrap(store, datastore.NewKey(ns))
 	qt := newQuota(cfg.quotas, log)
 	if cfg.registry != nil {
 		for _, c := range qt.collectors() {
@@ -97,6 +104,9 @@ func New(h host.Host, opts ...Option) (*Service, error) {
 	}
 	dh := newDialTimeoutHost(h, cfg.queryDialTimeout)
 	dopts = append(dopts, dht.QueryFilter(dh.queryFilter))
+	if len(cfg.bootstrap) > 0 {
+		dopts = append(dopts, dht.BootstrapPeers(cfg.bootstrap...))
+	}
 	dopts = append(dopts, cfg.dhtOptions...)
 	d, err := dht.New(dh, dopts...)
 	if err != nil {
@@ -143,6 +153,24 @@ func (s *Service) Mode() Mode {
 		return ModeServer
 	}
 	return ModeClient
+}
+
+// Amino reports whether this is the Amino DHT (built by NewAmino).
+func (s *Service) Amino() bool { return s.amino }
+
+// Status is a summary of one DHT.
+type Status struct {
+	// Amino is true for the Amino DHT (NewAmino), false for a DHT of New.
+	Amino    bool
+	Protocol protocol.ID
+	Mode     Mode // ModeServer or ModeClient
+	// Size is the number of peers in the routing table.
+	Size int
+}
+
+// Status summarises the DHT: its protocol, mode and routing-table size.
+func (s *Service) Status() Status {
+	return Status{Amino: s.amino, Protocol: s.proto, Mode: s.Mode(), Size: s.Size()}
 }
 
 // Size returns the number of peers in the routing table.

@@ -91,6 +91,23 @@ type ClosestPeers struct {
 	DurationMS float64  `json:"duration_ms"`
 }
 
+// DHTStatus is the answer of GET /v1/dht/status: the node's DHTs.
+type DHTStatus struct {
+	// Amino is true when the node runs the Amino DHT (/ipfs/kad/1.0.0,
+	// the public IPFS DHT) next to its Plexus DHT (dht.amino).
+	Amino bool `json:"amino"`
+	// DHTs are the Plexus DHT, then the Amino DHT when it is on.
+	DHTs []DHTSummary `json:"dhts"`
+}
+
+// DHTSummary is one DHT of DHTStatus.
+type DHTSummary struct {
+	Name      string `json:"name"`       // "plexus" or "amino"
+	Protocol  string `json:"protocol"`   // e.g. /plexus/kad/1.0.0, /ipfs/kad/1.0.0
+	Mode      string `json:"mode"`       // "server" or "client", now
+	TableSize int    `json:"table_size"` // peers in its routing table
+}
+
 // ExploreProgress is the data of a "progress" event of GET /v1/explore
 // asked for with "Accept: text/event-stream".
 type ExploreProgress struct {

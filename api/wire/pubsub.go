@@ -91,3 +91,29 @@ type PubSubPublishedEvent struct {
 type PubSubTopicEvent struct {
 	Topic string `json:"topic"`
 }
+
+// PubSubPeerScore is one peer's standing with the node's pub/sub router
+// (GET /v1/pubsub/scores).
+type PubSubPeerScore struct {
+	Peer string `json:"peer"`
+	// Score is the gossipsub peer score (0 under floodsub): below 0 the
+	// peer is kept out of the node's meshes, below -2500 (graylisted)
+	// everything it sends is ignored.
+	Score float64 `json:"score"`
+	// RateLimited counts the peer's messages dropped by the per-peer rate
+	// limit (pubsub.peer_rate_limit).
+	RateLimited uint64 `json:"rate_limited"`
+}
+
+// PubSubPeerThrottledEvent is the data of the pubsub.peer_throttled event:
+// messages of a peer were dropped by the per-peer rate limit (at most one
+// event every 5 s per peer).
+type PubSubPeerThrottledEvent struct {
+	Peer string `json:"peer"`
+	// Dropped counts the messages dropped since the peer's last event,
+	// Total since the node started tracking it.
+	Dropped uint64 `json:"dropped"`
+	Total   uint64 `json:"total"`
+	// Penalty is what the drops cost the peer's score now (negative).
+	Penalty float64 `json:"penalty"`
+}

@@ -30,6 +30,7 @@ type daemonFlags struct {
 	logFormat   string
 
 	relayService optBool // --relay-service[=false]: overrides nat.relay_service
+	amino        optBool // --amino[=false]: overrides dht.amino, after the profile
 
 	detach  bool // start in the background and return once ready
 	readyFD int  // set by --detach for the background process: where it reports readiness
@@ -70,6 +71,7 @@ the daemon's error.`,
 	fl.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from config)")
 	fl.StringVar(&f.logFormat, "log-format", "", "text or json (default from config)")
 	fl.VarPF(&f.relayService, "relay-service", "", "serve as a circuit relay v2 for private nodes while publicly reachable (overrides nat.relay_service; --relay-service=false turns it off)").NoOptDefVal = "true"
+	fl.VarPF(&f.amino, "amino", "", "also join the public IPFS DHT, Amino (overrides dht.amino, also over the local profile, whose dht.amino_bootstrap is empty: the node then learns Amino peers from its connections; --amino=false turns it off)").NoOptDefVal = "true"
 	fl.BoolVar(&f.detach, "detach", false, "run in the background; return once the daemon is ready, printing its peer ID and addresses")
 	fl.IntVar(&f.readyFD, readyFDFlag, 0, "file descriptor to report readiness on (used by --detach)")
 	fl.MarkHidden(readyFDFlag)
@@ -127,6 +129,9 @@ func daemonConfig(repo config.Repo, g *globals, f *daemonFlags, out io.Writer) (
 	}
 	if f.relayService.set {
 		cfg.NAT.RelayService = f.relayService.val
+	}
+	if f.amino.set {
+		cfg.DHT.Amino = f.amino.val
 	}
 	return cfg, profile, cfg.Validate()
 }
@@ -191,6 +196,9 @@ func runDaemon(cmd *cobra.Command, g *globals, f *daemonFlags) (err error) {
 	}
 	fmt.Fprintf(out, "API:     http://%s\n", d.APIAddr)
 	printPrivateBanner(out, id.Private)
+	if cfg.DHT.Amino {
+		fmt.Fprintf(out, "Amino DHT (IPFS network, /ipfs/kad/1.0.0): on, %d bootstrap peer(s).\n", len(cfg.DHT.AminoBootstrap))
+	}
 	if len(cfg.Network.Bootstrap) == 0 {
 		fmt.Fprintln(out, "No bootstrap peers configured: running as a bootstrap node (the first node of a new network).")
 	} else {

@@ -20,7 +20,7 @@ func newDHTCmd(g *globals) *cobra.Command {
 		Short: "Kademlia DHT: signed records, provider records, routing",
 	}
 	cmd.AddCommand(newPutCmd(g), newGetCmd(g), newRecordsCmd(g), newProvideCmd(g), newProvidedCmd(g), newFindProvsCmd(g),
-		newTableCmd(g), newFindPeerCmd(g), newClosestCmd(g))
+		newDHTStatusCmd(g), newTableCmd(g), newFindPeerCmd(g), newClosestCmd(g))
 	return cmd
 }
 

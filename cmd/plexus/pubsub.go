@@ -24,7 +24,7 @@ func newPubSubCmd(g *globals) *cobra.Command {
 		Use:   "pubsub",
 		Short: "Publish and subscribe to gossipsub topics",
 	}
-	cmd.AddCommand(newPubCmd(g), newSubCmd(g), newTopicsCmd(g), newTopicPeersCmd(g), newJoinLeaveCmd(g, "join"), newJoinLeaveCmd(g, "leave"))
+	cmd.AddCommand(newPubCmd(g), newSubCmd(g), newTopicsCmd(g), newTopicPeersCmd(g), newScoresCmd(g), newJoinLeaveCmd(g, "join"), newJoinLeaveCmd(g, "leave"))
 	return cmd
 }
 
@@ -152,6 +152,39 @@ func newTopicPeersCmd(g *globals) *cobra.Command {
 				for _, p := range ps {
 					fmt.Fprintln(w, p)
 				}
+			})
+		},
+	}
+}
+
+func newScoresCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scores",
+		Short: "List peers' gossipsub scores and messages dropped by the per-peer rate limit, lowest score first",
+		Long: `List the peers the pub/sub router scores, lowest score first, with the number of their
+messages dropped by the per-peer rate limit (pubsub.peer_rate_limit). Below 0 a peer is kept
+out of this node's meshes; below -2500 it is graylisted: everything it sends is ignored.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ps, err := call(cmd, g, func(ctx context.Context, c *client.Client) ([]wire.PubSubPeerScore, error) {
+				return c.PubSubScores(ctx)
+			})
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), ps, func(w io.Writer) {
+				rows := make([][]string, len(ps))
+				for i, p := range ps {
+					state := ""
+					switch {
+					case p.Score < -2500:
+						state = "graylisted"
+					case p.Score < 0:
+						state = "out of mesh"
+					}
+					rows[i] = []string{p.Peer, strconv.FormatFloat(p.Score, 'f', 2, 64), strconv.FormatUint(p.RateLimited, 10), state}
+				}
+				table(w, []string{"PEER", "SCORE", "RATE-LIMITED", ""}, rows)
 			})
 		},
 	}

@@ -15,8 +15,32 @@ import (
 	"github.com/plexus-p2p/plexus/client"
 )
 
-// The routing commands of "plexus dht": table, findpeer, closest; and
-// "plexus explore".
+// The routing commands of "plexus dht": status, table, findpeer, closest;
+// and "plexus explore".
+
+func newDHTStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the node's DHTs: the Plexus DHT and, with dht.amino on, the public IPFS (Amino) DHT",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := call(cmd, g, func(ctx context.Context, c *client.Client) (wire.DHTStatus, error) { return c.DHTStatus(ctx) })
+			if err != nil {
+				return err
+			}
+			return g.print(cmd.OutOrStdout(), st, func(w io.Writer) {
+				rows := make([][]string, len(st.DHTs))
+				for i, d := range st.DHTs {
+					rows[i] = []string{d.Name, d.Protocol, d.Mode, strconv.Itoa(d.TableSize)}
+				}
+				table(w, []string{"DHT", "PROTOCOL", "MODE", "PEERS"}, rows)
+				if !st.Amino {
+					fmt.Fprintln(w, "Amino DHT (IPFS network): off (dht.amino = false)")
+				}
+			})
+		},
+	}
+}
 
 func newTableCmd(g *globals) *cobra.Command {
 	return &cobra.Command{

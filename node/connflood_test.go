@@ -1,0 +1,137 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/plexus-p2p/plexus/config"
+	"github.com/plexus-p2p/plexus/internal/testnet"
+	"github.com/plexus-p2p/plexus/node"
+)
+
+// Issue 20 row 3, sized for 2 cores: 24 hostile peers (plain go-libp2p)
+// hold every inbound slot of a target that admits 16 (high water 10, low
+// water 5) and re-dial as soon as they are disconnected. Before the fix
+// the connection manager never trimmed them (each re-dial starts a new
+// 20 s grace period), so new peers were refused: 0 of 9 pings in the
+// issue. Now idle newcomers are trimmed once over high water, trimmed peers
+// are refused for trim_cooldown, and a peer that did useful work keeps its
+// connection: five new peers connect and ping during the flood.
+func TestConnectionFloodLeavesRoomForNewPeers(t *testing.T) {
+	nodes := testnet.Start(t, 2, testnet.Options{Mutate: func(i int, c *node.Config) {
+		if i == 0 {
+			c.ConnManager.LowWater, c.ConnManager.HighWater = 5, 10
+			c.ConnManager.IdleGrace = config.Duration(time.Second)
+			c.ResourceManager.MaxInbound = 16
+		}
+	}})
+	target, useful := nodes[0], nodes[1]
+	const echo = "/app/echo/1.0.0"
+	if err := target.Messaging().Handle(echo, func(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+		return req, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if _, err := useful.Send(ctx, target.ID(), echo, []byte("work")); err != nil {
+		t.Fatal(err)
+	}
+	targetInfo := peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}
+
+	// The flood: every attacker keeps re-dialling while it is not connected.
+	const attackers = 24
+	floodCtx, stopFlood := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopFlood(); wg.Wait() }()
+	for range attackers {
+		h := testnet.Host(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for floodCtx.Err() == nil {
+				if h.Network().Connectedness(target.ID()) != network.Connected {
+					dctx, dcancel := context.WithTimeout(floodCtx, 2*time.Second)
+					_ = h.Connect(dctx, targetInfo)
+					dcancel()
+				}
+				select {
+				case <-floodCtx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	inbound := func() int {
+		n := 0
+		for _, c := range target.Host().Network().Conns() {
+			if c.Stat().Direction == network.DirInbound {
+				n++
+			}
+		}
+		return n
+	}
+	testnet.Eventually(t, 30*time.Second, func() bool { return inbound() >= 10 },
+		"the flood to pass high water: %s inbound connections", testnet.Lazy(func() string { return fmt.Sprint(inbound()) }))
+
+	// New peers, one after another, each with a few seconds to connect and
+	// ping while the attackers keep re-dialling.
+	served := 0
+	for i := range 5 {
+		h := testnet.Host(t)
+		if err := connectAndPing(ctx, h, targetInfo, 10*time.Second); err != nil {
+			t.Errorf("new peer %d during the flood: %v", i, err)
+			continue
+		}
+		served++
+		_ = h.Close()
+	}
+	if served < 5 {
+		t.Errorf("new peers served during the flood: %d of 5", served)
+	}
+	if target.Host().Network().Connectedness(useful.ID()) != network.Connected {
+		t.Error("the peer with useful traffic was trimmed")
+	}
+	if _, err := useful.Send(ctx, target.ID(), echo, []byte("more work")); err != nil {
+		t.Errorf("useful peer after the flood: %v", err)
+	}
+}
+
+// connectAndPing connects h to target and pings it once, retrying for up to
+// wait (a user would retry a refused connection).
+func connectAndPing(ctx context.Context, h host.Host, target peer.AddrInfo, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var last error
+	for ctx.Err() == nil {
+		// Each attempt dials afresh, as a user retrying would.
+		if sw, ok := h.Network().(*swarm.Swarm); ok {
+			sw.Backoff().Clear(target.ID)
+		}
+		if err := h.Connect(ctx, target); err != nil {
+			last = err
+		} else {
+			pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+			res := <-ping.Ping(pctx, h, target.ID)
+			pcancel()
+			if res.Error == nil {
+				return nil
+			}
+			last = res.Error
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("not served within %s: %v", wait, last)
+}
