@@ -190,13 +190,25 @@ func (s *Server) OpenAPI() []byte { return s.openapi }
 // ctx has ended.
 const shutdownGrace = 5 * time.Second
 
-// Serve serves the API on l until ctx ends, then shuts down gracefully: it
-// stops accepting connections and lets the requests in flight finish (the
-// event stream ends after node.stopping, a pub/sub stream when its
-// subscription closes), closing what is still open after shutdownGrace. It
-// returns once the server has stopped.
+// Serve serves the API on l until ctx ends, with the default
+// ServeOptions; see ServeWith.
 func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return ServeWith(ctx, l, h, ServeOptions{})
+}
+
+// ServeWith serves the API on l until ctx ends, then shuts down gracefully:
+// it stops accepting connections and lets the requests in flight finish
+// (the event stream ends after node.stopping, a pub/sub stream when its
+// subscription closes), closing what is still open after shutdownGrace. It
+// returns once the server has stopped. o caps the connections and bounds
+// how long each may idle, send headers or block a write; there is no
+// timeout on a whole request, so event streams stay open.
+func ServeWith(ctx context.Context, l net.Listener, h http.Handler, o ServeOptions) error {
+	o = o.withDefaults()
+	cl := newConnLimiter(l, o)
+	l = cl
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: o.ReadHeaderTimeout, IdleTimeout: o.IdleTimeout,
+		ConnState: cl.connState, ConnContext: withConn}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {

@@ -146,6 +146,7 @@ func (s *Server) authorize(acc access, next http.Handler) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		markAuthenticated(r.Context())
 		if p.via == viaSession && mutating(r.Method) && !auth.CheckCSRF(p.session, r.Header.Get(CSRFHeader)) {
 			writeJSON(w, http.StatusForbidden, wire.Error{Code: wire.CodeCSRF, Error: "CSRF token missing or wrong: " +
 				"a request that the session cookie authenticates must send the csrf_token of POST /v1/auth/login " +

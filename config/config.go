@@ -92,6 +92,16 @@ type DHT struct {
 	Mode           string `toml:"mode" comment:"\"auto\" (server when publicly reachable), \"server\" or \"client\". Default \"auto\"."`
 	ProtocolPrefix string `toml:"protocol_prefix" comment:"Protocol prefix: the DHT speaks <prefix>/kad/1.0.0. Default \"/plexus\"."`
 
+	// Issue 20 rows 5 and 9: defaults and bounds in dhtlimits.go.
+	QueryDialTimeout Duration `toml:"query_dial_timeout" comment:"A DHT lookup gives up dialling a peer after this long and drops it from the routing table (a killed QUIC peer never answers). 100ms to 1m. Default \"3s\"."`
+	// Quotas on what other peers store on this node; beyond them a peer's
+	// records are refused (plexus_dht_records_refused_total).
+	MaxRecordsPerPeer         int `toml:"max_records_per_peer" comment:"Value records (PUT_VALUE: /plexus, /pk, /ipns) one peer may store on this node. 1 to 1048576. Default 256."`
+	MaxRecordBytesPerPeer     int `toml:"max_record_bytes_per_peer" comment:"Bytes of value records one peer may store on this node. 65536 to 1073741824. Default 4194304 (4 MiB)."`
+	MaxRecords                int `toml:"max_records" comment:"Value records of all other peers this node stores; beyond it the oldest records of the peer storing the most bytes are deleted. At least max_records_per_peer, at most 16777216. Default 16384."`
+	MaxRecordBytes            int `toml:"max_record_bytes" comment:"Bytes of value records of all other peers this node stores (evicted as for max_records). At least max_record_bytes_per_peer, at most 68719476736. Default 268435456 (256 MiB)."`
+	MaxProviderRecordsPerPeer int `toml:"max_provider_records_per_peer" comment:"Provider records (ADD_PROVIDER) one peer may store on this node; they expire 48h after their last announcement. 1 to 16777216. Default 4096."`
+	MaxProviderRecords        int `toml:"max_provider_records" comment:"Provider records of all peers this node stores; beyond it new ones are refused. At least max_provider_records_per_peer, at most 67108864. Default 262144."`
 	// The Amino DHT, a second DHT (amino.go).
 	Amino          bool     `toml:"amino" comment:"Also join the public IPFS DHT (Amino, /ipfs/kad/1.0.0) as a second DHT: /pk/ and /ipns/ records and provider records reach IPFS nodes (Kubo, Helia), providers are announced on and looked up in both DHTs, peers are looked up in both. Cost (client mode): connections to the bootstrap peers and to the peers each lookup queries (the connection manager trims them), a routing-table refresh (a lookup per bucket) every 10 minutes, one more lookup per provide, find or get (a provide waits for both DHTs); on loopback ~18 goroutines and a few hundred KiB of heap per node; in auto or server mode also the public network's requests. See the README, Joining the IPFS network. Default false (off in the local profile)."`
 	AminoMode      string   `toml:"amino_mode" comment:"Mode on the Amino DHT: \"client\" (only asks), \"auto\" (server when publicly reachable, as Kubo) or \"server\". Default \"client\"."`
@@ -112,6 +122,12 @@ type API struct {
 	// User accounts (package auth; bounds in accounts.go).
 	Registration string   `toml:"registration" comment:"Who creates user accounts: \"admin\" (an admin or the repo's api.token; plexus users add) or \"open\" (anyone who reaches the API may register a viewer account with POST /v1/auth/register). Default \"admin\"."`
 	SessionTTL   Duration `toml:"session_ttl" comment:"A login session ends after this long without use; each use extends it (sliding). 1m to 8760h. Default \"168h0m0s\" (7 days)."`
+
+	// Connections (issue 20 row 4; defaults and bounds in apiconns.go).
+	MaxConnections    int      `toml:"max_connections" comment:"Most open connections to the API; at the cap a new one closes the oldest connection that has not authenticated, then the oldest idle one (never an authenticated request in progress, such as an event stream). 8 to 65536. Default 512."`
+	ReadHeaderTimeout Duration `toml:"read_header_timeout" comment:"A connection that has not sent a request's headers within this long is closed (a connection that sends nothing included). 1s to 10m. Default \"10s\"."`
+	IdleTimeout       Duration `toml:"idle_timeout" comment:"A keep-alive connection with no request for this long is closed. 1s to 24h. Default \"1m0s\"."`
+	WriteTimeout      Duration `toml:"write_timeout" comment:"A write to a client that reads nothing for this long fails and closes the connection; it bounds each write (each event of a stream), not a whole answer. 1s to 10m. Default \"30s\"."`
 }
 
 // Log configures logging.
@@ -150,12 +166,13 @@ func Default() Config {
 		Records:     defaultRecords(),
 		Messaging:   defaultMessaging(),
 		Perf:        defaultPerf(),
-		API:         API{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultAPIPort), Registration: RegistrationAdmin, SessionTTL: Duration(DefaultSessionTTL)},
+		API:         defaultAPI(),
 		Log:         Log{Level: "info", Format: "text"},
 		Explore:     defaultExplore(),
 		Files:       defaultFiles(),
 	}
 	c.ConnManager.IdleGrace, c.ConnManager.TrimCooldown = Duration(DefaultIdleGrace), Duration(DefaultTrimCooldown)
+	c.DHT = withDHTLimits(c.DHT)
 	return c
 }
 
@@ -285,6 +302,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validatePubSub()...)
 	errs = append(errs, c.validatePerf()...)
 	errs = append(errs, c.validateRecords()...)
+	errs = append(errs, c.validateAPIConns()...)
+	errs = append(errs, c.validateDHTLimits()...)
 	errs = append(errs, c.validateAmino()...)
 	errs = append(errs, c.validateAccounts()...)
 	errs = append(errs, c.validateExplore()...)

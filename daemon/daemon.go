@@ -115,7 +115,7 @@ func Start(ctx context.Context, o Options) (_ *Daemon, err error) {
 		apiLn.Close()
 		return nil, err
 	}
-	d.serving.Go(func() { d.errs <- api.Serve(sctx, apiLn, srv.Handler()) })
+	d.serving.Go(func() { d.errs <- api.ServeWith(sctx, apiLn, srv.Handler(), api.ServeOptionsFrom(o.Config.API)) })
 	if o.Config.API.MetricsListen != "" {
 		mln, err := net.Listen("tcp", o.Config.API.MetricsListen)
 		if err != nil {

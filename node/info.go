@@ -305,7 +305,9 @@ func (n *Node) connectTarget(ctx context.Context, ai peer.AddrInfo) error {
 }
 
 // ensureConnected connects to p using known addresses, or finds it in the
-// DHT first.
+// DHT first. When the known addresses fail (the peer restarted on new ones)
+// it asks the DHT for the addresses the peers closest to p know now and
+// dials once more.
 func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 	if n.host.Network().Connectedness(p) == network.Connected {
 		return nil
@@ -324,7 +326,19 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 		}
 		ai = found.AddrInfo()
 	}
-	return n.dial(ctx, ai)
+	err := n.dial(ctx, ai)
+	if err == nil || !errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
+		return err
+	}
+	// The addresses known here may be stale (the peer restarted on new
+	// ones): ask the peers closest to it and retry once (issue 20 row 10).
+	found, lerr := n.routing.LookupPeer(ctx, p, ai.Addrs)
+	if lerr != nil {
+		n.log.Debug("no other address found after a failed dial", "peer", p, "err", lerr)
+		return err
+	}
+	n.log.Debug("retrying a failed dial with addresses from the DHT", "peer", p, "addrs", len(found.Addrs))
+	return n.dial(ctx, found.AddrInfo())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -26,7 +26,7 @@ func (n *Node) startMessaging() error {
 	}
 	n.msg = svc
 	n.addCloser(svc.Close)
-	return nil
+	return n.restoreHTTPHandlers(n.ctx)
 }
 
 // Messaging returns the request/response service, to register Go handlers.
@@ -63,12 +63,3 @@ func (n *Node) Send(ctx context.Context, p peer.ID, proto protocol.ID, data []by
 
 // Handlers lists the registered application protocol handlers.
 func (n *Node) Handlers() []messaging.HandlerInfo { return n.msg.Handlers() }
-
-// AddHTTPHandler serves proto by forwarding each request to a local http(s)
-// URL (see messaging.Service.HandleHTTP).
-func (n *Node) AddHTTPHandler(proto protocol.ID, url string) error {
-	return n.msg.HandleHTTP(proto, url)
-}
-
-// RemoveHandler stops serving proto.
-func (n *Node) RemoveHandler(proto protocol.ID) error { return n.msg.Unhandle(proto) }

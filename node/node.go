@@ -121,6 +121,8 @@ type Node struct {
 	tunnels *tunnel.Service
 	files   *files.Service
 
+	handlersMu sync.Mutex // AddHTTPHandler and RemoveHandler, with their saved registrations
+
 	// topicDiscovery finds other subscribers of a topic across the network
 	// (DHT rendezvous); nil means directly connected peers only.
 	topicDiscovery coredisc.Discovery

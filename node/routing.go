@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -21,15 +22,23 @@ func (n *Node) newRouting() error {
 	c := n.cfg
 	v := records.Validator(n.host.Peerstore())
 	v["plexus"] = records.RecordValidator{MaxValueSize: c.Records.MaxValueSize}
-	rt, err := routing.New(n.host,
+	opts := []routing.Option{
 		routing.WithLogger(c.Logger.With("component", "routing")),
 		routing.WithPublisher(n.bus),
 		routing.WithMode(routing.Mode(c.DHT.Mode)),
 		routing.WithProtocolPrefix(protocol.ID(c.DHT.ProtocolPrefix)),
 		routing.WithDatastore(n.ds),
 		routing.WithValidators(v),
-		routing.WithAgentVersion("plexus/"+Version),
-	)
+		routing.WithAgentVersion("plexus/" + Version),
+		routing.WithQuotas(routing.Quotas{PeerValues: c.DHT.MaxRecordsPerPeer, PeerValueBytes: int64(c.DHT.MaxRecordBytesPerPeer),
+			Values: c.DHT.MaxRecords, ValueBytes: int64(c.DHT.MaxRecordBytes),
+			PeerProviders: c.DHT.MaxProviderRecordsPerPeer, Providers: c.DHT.MaxProviderRecords}),
+		routing.WithRegistry(n.reg),
+	}
+	if d := time.Duration(c.DHT.QueryDialTimeout); d != 0 { // 0: a Config not from config.Default
+		opts = append(opts, routing.WithQueryDialTimeout(d))
+	}
+	rt, err := routing.New(n.host, opts...)
 	if err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	corerouting "github.com/libp2p/go-libp2p/core/routing"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -72,6 +73,14 @@ func findPeer(ctx context.Context, h host.Host, p peer.ID, ds []*Service) (Found
 		return done(ViaPeerstore, addrs)
 	}
 	ai, err := lookupPeer(ctx, p, ds)
+	if err != nil && ctx.Err() == nil {
+		// kad-dht's FindPeer gives up on a peer of the routing table it
+		// cannot dial (stale addresses) even when the peers it asked know
+		// the new ones: ask them directly.
+		if f, lerr := ds[0].LookupPeer(ctx, p, nil); lerr == nil {
+			return done(ViaDHT, f.Addrs)
+		}
+	}
 	if err != nil {
 		// kad-dht ends a lookup cut short by ctx with routing.ErrNotFound.
 		if cerr := ctx.Err(); cerr != nil {
@@ -83,6 +92,81 @@ func findPeer(ctx context.Context, h host.Host, p peer.ID, ds []*Service) (Found
 		return res, fmt.Errorf("find peer %s: %w: %w", p, ErrNotFound, err)
 	}
 	return done(ViaDHT, ai.Addrs)
+}
+
+// LookupPeer asks the network for p's addresses as the peers closest to p
+// know them now, bypassing this node's peerstore: the way to find a peer
+// that restarted on new addresses when the ones known here fail. stale are
+// addresses known not to work (those a dial just failed on); the lookup
+// ends as soon as an answer names another one, or p itself answers. It
+// returns the addresses the answers named (stale ones included: the peer
+// may listen on some of them still), or an error wrapping ErrNotFound when
+// none named a new one.
+func (s *Service) LookupPeer(ctx context.Context, p peer.ID, stale []ma.Multiaddr) (Found, error) {
+	start := time.Now()
+	if err := p.Validate(); err != nil {
+		return Found{ID: p}, fmt.Errorf("look up peer: %w", err)
+	}
+	old := make(map[string]bool, len(stale))
+	for _, a := range stale {
+		old[string(a.Bytes())] = true
+	}
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	qctx, events := corerouting.RegisterForQueryEvents(qctx)
+	lookup := make(chan error, 1)
+	go func() {
+		_, err := s.d.GetClosestPeers(qctx, string(p))
+		cancel() // closes events
+		lookup <- err
+	}()
+	var addrs []ma.Multiaddr
+	seen := map[string]bool{}
+	fresh := false
+	for ev := range events {
+		if ev.Type != corerouting.PeerResponse {
+			continue
+		}
+		if ev.ID == p { // p answered: the lookup is connected to it
+			fresh = true
+		}
+		for _, ai := range ev.Responses {
+			if ai.ID != p {
+				continue
+			}
+			for _, a := range ai.Addrs {
+				k := string(a.Bytes())
+				if !seen[k] {
+					seen[k] = true
+					addrs = append(addrs, a)
+				}
+				fresh = fresh || !old[k]
+			}
+		}
+		if fresh {
+			cancel()
+		}
+	}
+	err := <-lookup
+	if s.h.Network().Connectedness(p) == network.Connected {
+		fresh = true
+		for _, c := range s.h.Network().ConnsToPeer(p) {
+			if k := string(c.RemoteMultiaddr().Bytes()); !seen[k] {
+				seen[k] = true
+				addrs = append(addrs, c.RemoteMultiaddr())
+			}
+		}
+	}
+	if fresh {
+		return Found{ID: p, Addrs: addrs, Via: ViaDHT, Duration: time.Since(start)}, nil
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return Found{ID: p}, fmt.Errorf("look up peer %s: %w", p, cerr)
+	}
+	if err != nil {
+		return Found{ID: p}, fmt.Errorf("look up peer %s: %w: %w", p, ErrNotFound, err)
+	}
+	return Found{ID: p}, fmt.Errorf("look up peer %s: %w: the peers closest to it know no other address (%d known)", p, ErrNotFound, len(addrs))
 }
 
 // lookupPeer runs a peer lookup in every DHT of ds at once and answers the

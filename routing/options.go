@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/ipfs/go-datastore"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	plexusconfig "github.com/plexus-p2p/plexus/config"
 )
 
 // Mode is the DHT mode.
@@ -59,13 +64,16 @@ type config struct {
 	bootstrap    []peer.AddrInfo
 	dhtOptions   []dht.Option
 
+	queryDialTimeout time.Duration
+	quotas           Quotas
+	registry         prometheus.Registerer
 	// prefixSet and validatorsSet record that WithProtocolPrefix and
 	// WithValidator were given: NewAmino refuses both.
 	prefixSet, validatorsSet bool
 }
 
 func defaultConfig() config {
-	return config{mode: ModeAuto, prefix: DefaultPrefix}
+	return config{mode: ModeAuto, prefix: DefaultPrefix, queryDialTimeout: time.Duration(plexusconfig.DefaultDHTQueryDialTimeout)}
 }
 
 // WithLogger sets the logger. Default: slog.Default() with component=routing.
@@ -189,6 +197,42 @@ func WithBootstrapPeers(peers ...peer.AddrInfo) Option {
 func WithDHTOptions(opts ...dht.Option) Option {
 	return func(c *config) error {
 		c.dhtOptions = append(c.dhtOptions, opts...)
+		return nil
+	}
+}
+
+// WithQueryDialTimeout bounds each dial the DHT makes to a peer it is not
+// connected to (in a lookup, or to open a stream): a dead peer costs a
+// lookup this long, then leaves the routing table. Within
+// config.CheckDHTQueryDialTimeout's bounds (100ms to 1m). Default
+// config.DefaultDHTQueryDialTimeout (3s).
+func WithQueryDialTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if err := plexusconfig.CheckDHTQueryDialTimeout(d); err != nil {
+			return fmt.Errorf("dht query dial timeout: %w", err)
+		}
+		c.queryDialTimeout = d
+		return nil
+	}
+}
+
+// WithQuotas bounds the records other peers may store on this node (see
+// Quotas). Default: Quotas{}, the config defaults.
+func WithQuotas(q Quotas) Option {
+	return func(c *config) error {
+		if err := plexusconfig.CheckDHTQuotas(q.PeerValues, q.PeerValueBytes, q.Values, q.ValueBytes, q.PeerProviders, q.Providers); err != nil {
+			return fmt.Errorf("dht quotas: %w", err)
+		}
+		c.quotas = q
+		return nil
+	}
+}
+
+// WithRegistry registers the DHT's quota metrics
+// (plexus_dht_records_refused_total, ...) in r. Default: none.
+func WithRegistry(r prometheus.Registerer) Option {
+	return func(c *config) error {
+		c.registry = r
 		return nil
 	}
 }

@@ -82,22 +82,37 @@ func start(h host.Host, cfg config, log *slog.Logger, ns string) (*Service, erro
 	if store == nil {
 		store = dssync.MutexWrap(datastore.NewMapDatastore())
 	}
+	dstore := namespace.Wrap(store, datastore.NewKey(ns))
+	qt := newQuota(cfg.quotas, log)
+	if cfg.registry != nil {
+		for _, c := range qt.collectors() {
+			if err := cfg.registry.Register(c); err != nil {
+				return nil, fmt.Errorf("routing metrics: %w", err)
+			}
+		}
+	}
 	dopts := []dht.Option{
 		dht.Mode(kadModes[cfg.mode]),
 		dht.ProtocolPrefix(cfg.prefix),
-		dht.Datastore(namespace.Wrap(store, datastore.NewKey(ns))),
+		dht.Datastore(dstore),
+		// Other peers' records within Quotas (issue 20 row 5).
+		dht.ValueDatastore(quotaStore{Batching: dstore, qt: qt}),
+		dht.OnRequestHook(qt.hook),
 	}
 	if cfg.validators != nil {
 		dopts = append(dopts, dht.Validator(cfg.validators))
 	}
+	dh := newDialTimeoutHost(h, cfg.queryDialTimeout)
+	dopts = append(dopts, dht.QueryFilter(dh.queryFilter))
 	if len(cfg.bootstrap) > 0 {
 		dopts = append(dopts, dht.BootstrapPeers(cfg.bootstrap...))
 	}
 	dopts = append(dopts, cfg.dhtOptions...)
-	d, err := dht.New(h, dopts...)
+	d, err := dht.New(dh, dopts...)
 	if err != nil {
 		return nil, fmt.Errorf("start DHT %s: %w", Protocol(cfg.prefix), err)
 	}
+	dh.failed.setOnFail(func(p peer.ID) { d.RoutingTable().RemovePeer(p) })
 	s := &Service{h: h, d: d, cfg: cfg, log: log, proto: Protocol(cfg.prefix)}
 	s.watch = watchTable(d.RoutingTable(), log)
 	if p := cfg.publisher; p != nil {

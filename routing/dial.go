@@ -1,0 +1,156 @@
+package routing
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// dialTimeoutHost is the host kad-dht sees: its dials (a query's dial of
+// each peer it asks, a stream to a peer it is not connected to) give up
+// after timeout (issue 20 row 9). Without it a query waits for the swarm's
+// own dial timeout (5s on a local address, 15s otherwise, per address) on
+// every dead peer of the routing table: a QUIC dial to a killed peer gets
+// no answer at all. A dial that fails within the query is also what makes
+// kad-dht drop the dead peer from the routing table; one still pending
+// when the lookup ends is cancelled and the peer stays, to slow the next
+// lookup again.
+//
+// A peer whose dial failed is also left out of lookups for
+// unresponsiveCooldown, when other peers still name it in their answers
+// (their tables keep it until they try it themselves), unless this node
+// connects to it again meanwhile or an answer names an address not tried
+// (the peer restarted elsewhere).
+type dialTimeoutHost struct {
+	host.Host
+	timeout time.Duration
+	failed  *failedDials
+}
+
+// unresponsiveCooldown is how long a peer that failed a DHT dial is left out
+// of lookups.
+const unresponsiveCooldown = time.Minute
+
+// maxFailedDials bounds the peers remembered as unresponsive.
+const maxFailedDials = 4096
+
+type failedDials struct {
+	mu     sync.Mutex
+	peers  map[peer.ID]failedDial
+	onFail func(peer.ID) // removes the peer from the routing table
+}
+
+// setOnFail sets what to do with a peer whose dial failed.
+func (f *failedDials) setOnFail(fn func(peer.ID)) {
+	f.mu.Lock()
+	f.onFail = fn
+	f.mu.Unlock()
+}
+
+type failedDial struct {
+	at    time.Time
+	addrs map[string]bool // the addresses tried
+}
+
+func newDialTimeoutHost(h host.Host, timeout time.Duration) dialTimeoutHost {
+	return dialTimeoutHost{Host: h, timeout: timeout, failed: &failedDials{peers: map[peer.ID]failedDial{}}}
+}
+
+func (h dialTimeoutHost) Connect(ctx context.Context, pi peer.AddrInfo) error {
+	if h.Network().Connectedness(pi.ID) == network.Connected {
+		return h.Host.Connect(ctx, pi)
+	}
+	// The dial runs to its end (at most timeout) even when ctx ends first
+	// (kad-dht cancels the dials still pending when a lookup's phase ends):
+	// then a dead peer is known as such, and leaves the routing table,
+	// after the first lookup that tried it rather than never.
+	done := make(chan error, 1)
+	go func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
+		defer cancel()
+		err := h.Host.Connect(dctx, pi)
+		var tried []ma.Multiaddr
+		if err != nil {
+			tried = h.Peerstore().Addrs(pi.ID)
+		}
+		h.failed.record(pi.ID, err != nil, tried)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h dialTimeoutHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+	if h.Network().Connectedness(p) == network.Connected {
+		return h.Host.NewStream(ctx, p, pids...)
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	return h.Host.NewStream(ctx, p, pids...)
+}
+
+// queryFilter is kad-dht's QueryFilter: it leaves out of lookups the peers
+// whose last dial failed less than unresponsiveCooldown ago.
+func (h dialTimeoutHost) queryFilter(_ any, ai peer.AddrInfo) bool {
+	if h.Network().Connectedness(ai.ID) == network.Connected {
+		return true
+	}
+	return !h.failed.recent(ai.ID, ai.Addrs)
+}
+
+func (f *failedDials) record(p peer.ID, failed bool, tried []ma.Multiaddr) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !failed {
+		delete(f.peers, p)
+		return
+	}
+	if fn := f.onFail; fn != nil {
+		f.mu.Unlock()
+		fn(p)
+		f.mu.Lock()
+	}
+	if len(f.peers) >= maxFailedDials {
+		now := time.Now()
+		for q, fd := range f.peers {
+			if now.Sub(fd.at) > unresponsiveCooldown {
+				delete(f.peers, q)
+			}
+		}
+		if len(f.peers) >= maxFailedDials {
+			clear(f.peers)
+		}
+	}
+	fd := failedDial{at: time.Now(), addrs: make(map[string]bool, len(tried))}
+	for _, a := range tried {
+		fd.addrs[string(a.Bytes())] = true
+	}
+	f.peers[p] = fd
+}
+
+// recent reports whether a dial of p failed less than unresponsiveCooldown
+// ago on every one of addrs.
+func (f *failedDials) recent(p peer.ID, addrs []ma.Multiaddr) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fd, ok := f.peers[p]
+	if !ok || time.Since(fd.at) >= unresponsiveCooldown {
+		return false
+	}
+	for _, a := range addrs {
+		if !fd.addrs[string(a.Bytes())] {
+			return false
+		}
+	}
+	return true
+}
