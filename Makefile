@@ -48,7 +48,7 @@ fuzz:
 	bash scripts/fuzz.sh
 
 ## attack: the adversarial suite of issue 20 (hostile go-libp2p peers against
-## real daemons on loopback); writes bench/attack.md. ATTACK_ARGS=-only=1,2 -quick.
+## real daemons on loopback); writes bench/attack.md. ATTACK_ARGS="-only 1,2 -quick".
 attack: build
 	$(GO) run ./attack/cmd/attack -bin $(BIN) -out bench/attack.md $(ATTACK_ARGS)
 

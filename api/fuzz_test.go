@@ -16,6 +16,7 @@ import (
 	"github.com/plexus-p2p/plexus/api/wire"
 	"github.com/plexus-p2p/plexus/auth"
 	"github.com/plexus-p2p/plexus/events"
+	"github.com/plexus-p2p/plexus/node"
 )
 
 // FuzzRequestBody sends arbitrary JSON bodies to every route that takes
@@ -94,4 +95,61 @@ func serveRecovering(h http.Handler, w http.ResponseWriter, r *http.Request) (re
 	}()
 	h.ServeHTTP(w, r)
 	return false
+}
+
+// FuzzCredentials sends GET /v1/id with an arbitrary Authorization header
+// and session cookie: only the API token ("Bearer <token>") gets in;
+// everything else is a 401 with a JSON error, never a 5xx or a panic.
+func FuzzCredentials(f *testing.F) {
+	a, err := auth.New(dssync.MutexWrap(datastore.NewMapDatastore()), auth.WithParams(fastHash), auth.WithLogger(quietLogger()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc := Services{
+		Node: &fakeNode{bus: events.New(), info: node.Info{}}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
+		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
+		Auth: a, Tunnels: fakeTunnels{}, ACL: fakeACL{},
+	}
+	s, err := New(svc, Options{Token: testToken, Logger: quietLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := s.Handler()
+	f.Add("Bearer "+testToken, "")
+	f.Add("Bearer "+testToken+" ", "")
+	f.Add("bearer "+testToken, "")
+	f.Add("Basic dXNlcjpwdw==", "")
+	f.Add("Bearer plx_0123456789abcdef_0123456789abcdef0123456789abcdef", "")
+	f.Add("", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("", "\x00;=,")
+	f.Fuzz(func(t *testing.T, authz, cookie string) {
+		req := httptest.NewRequest("GET", "/v1/id", nil)
+		if authz != "" {
+			req.Header["Authorization"] = []string{authz}
+		}
+		if cookie != "" {
+			req.Header["Cookie"] = []string{SessionCookie + "=" + cookie}
+		}
+		rec := httptest.NewRecorder()
+		if serveRecovering(h, rec, req) {
+			return // authenticated: reached the fake node
+		}
+		b, _ := io.ReadAll(rec.Body)
+		if rec.Code == http.StatusOK {
+			// The scheme is matched case-insensitively (RFC 9110) and
+			// spaces around the header and the token are ignored.
+			scheme, cred, _ := strings.Cut(strings.TrimSpace(authz), " ")
+			if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(cred) != testToken {
+				t.Fatalf("Authorization %q, cookie %q: 200 %s", authz, cookie, b)
+			}
+			return
+		}
+		if rec.Code != http.StatusUnauthorized && rec.Code != http.StatusBadRequest {
+			t.Fatalf("Authorization %q, cookie %q: %d %s", authz, cookie, rec.Code, b)
+		}
+		var e wire.Error
+		if err := json.Unmarshal(b, &e); err != nil || e.Code == "" {
+			t.Fatalf("Authorization %q: %d with body %q, want a JSON error", authz, rec.Code, b)
+		}
+	})
 }

@@ -61,4 +61,3 @@ func TestAttackSmoke(t *testing.T) {
 		})
 	}
 }
-

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target for a short time (FUZZTIME per target, default
-# 5s; 16 targets stay under 2 minutes on 2 cores). The seed corpus lives in
+# 5s; 17 targets stay under 2 minutes on 2 cores). The seed corpus lives in
 # each package's testdata/fuzz/<FuzzName>/ and runs with every "go test";
 # FUZZ_SAVE=1 copies what this run found interesting (from the Go build
 # cache) into testdata/fuzz so that it is kept in the repository.
@@ -22,6 +22,7 @@ targets=(
 	"./auth FuzzNormalizeName"
 	"./auth FuzzParseHash"
 	"./api FuzzRequestBody"
+	"./api FuzzCredentials"
 	"./pubsub FuzzValidateTopicName"
 	"./internal/name FuzzCheck"
 	"./internal/protoid FuzzCheck"
