@@ -267,6 +267,9 @@ type Cost struct {
 }
 
 func (c *Cost) String() string {
+	if c.Peers == 0 && c.Conns.Load() == 0 && c.Bytes.Load() == 0 {
+		return "-"
+	}
 	return fmt.Sprintf("%d peers, %d conns, %s", c.Peers, c.Conns.Load(), bytesString(c.Bytes.Load()))
 }
 

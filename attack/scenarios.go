@@ -528,7 +528,11 @@ func remoteAPIListen(ctx context.Context, e *Env) (*Result, error) {
 	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
 		line = line[i+1:]
 	}
-	r.check("refused", refused, "exit error %v: %q", err, line)
+	exit := "exit 0"
+	if err != nil {
+		exit = "non-zero exit"
+	}
+	r.check("refused", refused, "%s: %q", exit, line)
 	r.note("the allowed case (api.allow_remote = true, which must warn at start) is not run: it would listen beyond loopback")
 	return r, nil
 }

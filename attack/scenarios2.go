@@ -563,8 +563,6 @@ func restartWithHandlers(ctx context.Context, e *Env) (*Result, error) {
 	r.After = Rate{N: 1}
 	if err == nil {
 		r.After.OK = 1
-	} else {
-		r.note("a peer's request after the restart: %.200s", err.Error())
 	}
 	p2, misses := s.Stop()
 	r.Peak = Usage{RSS: max(p1.RSS, p2.RSS), FDs: max(p1.FDs, p2.FDs), Goroutines: max(p1.Goroutines, p2.Goroutines)}
