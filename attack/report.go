@@ -34,7 +34,9 @@ func WriteReport(w io.Writer, outs []Outcome, quick bool, started time.Time, com
 	p("- **peak RSS / goroutines / fds**: the target's peaks, sampled every 250 ms from /proc/PID/status (VmRSS) and\n")
 	p("  /proc/PID/fd; goroutines every second from `go_goroutines` on the daemon's /metrics (with its token).\n")
 	p("- **recovery**: from the end of the attack to the first good success; `-` when good peers did not fail at the end.\n")
-	p("- **goal**: good peers >= %.0f%% during the attack, the target's peak RSS under the bound, and the row's own checks.\n\n", 100*MinSuccess)
+	p("- **goal**: good peers >= %.0f%% during the attack, the target's peak RSS under the bound, and the row's own checks.\n", 100*MinSuccess)
+	p("  The memory bound is %s (an idle daemon uses 40-60 MiB here) unless the row states a tighter one.\n", bytesString(DefaultMemBound))
+	p("- Sizes follow the issue's measurements unless a row says \"scaled down\" (2 shared cores).\n\n")
 	p("| # | scenario | good during | good after | attacker cost | peak RSS (bound) | goroutines | fds | recovery | goal |\n")
 	p("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range outs {
