@@ -496,7 +496,7 @@ func sendAfterRestart(ctx context.Context, e *Env) (*Result, error) {
 		}
 	}
 	sleep(ctx, 2*time.Second) // known peers are saved within a second
-	rounds := e.size(6, 3)
+	rounds := e.size(6, 5)
 	r := &Result{Cost: &Cost{}, MemBound: DefaultMemBound}
 	s := Sample(sender)
 	var errs []string
