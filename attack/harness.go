@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,8 +94,13 @@ func (e *Env) dur(full, quick time.Duration) time.Duration {
 // DaemonOpts adjusts a daemon before it starts.
 type DaemonOpts struct {
 	Name string
-	// Config edits config.toml (loaded, edited, saved) after init.
-	Config func(*config.Config)
+	// Set are "plexus config set KEY VALUE" pairs applied after init (by
+	// the binary under test, so that settings it adds work).
+	Set [][2]string
+	// DefaultsOf copies the default profile's value of every setting whose
+	// key starts with one of these prefixes (such as "perf.") into the repo,
+	// which "plexus init --profile local" wrote with the local profile's.
+	DefaultsOf []string
 	// Profile is the --profile flag: "local" unless NoProfile.
 	NoProfile bool
 	// Args are extra daemon flags.
@@ -175,27 +181,48 @@ func (e *Env) CLI(ctx context.Context, repo string, args ...string) (string, err
 	return string(out), nil
 }
 
-// Init creates a repo (plexus init --profile local) and applies edit.
-func (e *Env) Init(ctx context.Context, name string, edit func(*config.Config)) (string, error) {
-	e.mu.Lock()
-	e.repos++
-	repo := filepath.Join(e.Dir, fmt.Sprintf("%02d-%s", e.repos, name))
-	e.mu.Unlock()
+// Init creates a repo (plexus init --profile local) and applies the
+// settings of o.
+func (e *Env) Init(ctx context.Context, name string, o DaemonOpts) (string, error) {
+	repo := e.newRepo(name)
 	if _, err := e.CLI(ctx, repo, "init", "--profile", "local"); err != nil {
 		return "", err
 	}
-	if edit != nil {
-		path := filepath.Join(repo, config.ConfigFile)
-		c, err := config.Load(path)
+	set := o.Set
+	if len(o.DefaultsOf) > 0 {
+		defaults := e.newRepo(name + "-defaults")
+		if _, err := e.CLI(ctx, defaults, "init"); err != nil {
+			return "", err
+		}
+		keys, err := e.CLI(ctx, defaults, "config", "keys")
 		if err != nil {
 			return "", err
 		}
-		edit(&c)
-		if err := config.Save(path, c); err != nil {
+		for _, line := range strings.Split(keys, "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 || !slices.ContainsFunc(o.DefaultsOf, func(p string) bool { return strings.HasPrefix(f[0], p) }) {
+				continue
+			}
+			v, err := e.CLI(ctx, defaults, "config", "get", f[0])
+			if err != nil {
+				return "", err
+			}
+			set = append(set, [2]string{f[0], strings.TrimSpace(v)})
+		}
+	}
+	for _, kv := range set {
+		if _, err := e.CLI(ctx, repo, "config", "set", kv[0], kv[1]); err != nil {
 			return "", err
 		}
 	}
 	return repo, nil
+}
+
+func (e *Env) newRepo(name string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.repos++
+	return filepath.Join(e.Dir, fmt.Sprintf("%02d-%s", e.repos, name))
 }
 
 // Start initialises a repo and starts a daemon on it.
@@ -203,7 +230,7 @@ func (e *Env) Start(ctx context.Context, o DaemonOpts) (*Daemon, error) {
 	if o.Name == "" {
 		o.Name = "node"
 	}
-	repo, err := e.Init(ctx, o.Name, o.Config)
+	repo, err := e.Init(ctx, o.Name, o)
 	if err != nil {
 		return nil, err
 	}

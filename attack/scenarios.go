@@ -245,10 +245,10 @@ func connFlood(ctx context.Context, e *Env) (*Result, error) {
 	if e.Quick {
 		low, high, slots, n = 8, 24, 30, 45
 	}
-	t, err := e.Start(ctx, DaemonOpts{Name: "target", Config: func(c *config.Config) {
-		c.ConnManager.LowWater, c.ConnManager.HighWater = low, high
-		c.ResourceManager.MaxInbound = slots
-		c.ResourceManager.MaxConnections = slots + 20
+	t, err := e.Start(ctx, DaemonOpts{Name: "target", Set: [][2]string{
+		{"conn_manager.low_water", fmt.Sprint(low)}, {"conn_manager.high_water", fmt.Sprint(high)},
+		{"resource_manager.max_inbound_connections", fmt.Sprint(slots)},
+		{"resource_manager.max_connections", fmt.Sprint(slots + 20)},
 	}})
 	if err != nil {
 		return nil, err
@@ -391,9 +391,7 @@ func anonymousPerf(ctx context.Context, e *Env) (*Result, error) {
 	// The default profile's perf settings on a loopback node: the repo is
 	// initialised with the local profile's addresses and started without a
 	// profile, its perf section replaced by the defaults.
-	t, good, err := e.echoTarget(ctx, DaemonOpts{NoProfile: true, Config: func(c *config.Config) {
-		c.Perf = config.Default().Perf
-	}})
+	t, good, err := e.echoTarget(ctx, DaemonOpts{NoProfile: true, DefaultsOf: []string{"perf."}})
 	if err != nil {
 		return nil, err
 	}
@@ -514,7 +512,7 @@ func connectedTo(ctx context.Context, d *Daemon, ds []*Daemon) int {
 
 // Row 12: the API on every interface.
 func remoteAPIListen(ctx context.Context, e *Env) (*Result, error) {
-	repo, err := e.Init(ctx, "target", nil)
+	repo, err := e.Init(ctx, "target", DaemonOpts{})
 	if err != nil {
 		return nil, err
 	}
