@@ -430,11 +430,23 @@ func (e *Env) EchoServer() string {
 // EchoProtocol is the application protocol every target serves.
 const EchoProtocol = "/app/echo"
 
-// AddEcho registers EchoProtocol on d, forwarded to url.
+// AddEcho registers EchoProtocol on d, forwarded to url, unless d already
+// serves it (a daemon that keeps registrations across restarts).
 func (d *Daemon) AddEcho(ctx context.Context, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return d.Client.AddHandler(ctx, EchoProtocol, url)
+	err := d.Client.AddHandler(ctx, EchoProtocol, url)
+	if err == nil {
+		return nil
+	}
+	if hs, lerr := d.Client.Handlers(ctx); lerr == nil {
+		for _, h := range hs {
+			if h.Protocol == EchoProtocol && h.URL == url {
+				return nil
+			}
+		}
+	}
+	return err
 }
 
 // Usage is what a daemon's process uses at one moment.
