@@ -42,7 +42,7 @@ deps:
 bench:
 	bash bench/run.sh
 
-## fuzz: a short run of every Go fuzz target (FUZZTIME per target, default 5s);
+## fuzz: a short run of every Go fuzz target (FUZZTIME per target, default 4s);
 ## the seed corpus is in each package's testdata/fuzz. FUZZ_SAVE=1 keeps what it finds.
 fuzz:
 	bash scripts/fuzz.sh
