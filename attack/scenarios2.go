@@ -100,6 +100,11 @@ func putValue(key string, value []byte) *dhtpb.Message {
 	return &dhtpb.Message{Type: dhtpb.Message_PUT_VALUE, Key: []byte(key), Record: &recpb.Record{Key: []byte(key), Value: value}}
 }
 
+// FloodQuota is the largest share of one peer's DHT flood (row 5) that the
+// target may keep, for each kind: records, /pk/ records, provider records.
+// Align it with the per-peer quotas the fix chooses.
+const FloodQuota = 0.25
+
 // Row 5: records, public keys and provider records from one peer.
 func dhtFlood(ctx context.Context, e *Env) (*Result, error) {
 	t, err := e.Start(ctx, DaemonOpts{Name: "target"})
@@ -234,7 +239,7 @@ func dhtFlood(ctx context.Context, e *Env) (*Result, error) {
 		}
 		est := k * n / len(s)
 		accepted := sent[kind]
-		r.check(kind+" quota", float64(est) <= 0.25*float64(n),
+		r.check(kind+" quota", float64(est) <= FloodQuota*float64(n),
 			"kept about %d of %d %s (%d of a sample of %d; %d accepted on the wire)", est, n, kind, k, len(s), accepted)
 	}
 	qctx, cancel := context.WithTimeout(ctx, 60*time.Second)
