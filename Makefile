@@ -4,7 +4,7 @@ PROFILE   ?= local
 ARGS      ?=
 BIN       := bin/plexus
 
-.PHONY: all build run test test-short vet bench deps clean interop interop-matrix
+.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack
 
 all: build
 
@@ -52,6 +52,16 @@ deps:
 ## bench: the benchmark suite; writes bench/report.md and bench/report.json.
 bench:
 	bash bench/run.sh
+
+## fuzz: a short run of every Go fuzz target (FUZZTIME per target, default 4s);
+## the seed corpus is in each package's testdata/fuzz. FUZZ_SAVE=1 keeps what it finds.
+fuzz:
+	bash scripts/fuzz.sh
+
+## attack: the adversarial suite of issue 20 (hostile go-libp2p peers against
+## real daemons on loopback); writes bench/attack.md. ATTACK_ARGS="-only 1,2 -quick".
+attack: build
+	$(GO) run ./attack/cmd/attack -bin $(BIN) -out bench/attack.md $(ATTACK_ARGS)
 
 clean:
 	rm -rf bin
