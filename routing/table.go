@@ -149,6 +149,23 @@ func watchTable(rt *kb.RoutingTable, log *slog.Logger) *tableWatch {
 		}
 		w.push(Change{Peer: p})
 	}
+	// dht.New may already be adding peers (its loops start before it
+	// returns). kad-dht adds and removes peers under the table's lock, so
+	// taking that lock once here (ListPeers) orders the hooks above before
+	// every later change; the changes made before it are queued now. A
+	// change queued twice (by a hook and here) is delivered once.
+	now := map[peer.ID]struct{}{}
+	for _, p := range rt.ListPeers() {
+		now[p] = struct{}{}
+		if _, ok := w.members[p]; !ok {
+			w.push(Change{Peer: p, Added: true})
+		}
+	}
+	for p := range w.members {
+		if _, ok := now[p]; !ok {
+			w.push(Change{Peer: p})
+		}
+	}
 	go w.run()
 	return w
 }
@@ -187,6 +204,9 @@ func (w *tableWatch) deliver(batch []Change) {
 	defer w.deliverMu.Unlock()
 	w.subs = slices.DeleteFunc(w.subs, func(s *subscriber) bool { return s.off.Load() })
 	for _, c := range batch {
+		if _, member := w.members[c.Peer]; member == c.Added {
+			continue // queued twice (see watchTable)
+		}
 		if c.Added {
 			w.members[c.Peer] = struct{}{}
 		} else {
