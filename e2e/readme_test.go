@@ -54,7 +54,8 @@ var startsNodes = regexp.MustCompile(`plexus daemon|plexus devnet|make run|syste
 // that start nodes but cannot run here say why below.
 func TestREADME(t *testing.T) {
 	run := map[string]bool{"A network in one command": true, "Four nodes on one machine": true, "Tunnels": true, "Files": true, "Private networks": true,
-		"Allowlist and denylist": true, "Metrics and the network dashboard": true, "Dashboard": true}
+		"Allowlist and denylist": true, "Metrics and the network dashboard": true, "Dashboard": true,
+		"Joining the IPFS network": true}
 	notRun := map[string]string{
 		"":                        "make run runs a node in the foreground until Ctrl-C, make test is this suite",
 		"Running it as a service": "needs systemd or a Docker engine: TestSystemdUnit and TestDockerfile check the files",
