@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
+
+	"github.com/plexus-p2p/plexus/internal/streamerr"
 )
 
 // Errors returned by Send, usable with errors.Is. They are wrapped with the
@@ -75,7 +77,7 @@ func classify(ctx context.Context, err error) error {
 	case errors.Is(err, network.ErrResourceLimitExceeded):
 		// This node's resource manager refused the stream.
 		return fmt.Errorf("%w: this node is at a resource limit: %w", ErrBusy, err)
-	case errors.Is(err, network.ErrReset):
+	case isReset(err):
 		// The peer's resource manager refuses a stream over its limits
 		// with a reset (StreamResourceLimitExceeded; issue 20 row 1); a
 		// peer shutting down or shedding load resets too. The caller may
@@ -87,8 +89,8 @@ func classify(ctx context.Context, err error) error {
 
 // resetReason names why a peer reset a stream, from its error code.
 func resetReason(err error) string {
-	var se *network.StreamError
-	if !errors.As(err, &se) {
+	se, _ := streamerr.Reset(err)
+	if se == nil {
 		return "no reason given"
 	}
 	switch se.ErrorCode {
@@ -113,4 +115,10 @@ func isTimeout(err error) bool {
 	}
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// isReset reports whether err is a stream reset, whichever layer reported it.
+func isReset(err error) bool {
+	_, ok := streamerr.Reset(err)
+	return ok
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
+
+	"github.com/plexus-p2p/plexus/internal/streamerr"
 )
 
 // Result is what one perf exchange measured on the client.
@@ -162,8 +164,7 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 		if cerr := context.Cause(ctx); cerr != nil {
 			return res, fmt.Errorf("perf with %s: %w", p, cerr)
 		}
-		var se *network.StreamError
-		if errors.As(err, &se) && se.Remote {
+		if se, ok := streamerr.Reset(err); ok && se != nil && se.Remote {
 			switch se.ErrorCode {
 			case network.StreamResourceLimitExceeded:
 				return res, fmt.Errorf("%w: %s refused %d up / %d down bytes: over its perf.max_bytes, or it is serving as many transfers as it allows: %w",
