@@ -33,7 +33,7 @@ func FuzzRequestBody(f *testing.F) {
 	svc := Services{
 		Node: &fakeNode{bus: events.New()}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
-		Auth: a, Tunnels: fakeTunnels{}, ACL: fakeACL{},
+		Auth: a, Tunnels: fakeTunnels{}, ACL: fakeACL{}, Files: fakeFiles{},
 	}
 	s, err := New(svc, Options{Token: testToken, Logger: quietLogger(), MaxBodyBytes: 64 << 10,
 		Shutdown: func() {}})
@@ -108,7 +108,7 @@ func FuzzCredentials(f *testing.F) {
 	svc := Services{
 		Node: &fakeNode{bus: events.New(), info: node.Info{}}, Discovery: fakeDiscovery{}, Routing: fakeRouting{},
 		Records: fakeRecords{}, Perf: fakePerf{}, PubSub: fakePubSub{}, Messaging: fakeMessaging{}, NAT: fakeNAT{},
-		Auth: a, Tunnels: fakeTunnels{}, ACL: fakeACL{},
+		Auth: a, Tunnels: fakeTunnels{}, ACL: fakeACL{}, Files: fakeFiles{},
 	}
 	s, err := New(svc, Options{Token: testToken, Logger: quietLogger()})
 	if err != nil {
