@@ -291,7 +291,24 @@ func testAmino(t *testing.T, m *matrix) {
 				From  string
 				Addrs []string
 			}
-			js.must(ctx, "findProviders", map[string]any{"cid": c.String(), "peer": p.ID().String()}, &r)
+			// Plexus's ADD_PROVIDER stored it at js: js's kad-dht answers
+			// from its own provider store (from itself) once it has
+			// handled the message (ADD_PROVIDER has no answer, so Provide
+			// returns before that) ...
+			testnet.Eventually(t, 10*time.Second, func() bool {
+				return js.call(ctx, "findProviders", map[string]any{"cid": c.String(), "peer": p.ID().String()}, &r) == nil && r.From == js.ID.String()
+			}, "js never stored plexus's ADD_PROVIDER for %s (last found through %q)", c, r.From)
+			wantAddrsOf(t, r.Addrs, p)
+			// ... and a js peer that joins later learns it from Plexus
+			// (GET_PROVIDERS), the only peer it knows.
+			j2 := startAminoJS(t, "amino-providers-reader")
+			j2.must(ctx, "dial", map[string]any{"addr": plexusAddr(t, p, "tcp")}, nil)
+			waitJSTable(t, ctx, j2, 1)
+			r.From, r.Addrs = "", nil
+			j2.must(ctx, "findProviders", map[string]any{"cid": c.String(), "peer": p.ID().String()}, &r)
+			if r.From != p.ID().String() {
+				t.Fatalf("js 2 found plexus as provider through %s, want plexus %s", r.From, p.ID())
+			}
 			wantAddrsOf(t, r.Addrs, p)
 		})
 
@@ -303,10 +320,14 @@ func testAmino(t *testing.T, m *matrix) {
 			if len(r.Sent) != 1 || r.Sent[0] != p.ID().String() {
 				t.Fatalf("js sent ADD_PROVIDER to %v, want plexus %s", r.Sent, p.ID())
 			}
-			provs, err := p.Amino().DHT().ProviderStore().GetProviders(ctx, c.Hash())
-			if err != nil {
-				t.Fatal(err)
-			}
+			// ADD_PROVIDER has no answer: js's provide returns once it has
+			// sent it, maybe before Plexus has stored it.
+			var provs []peer.AddrInfo
+			testnet.Eventually(t, 10*time.Second, func() bool {
+				var err error
+				provs, err = p.Amino().DHT().ProviderStore().GetProviders(ctx, c.Hash())
+				return err == nil && len(provs) > 0
+			}, "plexus's Amino provider store never had js's ADD_PROVIDER for %s", c)
 			if len(provs) != 1 || provs[0].ID != js.ID {
 				t.Fatalf("plexus's Amino provider store has %v for %s, want js %s", provs, c, js.ID)
 			}
@@ -316,6 +337,49 @@ func testAmino(t *testing.T, m *matrix) {
 			}
 			if len(found) != 1 || found[0].ID != js.ID || !anyAddr(found[0].Addrs, js.Addrs) {
 				t.Fatalf("plexus found providers %v, want js %s at one of %v", found, js.ID, js.Addrs)
+			}
+		})
+
+		t.Run("js-serves-plexus-finds", func(t *testing.T) {
+			m.row(t, implNode, "tcp", "/ipfs/kad/1.0.0: provider record held only by a js peer (for another js peer), found by a Plexus Amino lookup", "js-serves, plexus-finds")
+			// js 3 provides through js 2, the only peer it knows, before
+			// Plexus knows either: only js 2 holds the record. (js 3 itself
+			// cannot answer for its own record: js-libp2p's GET_PROVIDERS
+			// handler drops providers without addresses, and its peer
+			// store holds none for itself.)
+			j2 := startAminoJS(t, "amino-providers-holder")
+			j3 := startAminoJS(t, "amino-providers-provider")
+			j3.must(ctx, "dial", map[string]any{"addr": j2.Addrs[0].String() + "/p2p/" + j2.ID.String()}, nil)
+			waitJSTable(t, ctx, j3, 1)
+			c := aminoCID(t, "js-serves")
+			var r struct{ Sent []string }
+			j3.must(ctx, "provide", map[string]any{"cid": c.String()}, &r)
+			if len(r.Sent) != 1 || r.Sent[0] != j2.ID.String() {
+				t.Fatalf("js 3 sent ADD_PROVIDER to %v, want js 2 %s", r.Sent, j2.ID)
+			}
+			var held struct{ From string }
+			testnet.Eventually(t, 10*time.Second, func() bool {
+				return j2.call(ctx, "findProviders", map[string]any{"cid": c.String(), "peer": j3.ID.String()}, &held) == nil && held.From == j2.ID.String()
+			}, "js 2 never stored js 3's ADD_PROVIDER for %s", c)
+			if _, err := p.Connect(ctx, j2.AddrInfo("tcp")); err != nil {
+				t.Fatal(err)
+			}
+			waitAminoTable(t, p, j2.ID)
+			// Plexus may know js 3's addresses already (its Amino DHT's
+			// first lookups ask js 2, which names js 3), but not that it
+			// provides c: only js 2 can tell it that.
+			if provs, err := p.Amino().DHT().ProviderStore().GetProviders(ctx, c.Hash()); err != nil || len(provs) != 0 {
+				t.Fatalf("plexus's Amino provider store has %v (err %v) for %s before the lookup", provs, err, c)
+			}
+			var found peer.AddrInfo
+			for ai := range p.Amino().FindProvidersAsync(ctx, c, 1) {
+				found = ai
+			}
+			if found.ID != j3.ID || !anyAddr(found.Addrs, j3.Addrs) {
+				t.Fatalf("plexus found provider %v, want js 3 %s at one of %v", found, j3.ID, j3.Addrs)
+			}
+			if _, err := p.Connect(ctx, found); err != nil {
+				t.Fatalf("plexus connect to the provider it found: %v", err)
 			}
 		})
 	})
