@@ -164,6 +164,12 @@ Directions: "js-dials-plexus" means the js peer opened the connection or the str
   --disable-quic, which would turn WebTransport off.
 - js-libp2p 3 declares Node 22; on Node 20 it runs with ` + "`--experimental-websocket`" + ` and a
   ` + "`Promise.withResolvers`" + ` polyfill (interop/js/polyfill.mjs).
+- Amino rows: the Plexus nodes run with dht.amino on, dht.amino_mode "server" and no Amino
+  bootstrap peers (the local profile's), the js peers run kad-dht with protocol
+  /ipfs/kad/1.0.0 and its own validators. js-libp2p 3.3.11's kad-dht does not name itself
+  when asked (GET_PROVIDERS) for a CID only it provides: its peer store holds no addresses for
+  itself and the handler drops providers without addresses. A js provider is found through
+  the peers it sent ADD_PROVIDER to (rows above), as on the public network.
 `)
 	return b.String()
 }
