@@ -39,7 +39,13 @@ type jsRecord struct {
 // kad-dht keeps a value under a datastore key ending in base32(key).
 func storedUnder(t testing.TB, n *node.Node, key string) bool {
 	t.Helper()
-	res, err := n.Datastore().Query(context.Background(), query.Query{Prefix: routing.DatastoreNamespace, KeysOnly: true})
+	return storedIn(t, n, routing.DatastoreNamespace, key)
+}
+
+// storedIn is storedUnder for the DHT whose datastore namespace is ns.
+func storedIn(t testing.TB, n *node.Node, ns, key string) bool {
+	t.Helper()
+	res, err := n.Datastore().Query(context.Background(), query.Query{Prefix: ns, KeysOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

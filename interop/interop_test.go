@@ -153,6 +153,7 @@ var interopGroups = []struct {
 	{"Connect", testConnect},
 	{"PubSub", testPubSub},
 	{"DHT", testDHT},
+	{"Amino", testAmino},
 	{"Perf", testPerf},
 	{"RequestResponse", testRequestResponse},
 	{"Browser", testBrowser},

@@ -78,6 +78,9 @@ func ensureBuilt(t testing.TB) {
 type jsConfig struct {
 	Listen []string `json:"listen"`
 	DHT    bool     `json:"dht"`
+	// Amino makes the DHT speak /ipfs/kad/1.0.0 with kad-dht's own
+	// validators (pk) instead of /plexus/kad/1.0.0.
+	Amino bool `json:"amino,omitempty"`
 	// NoSelfQuery turns off the DHT's periodic self-lookup, so that the peer
 	// learns of others only through what the test does.
 	NoSelfQuery bool `json:"noSelfQuery,omitempty"`

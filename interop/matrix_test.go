@@ -31,8 +31,10 @@ var notTested = []matrixRow{
 		Result: "n/a: js-libp2p has no TLS upgrader for TCP or WebSocket (Noise only); Plexus offers TLS first and settles on Noise (rows above). Its QUIC transport does use TLS 1.3 (quic rows)"},
 	{Impl: "js-libp2p (Chromium)", Transport: "quic, tcp, ws", Protocol: "connect", Direction: "browser-dials-plexus",
 		Result: "n/a for QUIC and TCP (a web page has no raw sockets; it reaches Plexus over WebTransport and WebRTC-direct, rows above). Not covered: WebSocket from a page (the Node ws rows check the same wire protocol)"},
-	{Impl: "js-libp2p", Transport: "tcp", Protocol: "Amino DHT (/ipfs/kad/1.0.0: /pk/ records, find-peer)", Direction: "both",
-		Result: "not yet: the Amino DHT instance lands with issue 12 (branch amino); its checks are added there"},
+	{Impl: "js-libp2p", Transport: "tcp", Protocol: "/ipfs/kad/1.0.0: /ipns/ records", Direction: "both",
+		Result: "n/a: js-libp2p's kad-dht validates only /pk/ records (no /ipns/ validator: that is @helia/ipns, not in the lock file), so it neither stores nor returns /ipns/ records; Plexus's Amino DHT validates both (package routing, AminoValidator)"},
+	{Impl: "js-libp2p", Transport: "tcp", Protocol: "/ipfs/kad/1.0.0: Plexus records (/plexus/...)", Direction: "both",
+		Result: "n/a by design: the Amino DHT's validators are pk and ipns only, on every implementation; Plexus records go on /plexus/kad/1.0.0 (DHT rows above)"},
 }
 
 type matrixRow struct {
@@ -162,6 +164,12 @@ Directions: "js-dials-plexus" means the js peer opened the connection or the str
   --disable-quic, which would turn WebTransport off.
 - js-libp2p 3 declares Node 22; on Node 20 it runs with ` + "`--experimental-websocket`" + ` and a
   ` + "`Promise.withResolvers`" + ` polyfill (interop/js/polyfill.mjs).
+- Amino rows: the Plexus nodes run with dht.amino on, dht.amino_mode "server" and no Amino
+  bootstrap peers (the local profile's), the js peers run kad-dht with protocol
+  /ipfs/kad/1.0.0 and its own validators. js-libp2p 3.3.11's kad-dht does not name itself
+  when asked (GET_PROVIDERS) for a CID only it provides: its peer store holds no addresses for
+  itself and the handler drops providers without addresses. A js provider is found through
+  the peers it sent ADD_PROVIDER to (rows above), as on the public network.
 `)
 	return b.String()
 }

@@ -2,7 +2,10 @@
 //
 //   node --experimental-websocket --import ./polyfill.mjs peer.mjs '<config JSON>'
 //
-// config: {"listen": [multiaddr...], "dht": bool, "noSelfQuery": bool}.
+// config: {"listen": [multiaddr...], "dht": bool, "amino": bool, "noSelfQuery": bool}.
+// With "amino" the DHT speaks /ipfs/kad/1.0.0 (the Amino DHT) with
+// kad-dht's own validators and selectors (pk only: js has no ipns one)
+// instead of /plexus/kad/1.0.0 with the Plexus record validator.
 // It prints one JSON line {"event":"ready","id","addrs","protocols"} once
 // started, then reads commands from stdin, one JSON object a line,
 // {"id": n, "cmd": "...", ...args}, and answers each with one line
@@ -20,14 +23,15 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { gossipsub } from '@libp2p/gossipsub'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import * as rec from './plexus-record.mjs'
 
 const config = JSON.parse(process.argv[2] ?? '{}')
-const KAD_PROTOCOL = '/plexus/kad/1.0.0'
+const KAD_PROTOCOL = config.amino ? '/ipfs/kad/1.0.0' : '/plexus/kad/1.0.0'
 const PERF_PROTOCOL = '/perf/1.0.0'
 const AGENT = 'plexus-interop-js/1.0.0 js-libp2p'
 
@@ -49,8 +53,12 @@ if (config.dht) {
     // Loopback addresses are all this suite has; the default mapper for a
     // private network would drop them.
     peerInfoMapper: passthroughMapper,
-    validators: { plexus: async (key, value) => { await rec.verify(new TextDecoder().decode(key), value) } },
-    selectors: { plexus: (key, records) => rec.select(records) },
+    ...(config.amino
+      ? {}
+      : {
+          validators: { plexus: async (key, value) => { await rec.verify(new TextDecoder().decode(key), value) } },
+          selectors: { plexus: (key, records) => rec.select(records) }
+        }),
     allowQueryWithZeroPeers: true,
     // noSelfQuery: learn of other peers only through what the test does.
     ...(config.noSelfQuery ? { initialQuerySelfInterval: 3600000, querySelfInterval: 3600000 } : {})
@@ -318,6 +326,52 @@ const commands = {
       }
     }
     throw new Error(`peer ${a.peer} not found (queried ${[...queried].join(', ') || 'nobody'})`)
+  },
+  // pkRecord answers this peer's public key record: key /pk/<multihash of
+  // the peer ID>, value the protobuf public key.
+  async pkRecord () {
+    const key = Uint8Array.from([...new TextEncoder().encode('/pk/'), ...node.peerId.toMultihash().bytes])
+    return { key: b64(key), value: b64(publicKeyToProtobuf(privateKey.publicKey)) }
+  },
+  // dhtPut stores key (base64) = value (base64) here and sends PUT_VALUE to
+  // the closest peers; it answers the peers that stored it and the errors.
+  async dhtPut (a) {
+    const stored = []; const errors = []
+    for await (const ev of node.services.dht.put(unb64(a.key), unb64(a.value), { signal: AbortSignal.timeout(a.timeoutMs ?? 10000) })) {
+      if (ev.name === 'PEER_RESPONSE' && ev.messageType === 'PUT_VALUE') stored.push(ev.from.toString())
+      if (ev.name === 'QUERY_ERROR') errors.push(`${ev.from}: ${ev.error?.message ?? ev.error}`)
+    }
+    return { stored, errors }
+  },
+  // dhtGetRaw looks key (base64) up and answers every value found, with
+  // the peer that sent it (this peer's own for a value stored here).
+  async dhtGetRaw (a) {
+    const values = []
+    for await (const ev of node.services.dht.get(unb64(a.key), { signal: AbortSignal.timeout(a.timeoutMs ?? 10000) })) {
+      if (ev.name === 'VALUE') values.push({ from: ev.from.toString(), value: b64(ev.value) })
+    }
+    return { values }
+  },
+  // provide announces this peer as a provider of a.cid; it answers the
+  // peers it sent ADD_PROVIDER to.
+  async provide (a) {
+    const sent = []
+    for await (const ev of node.services.dht.provide(CID.parse(a.cid), { signal: AbortSignal.timeout(a.timeoutMs ?? 10000) })) {
+      if (ev.name === 'PEER_RESPONSE' && ev.messageType === 'ADD_PROVIDER') sent.push(ev.from.toString())
+    }
+    return { sent }
+  },
+  // findProviders looks for providers of a.cid until a.peer is among them.
+  async findProviders (a) {
+    const seen = []
+    for await (const ev of node.services.dht.findProviders(CID.parse(a.cid), { signal: AbortSignal.timeout(a.timeoutMs ?? 10000) })) {
+      if (ev.name !== 'PROVIDER') continue
+      for (const p of ev.providers) {
+        seen.push(p.id.toString())
+        if (p.id.toString() === a.peer) return { from: ev.from.toString(), addrs: p.multiaddrs.map(String) }
+      }
+    }
+    throw new Error(`provider ${a.peer} of ${a.cid} not found (found ${seen.join(', ') || 'none'})`)
   },
   async perf (a) {
     return perfClient(target(a), a.upload, a.download)
