@@ -131,9 +131,10 @@ type fetch struct {
 }
 
 type item struct {
-	c    cid.Cid
-	size uint64               // its DAG's size from the parent's link; 0 when unknown
-	skip map[peer.ID]struct{} // providers that did not send it
+	c        cid.Cid
+	size     uint64               // its DAG's size from the parent's link; 0 when unknown
+	dirEntry bool                 // linked from a UnixFS directory (or HAMT shard)
+	skip     map[peer.ID]struct{} // providers that did not send it
 }
 
 // Block protocol batches: a subtree whose DAG is at most maxSubtree bytes
@@ -147,8 +148,13 @@ const (
 )
 
 // recursive reports whether the block protocol asks for it.c's whole DAG.
+// A directory entry (a file or a directory) is asked for alone: the node
+// may hold some of what is under it already (a file fetched on its own
+// before), which an answer with the whole subtree would bring again. Once
+// its block is here, what is missing under it is known and asked for.
+// Inside a file the blocks under a missing node are missing too.
 func (it *item) recursive() bool {
-	return it.c.Type() == cid.DagProtobuf && it.size > 0 && it.size <= maxSubtree
+	return it.c.Type() == cid.DagProtobuf && it.size > 0 && it.size <= maxSubtree && !it.dirEntry
 }
 
 // fetchBlocks makes the blocks roots local, with their DAGs when
@@ -165,7 +171,7 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 	}
 	var missing []*item
 	for _, r := range roots {
-		items, err := f.expand(ctx, r, 0, nil, verifyLocal)
+		items, err := f.expand(ctx, r, 0, false, nil, verifyLocal)
 		if err != nil {
 			return nil, err
 		}
@@ -188,8 +194,9 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 
 // expand returns the missing blocks under c (c itself when missing, or
 // when not recursive), counting the stored ones. size is c's DAG size from
-// its parent's link (0 if unknown).
-func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
+// its parent's link (0 if unknown); dirEntry tells that its parent is a
+// directory.
+func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, dirEntry bool, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
 	if !f.recursive {
 		ok, err := f.s.hasBlock(ctx, c)
 		if err != nil || ok {
@@ -206,11 +213,11 @@ func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, skip map[pee
 			return errSkipChildren
 		}
 		if !v.present {
-			sz := v.linkSize
+			sz, de := v.linkSize, v.parentDir
 			if v.cid.Equals(c) {
-				sz = size
+				sz, de = size, dirEntry
 			}
-			out = append(out, &item{c: v.cid, size: sz, skip: skip})
+			out = append(out, &item{c: v.cid, size: sz, dirEntry: de, skip: skip})
 			return nil
 		}
 		f.seen[k] = struct{}{}
@@ -418,17 +425,18 @@ func (f *fetch) requeue(ctx context.Context, items []*item, p peer.ID) {
 	f.done(len(items))
 }
 
-// links returns the links of a dag-pb block (nil for a raw one); a
-// block that is not valid dag-pb fails verification.
-func links(b blocks.Block) ([]*ipld.Link, error) {
+// links returns the links of a dag-pb block (nil for a raw one) and
+// whether it is a UnixFS directory; a block that is not valid dag-pb fails
+// verification.
+func links(b blocks.Block) ([]*ipld.Link, bool, error) {
 	if b.Cid().Type() != cid.DagProtobuf {
-		return nil, nil
+		return nil, false, nil
 	}
 	nd, err := merkledag.DecodeProtobuf(b.RawData())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
+		return nil, false, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
 	}
-	return nd.Links(), nil
+	return nd.Links(), isDir(nd), nil
 }
 
 // account records a block fetched from a.p (empty when unknown) once it
@@ -609,7 +617,7 @@ func (f *fetch) bitswapWorker(ctx context.Context) {
 				if err := verify(b.Cid(), b.RawData()); err != nil {
 					continue // bitswap hashes what it receives; never expected
 				}
-				ls, err := links(b)
+				ls, dir, err := links(b)
 				if err != nil {
 					continue
 				}
@@ -617,8 +625,12 @@ func (f *fetch) bitswapWorker(ctx context.Context) {
 					break recv
 				}
 				got[b.Cid().KeyString()] = true
+				if !f.recursive {
+					// only the blocks asked for (Stat, Ls): not their DAGs
+					continue
+				}
 				for _, l := range ls {
-					more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+					more, err := f.expand(ctx, l.Cid, l.Size, dir, nil, false)
 					if err != nil {
 						f.fail(err)
 						break recv

@@ -157,10 +157,11 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	type exp struct {
 		recursive bool
 		size      uint64
+		dirEntry  bool
 	}
 	expected := make(map[string]exp, len(items))
 	for _, it := range items {
-		expected[it.c.KeyString()] = exp{it.recursive(), it.size}
+		expected[it.c.KeyString()] = exp{it.recursive(), it.size, it.dirEntry}
 	}
 	defer func() {
 		if len(expected) == 0 {
@@ -176,7 +177,7 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 		}
 		for k, e := range expected {
 			c, _ := cid.Cast([]byte(k))
-			more, xerr := f.expand(ctx, c, e.size, skip, false)
+			more, xerr := f.expand(ctx, c, e.size, e.dirEntry, skip, false)
 			if xerr != nil && err == nil {
 				err = xerr
 			}
@@ -255,7 +256,7 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
 		}
-		ls, err := links(b)
+		ls, dir, err := links(b)
 		if err != nil {
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
@@ -265,16 +266,20 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 			return nil, err
 		}
 		delete(expected, c.KeyString())
+		if !f.recursive {
+			// only the blocks asked for (Stat, Ls): not their DAGs
+			continue
+		}
 		for _, l := range ls {
 			if e.recursive {
 				// the rest of the subtree follows in this answer
 				if _, done := f.isSeen(l.Cid); !done {
-					expected[l.Cid.KeyString()] = exp{true, l.Size}
+					expected[l.Cid.KeyString()] = exp{true, l.Size, false}
 				}
 				continue
 			}
 			// a block asked for alone: its children are new work for any provider
-			more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+			more, err := f.expand(ctx, l.Cid, l.Size, dir, nil, false)
 			if err != nil {
 				str.Reset()
 				return nil, err
