@@ -128,7 +128,18 @@ type fetch struct {
 	blocks, fetchedBlocks int
 	totalBytes            uint64
 	known                 int
+
+	unflushed uint64         // bytes stored since the last background flush started
+	flushing  bool           // a background flush runs
+	flushes   sync.WaitGroup // background flushes
 }
+
+// flushEvery is how many fetched bytes start a background flush of the
+// block store (policy SyncCommit): the flush a fetch ends with (syncfs)
+// then has at most this much to write, instead of the whole DAG (the
+// kernel starts writing dirty pages back only at 10% of the memory), and
+// the disk writes while the network carries.
+const flushEvery = 64 << 20
 
 type item struct {
 	c        cid.Cid
@@ -278,6 +289,7 @@ func (f *fetch) run(ctx context.Context, missing []*item) error {
 	if werr := f.w.close(); err == nil {
 		err = werr
 	}
+	f.flushes.Wait()
 	f.report(true)
 	return err
 }
@@ -454,6 +466,12 @@ func (f *fetch) account(a arrival) {
 		f.countLocked(b.Cid(), len(b.RawData()), nd)
 		f.fetchedBytes += uint64(len(b.RawData()))
 		f.fetchedBlocks++
+		f.unflushed += uint64(len(b.RawData()))
+		if f.unflushed >= flushEvery && !f.flushing && f.s.store.commits() {
+			f.unflushed, f.flushing = 0, true
+			f.flushes.Add(1)
+			go f.flush()
+		}
 	}
 	delete(f.want, b.Cid().KeyString())
 	if a.p != "" {
@@ -463,6 +481,16 @@ func (f *fetch) account(a arrival) {
 	f.mu.Unlock()
 	f.s.arrived()
 	f.report(false)
+}
+
+// flush makes the blocks stored so far durable in the background; an
+// error is left to the flush at the end of the fetch.
+func (f *fetch) flush() {
+	defer f.flushes.Done()
+	_ = f.s.store.commit()
+	f.mu.Lock()
+	f.flushing = false
+	f.mu.Unlock()
 }
 
 func (f *fetch) wanted(c cid.Cid) bool {
