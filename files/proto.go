@@ -290,8 +290,8 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 }
 
 // readAhead is how many blocks a block protocol answer's reader may hold
-// before they are verified (up to 4 MiB per stream of 256 KiB blocks).
-const readAhead = 16
+// before they are verified (up to 2 MiB per stream of 256 KiB blocks).
+const readAhead = 8
 
 // section is a CAR section read from an answer, or the error that ended it.
 type section struct {
