@@ -97,10 +97,18 @@ func (s *Service) fetchBlocksRoots(ctx context.Context, roots []cid.Cid) error {
 	return err
 }
 
+// fetchBlocksUnder makes the blocks cs local (not their DAGs), asking the
+// providers of under, a DAG that holds them (only roots are announced).
+func (s *Service) fetchBlocksUnder(ctx context.Context, under cid.Cid, cs []cid.Cid) error {
+	_, err := s.fetchBlocksFrom(ctx, under, cs, false, nil, nil, false)
+	return err
+}
+
 // fetch state
 type fetch struct {
 	s         *Service
 	root      cid.Cid
+	find      cid.Cid // whose providers are asked (root, or a DAG holding the roots)
 	recursive bool
 	progress  func(FetchProgress)
 	start     time.Time
@@ -173,6 +181,16 @@ func (it *item) recursive() bool {
 // with verifyLocal stored blocks are checked against their CIDs.
 func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bool, progress func(FetchProgress),
 	before func() error, verifyLocal bool) (*fetch, error) {
+	var find cid.Cid
+	if len(roots) > 0 {
+		find = roots[0]
+	}
+	return s.fetchBlocksFrom(ctx, find, roots, recursive, progress, before, verifyLocal)
+}
+
+// fetchBlocksFrom is fetchBlocks asking the providers of find.
+func (s *Service) fetchBlocksFrom(ctx context.Context, find cid.Cid, roots []cid.Cid, recursive bool, progress func(FetchProgress),
+	before func() error, verifyLocal bool) (*fetch, error) {
 	f := &fetch{s: s, recursive: recursive, progress: progress, start: time.Now(),
 		changed: make(chan struct{}), fast: map[peer.ID]bool{}, peers: map[peer.ID]struct{}{},
 		want: map[string]struct{}{}, seen: map[string]struct{}{}, lastBlock: time.Now(),
@@ -180,6 +198,7 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 	if len(roots) > 0 {
 		f.root = roots[0]
 	}
+	f.find = find
 	var missing []*item
 	for _, r := range roots {
 		items, err := f.expand(ctx, r, 0, false, nil, verifyLocal)
@@ -580,7 +599,7 @@ func (f *fetch) findProviders(ctx context.Context, wg *sync.WaitGroup) {
 	if s.router == nil {
 		return
 	}
-	for ai := range s.router.FindProvidersAsync(ctx, f.root, 20) {
+	for ai := range s.router.FindProvidersAsync(ctx, f.find, 20) {
 		if ai.ID == s.host.ID() || ai.ID == "" {
 			continue
 		}

@@ -2,6 +2,7 @@ package files_test
 
 import (
 	"testing"
+	"time"
 
 	bfiles "github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
@@ -120,4 +121,27 @@ func TestFetchDirectorySkipsStoredSubtrees(t *testing.T) {
 		t.Fatalf("stat after fetch: %+v %v", st, err)
 	}
 	sameBytes(t, catAll(t, get, t.Context(), b.CID), randomBytes(41, 1<<20))
+}
+
+// Ls fetches the missing root blocks of a directory's entries from the
+// directory's providers: only the directory is announced, and an empty
+// file (an empty raw block) is listed too.
+func TestLsFetchesEntriesFromTheDirectorysProviders(t *testing.T) {
+	hosts := testnet.Mocknet(t, 2)
+	tbl := newProviderTable()
+	prov := newService(t, hosts[0], tbl.router(hosts[0]))
+	get := newService(t, hosts[1], tbl.router(hosts[1]), files.WithFetchTimeout(20*time.Second))
+	tree := map[string]bfiles.Node{"empty": bfiles.NewBytesFile(nil), "x": bfiles.NewBytesFile([]byte("x"))}
+	added, err := prov.Add(t.Context(), bfiles.NewMapDirectory(tree), files.AddOptions{Pin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl.waitProvided(t, added.CID, 1)
+	es, err := get.Ls(t.Context(), added.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[0].Name != "empty" || es[0].Size != 0 || es[1].Name != "x" || es[1].Size != 1 {
+		t.Fatalf("ls: %+v", es)
+	}
 }
