@@ -97,10 +97,18 @@ func (s *Service) fetchBlocksRoots(ctx context.Context, roots []cid.Cid) error {
 	return err
 }
 
+// fetchBlocksUnder makes the blocks cs local (not their DAGs), asking the
+// providers of under, a DAG that holds them (only roots are announced).
+func (s *Service) fetchBlocksUnder(ctx context.Context, under cid.Cid, cs []cid.Cid) error {
+	_, err := s.fetchBlocksFrom(ctx, under, cs, false, nil, nil, false)
+	return err
+}
+
 // fetch state
 type fetch struct {
 	s         *Service
 	root      cid.Cid
+	find      cid.Cid // whose providers are asked (root, or a DAG holding the roots)
 	recursive bool
 	progress  func(FetchProgress)
 	start     time.Time
@@ -128,12 +136,24 @@ type fetch struct {
 	blocks, fetchedBlocks int
 	totalBytes            uint64
 	known                 int
+
+	unflushed uint64         // bytes stored since the last background flush started
+	flushing  bool           // a background flush runs
+	flushes   sync.WaitGroup // background flushes
 }
 
+// flushEvery is how many fetched bytes start a background flush of the
+// block store (policy SyncCommit): the flush a fetch ends with (syncfs)
+// then has at most this much to write, instead of the whole DAG (the
+// kernel starts writing dirty pages back only at 10% of the memory), and
+// the disk writes while the network carries.
+const flushEvery = 64 << 20
+
 type item struct {
-	c    cid.Cid
-	size uint64               // its DAG's size from the parent's link; 0 when unknown
-	skip map[peer.ID]struct{} // providers that did not send it
+	c        cid.Cid
+	size     uint64               // its DAG's size from the parent's link; 0 when unknown
+	dirEntry bool                 // linked from a UnixFS directory (or HAMT shard)
+	skip     map[peer.ID]struct{} // providers that did not send it
 }
 
 // Block protocol batches: a subtree whose DAG is at most maxSubtree bytes
@@ -147,14 +167,29 @@ const (
 )
 
 // recursive reports whether the block protocol asks for it.c's whole DAG.
+// A directory entry (a file or a directory) is asked for alone: the node
+// may hold some of what is under it already (a file fetched on its own
+// before), which an answer with the whole subtree would bring again. Once
+// its block is here, what is missing under it is known and asked for.
+// Inside a file the blocks under a missing node are missing too.
 func (it *item) recursive() bool {
-	return it.c.Type() == cid.DagProtobuf && it.size > 0 && it.size <= maxSubtree
+	return it.c.Type() == cid.DagProtobuf && it.size > 0 && it.size <= maxSubtree && !it.dirEntry
 }
 
 // fetchBlocks makes the blocks roots local, with their DAGs when
 // recursive. before runs once it is known that something must be fetched;
 // with verifyLocal stored blocks are checked against their CIDs.
 func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bool, progress func(FetchProgress),
+	before func() error, verifyLocal bool) (*fetch, error) {
+	var find cid.Cid
+	if len(roots) > 0 {
+		find = roots[0]
+	}
+	return s.fetchBlocksFrom(ctx, find, roots, recursive, progress, before, verifyLocal)
+}
+
+// fetchBlocksFrom is fetchBlocks asking the providers of find.
+func (s *Service) fetchBlocksFrom(ctx context.Context, find cid.Cid, roots []cid.Cid, recursive bool, progress func(FetchProgress),
 	before func() error, verifyLocal bool) (*fetch, error) {
 	f := &fetch{s: s, recursive: recursive, progress: progress, start: time.Now(),
 		changed: make(chan struct{}), fast: map[peer.ID]bool{}, peers: map[peer.ID]struct{}{},
@@ -163,9 +198,10 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 	if len(roots) > 0 {
 		f.root = roots[0]
 	}
+	f.find = find
 	var missing []*item
 	for _, r := range roots {
-		items, err := f.expand(ctx, r, 0, nil, verifyLocal)
+		items, err := f.expand(ctx, r, 0, false, nil, verifyLocal)
 		if err != nil {
 			return nil, err
 		}
@@ -188,8 +224,9 @@ func (s *Service) fetchBlocks(ctx context.Context, roots []cid.Cid, recursive bo
 
 // expand returns the missing blocks under c (c itself when missing, or
 // when not recursive), counting the stored ones. size is c's DAG size from
-// its parent's link (0 if unknown).
-func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
+// its parent's link (0 if unknown); dirEntry tells that its parent is a
+// directory.
+func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, dirEntry bool, skip map[peer.ID]struct{}, verifyLocal bool) ([]*item, error) {
 	if !f.recursive {
 		ok, err := f.s.hasBlock(ctx, c)
 		if err != nil || ok {
@@ -206,11 +243,11 @@ func (f *fetch) expand(ctx context.Context, c cid.Cid, size uint64, skip map[pee
 			return errSkipChildren
 		}
 		if !v.present {
-			sz := v.linkSize
+			sz, de := v.linkSize, v.parentDir
 			if v.cid.Equals(c) {
-				sz = size
+				sz, de = size, dirEntry
 			}
-			out = append(out, &item{c: v.cid, size: sz, skip: skip})
+			out = append(out, &item{c: v.cid, size: sz, dirEntry: de, skip: skip})
 			return nil
 		}
 		f.seen[k] = struct{}{}
@@ -271,6 +308,7 @@ func (f *fetch) run(ctx context.Context, missing []*item) error {
 	if werr := f.w.close(); err == nil {
 		err = werr
 	}
+	f.flushes.Wait()
 	f.report(true)
 	return err
 }
@@ -418,17 +456,18 @@ func (f *fetch) requeue(ctx context.Context, items []*item, p peer.ID) {
 	f.done(len(items))
 }
 
-// links returns the links of a dag-pb block (nil for a raw one); a
-// block that is not valid dag-pb fails verification.
-func links(b blocks.Block) ([]*ipld.Link, error) {
+// links returns the links of a dag-pb block (nil for a raw one) and
+// whether it is a UnixFS directory; a block that is not valid dag-pb fails
+// verification.
+func links(b blocks.Block) ([]*ipld.Link, bool, error) {
 	if b.Cid().Type() != cid.DagProtobuf {
-		return nil, nil
+		return nil, false, nil
 	}
 	nd, err := merkledag.DecodeProtobuf(b.RawData())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
+		return nil, false, fmt.Errorf("%w: %s is not a dag-pb node: %v", ErrVerify, b.Cid(), err)
 	}
-	return nd.Links(), nil
+	return nd.Links(), isDir(nd), nil
 }
 
 // account records a block fetched from a.p (empty when unknown) once it
@@ -446,6 +485,12 @@ func (f *fetch) account(a arrival) {
 		f.countLocked(b.Cid(), len(b.RawData()), nd)
 		f.fetchedBytes += uint64(len(b.RawData()))
 		f.fetchedBlocks++
+		f.unflushed += uint64(len(b.RawData()))
+		if f.unflushed >= flushEvery && !f.flushing && f.s.store.commits() {
+			f.unflushed, f.flushing = 0, true
+			f.flushes.Add(1)
+			go f.flush()
+		}
 	}
 	delete(f.want, b.Cid().KeyString())
 	if a.p != "" {
@@ -455,6 +500,16 @@ func (f *fetch) account(a arrival) {
 	f.mu.Unlock()
 	f.s.arrived()
 	f.report(false)
+}
+
+// flush makes the blocks stored so far durable in the background; an
+// error is left to the flush at the end of the fetch.
+func (f *fetch) flush() {
+	defer f.flushes.Done()
+	_ = f.s.store.commit()
+	f.mu.Lock()
+	f.flushing = false
+	f.mu.Unlock()
 }
 
 func (f *fetch) wanted(c cid.Cid) bool {
@@ -544,7 +599,7 @@ func (f *fetch) findProviders(ctx context.Context, wg *sync.WaitGroup) {
 	if s.router == nil {
 		return
 	}
-	for ai := range s.router.FindProvidersAsync(ctx, f.root, 20) {
+	for ai := range s.router.FindProvidersAsync(ctx, f.find, 20) {
 		if ai.ID == s.host.ID() || ai.ID == "" {
 			continue
 		}
@@ -609,7 +664,7 @@ func (f *fetch) bitswapWorker(ctx context.Context) {
 				if err := verify(b.Cid(), b.RawData()); err != nil {
 					continue // bitswap hashes what it receives; never expected
 				}
-				ls, err := links(b)
+				ls, dir, err := links(b)
 				if err != nil {
 					continue
 				}
@@ -617,8 +672,12 @@ func (f *fetch) bitswapWorker(ctx context.Context) {
 					break recv
 				}
 				got[b.Cid().KeyString()] = true
+				if !f.recursive {
+					// only the blocks asked for (Stat, Ls): not their DAGs
+					continue
+				}
 				for _, l := range ls {
-					more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+					more, err := f.expand(ctx, l.Cid, l.Size, dir, nil, false)
 					if err != nil {
 						f.fail(err)
 						break recv

@@ -157,10 +157,11 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	type exp struct {
 		recursive bool
 		size      uint64
+		dirEntry  bool
 	}
 	expected := make(map[string]exp, len(items))
 	for _, it := range items {
-		expected[it.c.KeyString()] = exp{it.recursive(), it.size}
+		expected[it.c.KeyString()] = exp{it.recursive(), it.size, it.dirEntry}
 	}
 	defer func() {
 		if len(expected) == 0 {
@@ -176,7 +177,7 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 		}
 		for k, e := range expected {
 			c, _ := cid.Cast([]byte(k))
-			more, xerr := f.expand(ctx, c, e.size, skip, false)
+			more, xerr := f.expand(ctx, c, e.size, e.dirEntry, skip, false)
 			if xerr != nil && err == nil {
 				err = xerr
 			}
@@ -222,14 +223,28 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 		str.Reset()
 		return nil, fmt.Errorf("block protocol answer from %s: %w", p, err)
 	}
+	// The stream is read by its own goroutine, ahead of verification and
+	// storing: yamux grows a stream's receive window only when the reader
+	// consumes it quickly (half a window within 4 RTTs); a reader that
+	// hashes every block in between keeps the window at its initial 256 KiB
+	// and the stream at a fraction of its speed.
+	sections := make(chan section, readAhead)
+	stopRead := make(chan struct{})
+	defer close(stopRead)
+	go readSections(r, str, timeout, s.store.copies(), sections, stopRead)
 	for {
-		c, data, err := readSection(r)
-		if err == io.EOF {
+		sec, open := <-sections
+		if !open {
 			return nil, nil
 		}
+		c, data, err := sec.c, sec.data, sec.err
 		if err != nil {
 			str.Reset()
 			return nil, fmt.Errorf("block protocol answer from %s: %w", p, err)
+		}
+		if sec.buf != nil && c.Type() != cid.Raw {
+			// only raw leaves go back to the pool: nothing keeps them once stored
+			sec.buf = nil
 		}
 		e, ok := expected[c.KeyString()]
 		if !ok {
@@ -241,33 +256,73 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
 		}
-		ls, err := links(b)
+		ls, dir, err := links(b)
 		if err != nil {
 			str.Reset()
 			return nil, fmt.Errorf("from %s: %w", p, err)
 		}
-		if err := f.w.put(ctx, arrival{b: b, p: p}); err != nil {
+		if err := f.w.put(ctx, arrival{b: b, p: p, buf: sec.buf}); err != nil {
 			str.Reset()
 			return nil, err
 		}
 		delete(expected, c.KeyString())
+		if !f.recursive {
+			// only the blocks asked for (Stat, Ls): not their DAGs
+			continue
+		}
 		for _, l := range ls {
 			if e.recursive {
 				// the rest of the subtree follows in this answer
 				if _, done := f.isSeen(l.Cid); !done {
-					expected[l.Cid.KeyString()] = exp{true, l.Size}
+					expected[l.Cid.KeyString()] = exp{true, l.Size, false}
 				}
 				continue
 			}
 			// a block asked for alone: its children are new work for any provider
-			more, err := f.expand(ctx, l.Cid, l.Size, nil, false)
+			more, err := f.expand(ctx, l.Cid, l.Size, dir, nil, false)
 			if err != nil {
 				str.Reset()
 				return nil, err
 			}
 			f.enqueue(more)
 		}
+	}
+}
+
+// readAhead is how many blocks a block protocol answer's reader may hold
+// before they are verified (up to 2 MiB per stream of 256 KiB blocks).
+const readAhead = 8
+
+// section is a CAR section read from an answer, or the error that ended it.
+type section struct {
+	c    cid.Cid
+	data []byte
+	buf  *[]byte // from sectionBufs, or nil
+	err  error
+}
+
+// readSections reads r's CAR sections into out until the answer ends
+// (out is closed after a clean end; an error is sent as the last section)
+// or stop is closed.
+func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, pooled bool, out chan<- section, stop <-chan struct{}) {
+	for {
 		_ = str.SetReadDeadline(time.Now().Add(timeout))
+		c, data, buf, err := readSectionBuf(r, pooled)
+		if err == io.EOF {
+			close(out)
+			return
+		}
+		select {
+		case out <- section{c: c, data: data, buf: buf, err: err}:
+		case <-stop:
+			if buf != nil {
+				sectionBufs.Put(buf)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -452,25 +507,56 @@ func skipCARHeader(r *bufio.Reader) error {
 	return err
 }
 
+// sectionBufSize is the size of the recycled section buffers: a chunk of
+// the importer's size with its CID.
+const sectionBufSize = ChunkSize + maxCIDLen + binary.MaxVarintLen64
+
+// sectionBufs recycles the buffers of sections once their block is stored
+// (a flatfs store copies the bytes to a file): without it every 256 KiB
+// block is a fresh allocation, and the garbage collector and the page
+// faults of fresh memory cost as much CPU as hashing the block.
+var sectionBufs = sync.Pool{New: func() any { b := make([]byte, sectionBufSize); return &b }}
+
 // readSection reads one CAR section; io.EOF at a clean end.
 func readSection(r *bufio.Reader) (cid.Cid, []byte, error) {
+	c, data, _, err := readSectionBuf(r, false)
+	return c, data, err
+}
+
+// readSectionBuf is readSection, with the section's buffer taken from
+// sectionBufs when pooled (buf is then the buffer to give back, nil when
+// the section did not fit one).
+func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		if err == io.EOF {
-			return cid.Undef, nil, io.EOF
+			return cid.Undef, nil, nil, io.EOF
 		}
-		return cid.Undef, nil, err
+		return cid.Undef, nil, nil, err
 	}
 	if n == 0 || n > maxBlockSize+maxCIDLen {
-		return cid.Undef, nil, fmt.Errorf("CAR section of %d bytes", n)
+		return cid.Undef, nil, nil, fmt.Errorf("CAR section of %d bytes", n)
 	}
-	buf := make([]byte, n)
+	var pb *[]byte
+	var buf []byte
+	if pooled && n <= sectionBufSize {
+		pb = sectionBufs.Get().(*[]byte)
+		buf = (*pb)[:n]
+	} else {
+		buf = make([]byte, n)
+	}
+	fail := func(err error) (cid.Cid, []byte, *[]byte, error) {
+		if pb != nil {
+			sectionBufs.Put(pb)
+		}
+		return cid.Undef, nil, nil, err
+	}
 	if _, err := io.ReadFull(r, buf); err != nil {
-		return cid.Undef, nil, err
+		return fail(err)
 	}
 	l, c, err := cid.CidFromBytes(buf)
 	if err != nil {
-		return cid.Undef, nil, fmt.Errorf("CAR section: %w", err)
+		return fail(fmt.Errorf("CAR section: %w", err))
 	}
-	return c, buf[l:], nil
+	return c, buf[l:], pb, nil
 }

@@ -91,6 +91,23 @@ func (s *Service) Ls(ctx context.Context, c cid.Cid) ([]Entry, error) {
 			return nil, fmt.Errorf("files: ls %s: %w", c, err)
 		}
 	}
+	// the entries' root blocks that are missing, in one fetch from the
+	// directory's providers (entries are not announced on their own)
+	var missing []cid.Cid
+	for _, l := range links {
+		ok, err := s.hasBlock(ctx, l.Cid)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, l.Cid)
+		}
+	}
+	if len(missing) > 0 {
+		if err := s.fetchBlocksUnder(ctx, c, missing); err != nil {
+			return nil, fmt.Errorf("files: ls %s: %w", c, err)
+		}
+	}
 	out := make([]Entry, 0, len(links))
 	for _, l := range links {
 		child, err := s.node(ctx, l.Cid)

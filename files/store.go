@@ -54,6 +54,14 @@ func openStore(dir, policy string, ds datastore.Batching) (*store, error) {
 	return st, nil
 }
 
+// copies reports whether Put copies a block's bytes (a flatfs directory),
+// so that its buffer may be reused once it is stored.
+func (st *store) copies() bool { return st.fs != nil }
+
+// commits reports whether commit flushes anything (policy SyncCommit on a
+// flatfs directory).
+func (st *store) commits() bool { return st.fs != nil && st.policy == SyncCommit }
+
 // commit makes the blocks written so far durable (policy SyncCommit).
 func (st *store) commit() error {
 	if st.fs == nil || st.policy != SyncCommit {

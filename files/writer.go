@@ -21,8 +21,9 @@ const (
 
 // arrival is a verified block to store, with the peer that sent it.
 type arrival struct {
-	b blocks.Block
-	p peer.ID
+	b   blocks.Block
+	p   peer.ID
+	buf *[]byte // b's buffer, given back to sectionBufs once b is stored
 }
 
 // writer stores blocks with parallel workers; after is called for each
@@ -60,6 +61,9 @@ func (w *writer) work() {
 		}
 		if w.after != nil {
 			w.after(a)
+		}
+		if a.buf != nil {
+			sectionBufs.Put(a.buf)
 		}
 	}
 }
