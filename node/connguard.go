@@ -257,12 +257,15 @@ func (g *connGuard) TrimNow() {
 	}
 	left := g.low + trim(list, len(conns)-g.low)
 	// Still above high water: the rest are new. Those that are idle (no
-	// stream open, no useful traffic) go too, down to high water, rather
-	// than hold the slots above it for idle_grace: attackers re-dialling
-	// filled every slot between high water and the resource manager's
-	// limit within idle_grace of each trim, and new peers were refused
-	// until then (issue 20 row 3). Trimmed, they cool down like the others.
-	trim(young, left-g.high)
+	// stream open, no useful traffic) go too, down to low water, rather
+	// than hold the slots above high water for idle_grace: attackers
+	// re-dialling filled every slot between high water and the resource
+	// manager's limit within idle_grace of each trim, and new peers were
+	// refused until then (issue 20 row 3). Trimmed, they cool down like the
+	// others, so a flood's peers are all refused after a trim or two.
+	if left > g.high {
+		trim(young, left-g.low)
+	}
 	if g.cooldown <= 0 {
 		return
 	}
