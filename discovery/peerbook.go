@@ -86,6 +86,9 @@ type bookEntry struct {
 	firstSeen time.Time
 	lastSeen  time.Time
 	dirty     bool // changed since the last flush
+	// identified: the peer listed its own addresses in this run; they
+	// replace the others (issue 20 row 10).
+	identified bool
 }
 
 // peerBook is the bounded known-peers table and its persistence.
@@ -127,7 +130,19 @@ func (b *peerBook) record(p peer.ID, src Source, addrs []ma.Multiaddr) {
 	bit := sourceBit(src)
 	newSource := e.sources&bit == 0
 	e.sources |= bit
-	e.addrs = mergeAddrs(addrs, e.addrs)
+	switch {
+	case src == SourceIdentify:
+		// The peer's own list is its current addresses: the others are
+		// stale (it restarted on new ports). Kept, they pile up across
+		// restarts, and on the next one this node dials them all at once:
+		// dials to dead QUIC and WebRTC ports hang, hold the peer's
+		// connection slots in both resource managers (8 per peer), and the
+		// peer's own connection is refused (issue 20 row 10).
+		e.addrs = mergeAddrs(addrs, nil)
+		e.identified = true
+	case !e.identified:
+		e.addrs = mergeAddrs(addrs, e.addrs)
+	}
 	e.lastSeen = now
 	e.dirty = true
 	published := slices.Clone(e.addrs)

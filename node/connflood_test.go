@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +135,56 @@ func connectAndPing(ctx context.Context, h host.Host, target peer.AddrInfo, wait
 		}
 	}
 	return fmt.Errorf("not served within %s: %v", wait, last)
+}
+
+// Issue 20 row 3, the first seconds of a flood: attackers that just
+// connected are spared for idle_grace, so they held every slot between
+// high water and the resource manager's limit that long after each trim,
+// and new peers were refused meanwhile. Now idle newcomers above high
+// water are trimmed at once: a new peer is served well within idle_grace.
+func TestConnectionFloodServesNewPeersWithinIdleGrace(t *testing.T) {
+	const idleGrace = 15 * time.Second
+	nodes := testnet.Start(t, 1, testnet.Options{Mutate: func(i int, c *node.Config) {
+		c.ConnManager.LowWater, c.ConnManager.HighWater = 5, 10
+		c.ConnManager.IdleGrace = config.Duration(idleGrace)
+		c.ResourceManager.MaxInbound = 16
+	}})
+	target := nodes[0]
+	targetInfo := peer.AddrInfo{ID: target.ID(), Addrs: target.Host().Addrs()}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	floodCtx, stopFlood := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopFlood(); wg.Wait() }()
+	var connects atomic.Int64 // the attackers' successful connections
+	for range 24 {
+		h := testnet.Host(t)
+		wg.Go(func() {
+			for floodCtx.Err() == nil {
+				if h.Network().Connectedness(target.ID()) != network.Connected {
+					dctx, dcancel := context.WithTimeout(floodCtx, 2*time.Second)
+					if h.Connect(dctx, targetInfo) == nil {
+						connects.Add(1)
+					}
+					dcancel()
+				}
+				select {
+				case <-floodCtx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	// As many connections as the target has inbound slots (the target
+	// trims them soon after high water, so count the attackers' side).
+	testnet.Eventually(t, 30*time.Second, func() bool { return connects.Load() >= 16 },
+		"the flood to reach 16 connections: %s", testnet.Lazy(func() string { return fmt.Sprint(connects.Load()) }))
+	start := time.Now()
+	for i := range 3 {
+		h := testnet.Host(t)
+		if err := connectAndPing(ctx, h, targetInfo, idleGrace/3); err != nil {
+			t.Errorf("new peer %d, %s into the flood (idle_grace %s): %v", i, time.Since(start).Round(time.Millisecond), idleGrace, err)
+		}
+		_ = h.Close()
+	}
 }

@@ -219,7 +219,7 @@ func (g *connGuard) TrimNow() {
 		}
 		cd.nstreams += len(c.GetStreams())
 	}
-	var list []*candidate
+	var list, young []*candidate
 	for p, cd := range byPeer {
 		if g.IsProtected(p, "") {
 			continue
@@ -228,25 +228,43 @@ func (g *connGuard) TrimNow() {
 			cd.value = ti.Value
 		}
 		age := now.Sub(cd.first)
-		if age >= g.grace || (cd.value == 0 && cd.inbound && age >= g.idleGrace) {
+		switch {
+		case age >= g.grace || (cd.value == 0 && cd.inbound && age >= g.idleGrace):
 			list = append(list, cd)
+		case cd.value == 0 && cd.inbound && cd.nstreams == 0:
+			young = append(young, cd)
 		}
 	}
-	slices.SortFunc(list, func(a, b *candidate) int {
+	order := func(a, b *candidate) int {
 		return cmp.Or(cmp.Compare(a.value, b.value), cmp.Compare(a.nstreams, b.nstreams), a.first.Compare(b.first))
-	})
-	excess := len(conns) - g.low
+	}
+	slices.SortFunc(list, order)
+	slices.SortFunc(young, order)
 	var closed []peer.ID
-	for _, cd := range list {
-		if excess <= 0 {
-			break
+	trim := func(list []*candidate, excess int) int {
+		for _, cd := range list {
+			if excess <= 0 {
+				break
+			}
+			for _, c := range cd.conns {
+				_ = c.CloseWithError(network.ConnGarbageCollected)
+			}
+			excess -= len(cd.conns)
+			g.trimmed.Add(float64(len(cd.conns)))
+			closed = append(closed, cd.p)
 		}
-		for _, c := range cd.conns {
-			_ = c.CloseWithError(network.ConnGarbageCollected)
-		}
-		excess -= len(cd.conns)
-		g.trimmed.Add(float64(len(cd.conns)))
-		closed = append(closed, cd.p)
+		return excess
+	}
+	left := g.low + trim(list, len(conns)-g.low)
+	// Still above high water: the rest are new. Those that are idle (no
+	// stream open, no useful traffic) go too, down to low water, rather
+	// than hold the slots above high water for idle_grace: attackers
+	// re-dialling filled every slot between high water and the resource
+	// manager's limit within idle_grace of each trim, and new peers were
+	// refused until then (issue 20 row 3). Trimmed, they cool down like the
+	// others, so a flood's peers are all refused after a trim or two.
+	if left > g.high {
+		trim(young, left-g.low)
 	}
 	if g.cooldown <= 0 {
 		return

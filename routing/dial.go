@@ -2,6 +2,8 @@ package routing
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -54,8 +56,9 @@ func (f *failedDials) setOnFail(fn func(peer.ID)) {
 }
 
 type failedDial struct {
-	at    time.Time
-	addrs map[string]bool // the addresses tried
+	at      time.Time
+	addrs   map[string]bool // the addresses tried
+	stalled bool            // connected, but a request got no answer
 }
 
 func newDialTimeoutHost(h host.Host, timeout time.Duration) dialTimeoutHost {
@@ -90,7 +93,7 @@ func (h dialTimeoutHost) Connect(ctx context.Context, pi peer.AddrInfo) error {
 	}
 }
 
-func (h dialTimeoutHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+func (h dialTimeoutHost) newStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
 	if h.Network().Connectedness(p) == network.Connected {
 		return h.Host.NewStream(ctx, p, pids...)
 	}
@@ -99,10 +102,45 @@ func (h dialTimeoutHost) NewStream(ctx context.Context, p peer.ID, pids ...proto
 	return h.Host.NewStream(ctx, p, pids...)
 }
 
+// NewStream's streams wait at most timeout for each read when the connection
+// is already open (kad-dht's own read timeout is 10s). A killed peer's QUIC
+// connection still looks open until its idle timeout (about 30s): no dial
+// happens, so the dial timeout never applies, and each request to it waited
+// 10s (issue 20 row 9). A peer that does not answer within timeout is
+// marked stalled: it leaves the routing table and lookups leave it out for
+// unresponsiveCooldown, although still connected, until it answers again.
+func (h dialTimeoutHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+	s, err := h.newStream(ctx, p, pids...)
+	if err != nil {
+		return nil, err
+	}
+	return &stallStream{Stream: s, h: h, p: p}, nil
+}
+
+// stallStream bounds each read by the query timeout.
+type stallStream struct {
+	network.Stream
+	h dialTimeoutHost
+	p peer.ID
+}
+
+func (s *stallStream) Read(b []byte) (int, error) {
+	_ = s.Stream.SetReadDeadline(time.Now().Add(s.h.timeout))
+	n, err := s.Stream.Read(b)
+	var ne net.Error
+	switch {
+	case err == nil || n > 0:
+		s.h.failed.answered(s.p)
+	case errors.As(err, &ne) && ne.Timeout():
+		s.h.failed.stall(s.p, s.h.Peerstore().Addrs(s.p))
+	}
+	return n, err
+}
+
 // queryFilter is kad-dht's QueryFilter: it leaves out of lookups the peers
 // whose last dial failed less than unresponsiveCooldown ago.
 func (h dialTimeoutHost) queryFilter(_ any, ai peer.AddrInfo) bool {
-	if h.Network().Connectedness(ai.ID) == network.Connected {
+	if h.Network().Connectedness(ai.ID) == network.Connected && !h.failed.stalled(ai.ID) {
 		return true
 	}
 	return !h.failed.recent(ai.ID, ai.Addrs)
@@ -136,6 +174,35 @@ func (f *failedDials) record(p peer.ID, failed bool, tried []ma.Multiaddr) {
 		fd.addrs[string(a.Bytes())] = true
 	}
 	f.peers[p] = fd
+}
+
+// stall records that p, although connected, did not answer a request.
+func (f *failedDials) stall(p peer.ID, addrs []ma.Multiaddr) {
+	f.record(p, true, addrs)
+	f.mu.Lock()
+	if fd, ok := f.peers[p]; ok {
+		fd.stalled = true
+		f.peers[p] = fd
+	}
+	f.mu.Unlock()
+}
+
+// answered forgets that p stalled, now that it answered.
+func (f *failedDials) answered(p peer.ID) {
+	f.mu.Lock()
+	if fd, ok := f.peers[p]; ok && fd.stalled {
+		delete(f.peers, p)
+	}
+	f.mu.Unlock()
+}
+
+// stalled reports whether p failed to answer less than
+// unresponsiveCooldown ago.
+func (f *failedDials) stalled(p peer.ID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fd, ok := f.peers[p]
+	return ok && fd.stalled && time.Since(fd.at) < unresponsiveCooldown
 }
 
 // recent reports whether a dial of p failed less than unresponsiveCooldown
