@@ -73,7 +73,10 @@ func TestPrivateTunnelAdmitsMembers(t *testing.T) {
 		}
 		c, err := net.Dial("tcp", fw.Listen)
 		if err != nil {
-			t.Fatal(err)
+			// A refused tunnel connection is reset at once; under load
+			// the reset can reach the client before its connect returns.
+			t.Logf("dial the forward: %v", err)
+			return ""
 		}
 		defer c.Close()
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
