@@ -70,7 +70,7 @@ type ConnManager struct {
 	GracePeriod Duration `toml:"grace_period" comment:"New connections are not trimmed for this long. Default \"20s\"."`
 
 	// Under a connection flood (issue 20 row 3; bounds in connguard.go).
-	IdleGrace    Duration `toml:"idle_grace" comment:"Above high_water, an inbound peer with no useful traffic yet (no request exchanged, not in the DHT table or a pub/sub mesh) is spared only this long, even within grace_period: attackers that re-dial stay new forever. 100ms to 1h, at most grace_period. Default \"5s\"."`
+	IdleGrace    Duration `toml:"idle_grace" comment:"Above high_water, an inbound peer with no useful traffic yet (no request exchanged, not in the DHT table or a pub/sub mesh) is spared only this long, even within grace_period: attackers that re-dial stay new forever (while the node stays above high_water after a trim, idle newcomers are trimmed at once). 100ms to 1h, at most grace_period. Default \"5s\"."`
 	TrimCooldown Duration `toml:"trim_cooldown" comment:"A peer whose connections were trimmed may not connect in again for this long, so re-dialling gains an attacker nothing. 0 turns it off; at most 1h. Default \"1m0s\"."`
 }
 
