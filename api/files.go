@@ -73,6 +73,21 @@ func conciseCIDError(err error) string {
 // queryCID parses the ?cid= parameter.
 func queryCID(r *http.Request) (cid.Cid, error) { return parseCID(r.URL.Query().Get("cid")) }
 
+// decodeCID reads a {"cid"} body; on bad JSON or a bad CID it has answered
+// the error and returns false.
+func (s *Server) decodeCID(w http.ResponseWriter, r *http.Request) (cid.Cid, bool) {
+	var req wire.CIDRequest
+	if !s.decode(w, r, &req) {
+		return cid.Undef, false
+	}
+	c, err := parseCID(req.CID)
+	if err != nil {
+		s.fail(w, r, err)
+		return cid.Undef, false
+	}
+	return c, true
+}
+
 // queryBool reads an optional boolean query parameter (def when absent).
 func queryBool(r *http.Request, name string, def bool) (bool, error) {
 	q := r.URL.Query()
@@ -385,13 +400,8 @@ func (s *Server) abort(r *http.Request, err error) {
 }
 
 func (s *Server) postFilesFetch(w http.ResponseWriter, r *http.Request) {
-	var req wire.CIDRequest
-	if !s.decode(w, r, &req) {
-		return
-	}
-	c, err := parseCID(req.CID)
-	if err != nil {
-		s.fail(w, r, err)
+	c, ok := s.decodeCID(w, r)
+	if !ok {
 		return
 	}
 	if wantsProgress(r) {
@@ -462,13 +472,8 @@ func (s *Server) getFilesProviders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postFilesPin(w http.ResponseWriter, r *http.Request) {
-	var req wire.CIDRequest
-	if !s.decode(w, r, &req) {
-		return
-	}
-	c, err := parseCID(req.CID)
-	if err != nil {
-		s.fail(w, r, err)
+	c, ok := s.decodeCID(w, r)
+	if !ok {
 		return
 	}
 	s.answer(w, r, wire.Pin{CID: c.String()}, s.svc.Files.Pin(r.Context(), c))
@@ -484,13 +489,8 @@ func (s *Server) deleteFilesPin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) postFilesUnpin(w http.ResponseWriter, r *http.Request) {
-	var req wire.CIDRequest
-	if !s.decode(w, r, &req) {
-		return
-	}
-	c, err := parseCID(req.CID)
-	if err != nil {
-		s.fail(w, r, err)
+	c, ok := s.decodeCID(w, r)
+	if !ok {
 		return
 	}
 	s.answer(w, r, wire.Pin{CID: c.String()}, s.svc.Files.Unpin(r.Context(), c))

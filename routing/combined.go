@@ -93,32 +93,8 @@ func (c *Combined) FindPeer(ctx context.Context, p peer.ID) (Found, error) {
 // every DHT's error: a node whose Amino DHT cannot reach the public
 // network still provides on the Plexus DHT.
 func (c *Combined) Provide(ctx context.Context, key cid.Cid, announce bool) error {
-	if len(c.all) == 1 {
-		return c.primary.Provide(ctx, key, announce)
-	}
-	errs := make([]error, len(c.all))
-	var wg sync.WaitGroup
-	for i, d := range c.all {
-		wg.Go(func() {
-			if err := d.Provide(ctx, key, announce); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", d.proto, err)
-			}
-		})
-	}
-	wg.Wait()
-	failed := 0
-	for _, err := range errs {
-		if err != nil {
-			failed++
-		}
-	}
-	switch {
-	case failed == len(errs):
-		return errors.Join(errs...)
-	case failed > 0:
-		c.log.Warn("provide failed on one DHT", "cid", key, "err", errors.Join(errs...))
-	}
-	return nil
+	return c.onEach(c.all, func(d *Service) error { return d.Provide(ctx, key, announce) },
+		"provide failed on one DHT", "cid", key)
 }
 
 // FindProvidersAsync asks every DHT for providers of key at once and
@@ -206,15 +182,22 @@ func (c *Combined) forKey(key string) []*Service {
 // (the others' failures are logged), and otherwise answers every DHT's
 // error.
 func (c *Combined) PutValue(ctx context.Context, key string, value []byte, opts ...corerouting.Option) error {
-	ds := c.forKey(key)
+	return c.onEach(c.forKey(key), func(d *Service) error { return d.PutValue(ctx, key, value, opts...) },
+		"put value failed on one DHT", "key", key)
+}
+
+// onEach runs f on every DHT of ds at once and waits for all of them. It
+// succeeds when f succeeded on at least one (the others' failures are
+// logged with msg and the key), and otherwise answers every DHT's error.
+func (c *Combined) onEach(ds []*Service, f func(*Service) error, msg, keyName string, key any) error {
 	if len(ds) == 1 {
-		return ds[0].PutValue(ctx, key, value, opts...)
+		return f(ds[0])
 	}
 	errs := make([]error, len(ds))
 	var wg sync.WaitGroup
 	for i, d := range ds {
 		wg.Go(func() {
-			if err := d.PutValue(ctx, key, value, opts...); err != nil {
+			if err := f(d); err != nil {
 				errs[i] = fmt.Errorf("%s: %w", d.proto, err)
 			}
 		})
@@ -230,7 +213,7 @@ func (c *Combined) PutValue(ctx context.Context, key string, value []byte, opts 
 	case failed == len(errs):
 		return errors.Join(errs...)
 	case failed > 0:
-		c.log.Warn("put value failed on one DHT", "key", key, "err", errors.Join(errs...))
+		c.log.Warn(msg, keyName, key, "err", errors.Join(errs...))
 	}
 	return nil
 }
