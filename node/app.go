@@ -31,6 +31,10 @@ type RepoOptions struct {
 	Bootstrap []string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// LogFile, when set, is a file name in the repo that the node logs to
+	// (appended, mode 0600) instead of Logger: for apps whose terminal is
+	// their user interface. Default "".
+	LogFile string
 }
 
 // OpenRepo builds a node from a repo directory, like "plexus daemon" but
@@ -85,15 +89,28 @@ func OpenRepo(ctx context.Context, o RepoOptions) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := New(ctx, Config{Config: cfg, Identity: key, Logger: o.Logger,
+	logger, closeLog := o.Logger, func() error { return nil }
+	if o.LogFile != "" {
+		var f *os.File
+		if f, err = os.OpenFile(repo.File(o.LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return nil, fmt.Errorf("open log file: %w", err)
+		}
+		defer func() {
+			if err != nil {
+				f.Close()
+			}
+		}()
+		logger, closeLog = slog.New(slog.NewTextHandler(f, nil)), f.Close
+	}
+	n, err := New(ctx, Config{Config: cfg, Identity: key, Logger: logger,
 		DatastorePath: repo.File(config.DatastoreDir)})
 	if err != nil {
 		return nil, err
 	}
-	// Closers run in reverse order: the first one runs last, after the
-	// datastore is closed.
+	// Closers run in reverse order: the first ones run last, after the
+	// datastore is closed and the node has logged its last line.
 	n.mu.Lock()
-	n.closers = slices.Insert(n.closers, 0, func() error { unlock(); return nil })
+	n.closers = slices.Insert(n.closers, 0, func() error { unlock(); return nil }, closeLog)
 	n.mu.Unlock()
 	return n, nil
 }

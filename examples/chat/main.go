@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -97,17 +96,8 @@ func run(ctx context.Context, in io.Reader, out io.Writer, args []string) error 
 	if err := checkNick(*nick); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*repo, 0o700); err != nil {
-		return err
-	}
-	logFile, err := os.OpenFile(filepath.Join(*repo, "chat.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-
-	n, err := node.OpenRepo(ctx, node.RepoOptions{Path: *repo, Profile: *profile, Bootstrap: boot,
-		Logger: slog.New(slog.NewTextHandler(logFile, nil))})
+	// The node logs to a file in the repo: the terminal is the app's.
+	n, err := node.OpenRepo(ctx, node.RepoOptions{Path: *repo, Profile: *profile, Bootstrap: boot, LogFile: "chat.log"})
 	if err != nil {
 		return err
 	}

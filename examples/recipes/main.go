@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -69,17 +68,7 @@ func run(ctx context.Context, in io.Reader, out io.Writer, args []string) error 
 		return errors.New("usage: recipes --repo DIR [--bootstrap MULTIADDR] [--profile local]")
 	}
 	// The node logs to a file in the repo: the terminal is the app's.
-	if err := os.MkdirAll(*repo, 0o700); err != nil {
-		return err
-	}
-	logFile, err := os.OpenFile(filepath.Join(*repo, "recipes.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-
-	n, err := node.OpenRepo(ctx, node.RepoOptions{Path: *repo, Profile: *profile, Bootstrap: boot,
-		Logger: slog.New(slog.NewTextHandler(logFile, nil))})
+	n, err := node.OpenRepo(ctx, node.RepoOptions{Path: *repo, Profile: *profile, Bootstrap: boot, LogFile: "recipes.log"})
 	if err != nil {
 		return err
 	}
