@@ -30,7 +30,8 @@ var Scenarios = []Scenario{
 	{Row: 2, Name: "slow requests", Fixed: true, Run: slowRequests,
 		Attack: "6 identities hold 48 request streams each (288 > the 256 slots), announcing 1 MiB and sending 1 byte/s",
 		Goal:   "good requests >= 95%; RSS bounded (per-peer limit, read deadline, memory reserved as bytes arrive)"},
-	{Row: 3, Name: "connection flood", Fixed: true, Run: connFlood,
+	{Row: 3, Name: "connection flood", Fixed: false, // 99% in make attack, but the reduced run missed once (17/18)
+		Run:    connFlood,
 		Attack: "attackers fill the inbound connection slots and re-dial as soon as they are trimmed",
 		Goal:   "new peers connect and ping (>= 95%) during the flood"},
 	{Row: 4, Name: "idle API connections", Fixed: true, Run: idleAPI,
@@ -48,7 +49,8 @@ var Scenarios = []Scenario{
 	{Row: 8, Name: "kill -9 after join", Fixed: true, Run: killAfterJoin,
 		Attack: "the target joins 3 peers and is killed with SIGKILL 3 s later, then restarted",
 		Goal:   "the restarted node rejoins all 3 peers"},
-	{Row: 9, Name: "killed DHT peers", Fixed: true, Run: killedDHTPeers,
+	{Row: 9, Name: "killed DHT peers", Fixed: false, // the first lookup after a kill can still take ~19 s
+		Run:    killedDHTPeers,
 		Attack: "30% of the DHT's daemons are killed with SIGKILL",
 		Goal:   "lookups from a survivor answer within 5 s (>= 95%)"},
 	{Row: 10, Name: "send after restart", Fixed: true, Run: sendAfterRestart,
