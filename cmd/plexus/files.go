@@ -199,15 +199,19 @@ the same command again resumes.`,
 				fetched, err = c.Fetch(ctx, id)
 			}
 			bar.done()
-			if err != nil {
+			// Ctrl-C while fetching or while writing: the blocks stay.
+			getErr := func(err error) error {
 				if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 					return fmt.Errorf("get %s: interrupted; the blocks fetched so far stay on the node: run the same command again to resume", id)
 				}
 				return transferErr(ctx, g, "get "+id, err)
 			}
+			if err != nil {
+				return getErr(err)
+			}
 			dl, err := c.GetFiles(ctx, id)
 			if err != nil {
-				return transferErr(ctx, g, "get "+id, err)
+				return getErr(err)
 			}
 			defer dl.Close()
 			var size uint64
@@ -217,7 +221,7 @@ the same command again resumes.`,
 				size, err = writeFileAtomic(dl, output)
 			}
 			if err != nil {
-				return transferErr(ctx, g, "get "+id, err)
+				return getErr(err)
 			}
 			res := gotFile{CID: id, Path: output, Dir: dl.Dir, Size: size, Fetched: fetched}
 			return g.print(cmd.OutOrStdout(), res, func(w io.Writer) {
