@@ -231,7 +231,7 @@ func TestFilesGetInterrupted(t *testing.T) {
 	data := filepath.Join(base, "data")
 
 	// Interrupted while the blocks arrive: b's progress events say when.
-	big := randomBytes(5, 64<<20)
+	big := randomBytes(5, 256<<20)
 	writeFiles(t, data, map[string][]byte{"big": big})
 	bigCID := strings.TrimSpace(ok(t, a, "add", "-q", filepath.Join(data, "big")))
 	cb, err := client.Locate(b, "")
@@ -252,7 +252,7 @@ func TestFilesGetInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var before uint64 // bytes on b when Ctrl-C is sent
-	for before < uint64(len(big))/4 {
+	for before < uint64(len(big))/8 {
 		ev, err := events.NextEvent()
 		if err != nil {
 			t.Fatal(err)
