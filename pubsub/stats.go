@@ -73,6 +73,9 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		}, []string{"reason"}),
 		reasons: make(map[string]prometheus.Counter),
 	}
+	// The rate limit's series exists from the start, at 0, so a scrape
+	// shows that nothing was dropped rather than nothing at all.
+	m.dropped.WithLabelValues("rate_limited")
 	if reg == nil {
 		return m
 	}
