@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -14,8 +15,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
+	msmux "github.com/multiformats/go-multistream"
 
 	"github.com/plexus-p2p/plexus/config"
 )
@@ -132,7 +135,7 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, err
 			return nil, err
 		}
 		for _, c := range n.host.Network().ConnsToPeer(ai.ID) {
-			if !c.IsClosed() {
+			if !c.IsClosed() && n.answers(ctx, c) {
 				return c.RemoteMultiaddr(), nil
 			}
 		}
@@ -145,6 +148,38 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, err
 	return nil, fmt.Errorf("%w: connected to %s but the peer closed the connection at once: it refuses this node (its allowlist or denylist) or is over its connection limits",
 		ErrUnreachable, ai.ID)
 }
+
+// answers reports whether the peer at the other end of c serves a stream
+// on it: it opens an identify stream and reads the first byte the peer
+// sends. A peer whose gater refuses this node closes the connection after
+// this node's (TLS 1.3 client) handshake has finished, and when identify
+// was already under way for another caller (a DHT dial, say) its failure
+// went by before Connect listened: without this round trip Connect would
+// then report success for a connection the peer is closing.
+func (n *Node) answers(ctx context.Context, c network.Conn) bool {
+	s, err := c.NewStream(network.WithAllowLimitedConn(ctx, "connect"))
+	if err != nil {
+		return false
+	}
+	defer s.Reset()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	} else {
+		_ = s.SetDeadline(time.Now().Add(connectProbeTimeout))
+	}
+	if err := s.SetProtocol(identify.ID); err != nil {
+		return false
+	}
+	if err := msmux.SelectProtoOrFail(identify.ID, s); err != nil {
+		return false
+	}
+	var b [1]byte
+	_, err = io.ReadFull(s, b[:])
+	return err == nil
+}
+
+// connectProbeTimeout bounds answers when the caller set no deadline.
+const connectProbeTimeout = 10 * time.Second
 
 // Disconnect closes every connection to a peer.
 func (n *Node) Disconnect(p peer.ID) error {
