@@ -105,7 +105,7 @@ func (e *Env) runPhases(ctx context.Context, p phases, r *Result) {
 	r.During, r.After, r.Probed = pr.Rate("during"), pr.Rate("after"), true
 	r.Recovery = pr.Recovery(r.During)
 	if e := pr.TopError(); e != "" {
-		r.note("most frequent good-peer error: %s", e)
+		r.note("most frequent good-peer errors: %s", e)
 	}
 }
 
