@@ -223,6 +223,9 @@ func (p *Probe) TopError() string {
 // Rate is a success count.
 type Rate struct{ OK, N int }
 
+// Add sums two rates.
+func (r Rate) Add(o Rate) Rate { return Rate{OK: r.OK + o.OK, N: r.N + o.N} }
+
 // Frac is the success fraction, 1 for no attempts.
 func (r Rate) Frac() float64 {
 	if r.N == 0 {
