@@ -3,6 +3,8 @@ package attack
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,12 +129,23 @@ func (p *Probe) record(phase string, err error) {
 			p.firstOKAfter = time.Now()
 		}
 	} else {
-		msg := strings.Join(strings.Fields(err.Error()), " ")
-		if len(msg) > 120 {
-			msg = msg[:120]
-		}
+		msg := errorKey(err)
 		p.errs[msg]++
 	}
+}
+
+// peerIDs matches the peer IDs and ports in error texts, which differ from
+// one attempt to the next.
+var peerIDs = regexp.MustCompile(`12D3KooW[1-9A-HJ-NP-Za-km-z]+|Qm[1-9A-HJ-NP-Za-km-z]{44}`)
+
+// errorKey is err's text for counting: peer IDs replaced, and when long its
+// beginning and its end (the cause, after the wrapping).
+func errorKey(err error) string {
+	msg := peerIDs.ReplaceAllString(strings.Join(strings.Fields(err.Error()), " "), "<peer>")
+	if len(msg) > 240 {
+		msg = msg[:80] + " ... " + msg[len(msg)-160:]
+	}
+	return msg
 }
 
 // SetPhase starts counting attempts under phase ("during", "after"). The
@@ -185,24 +198,33 @@ func (p *Probe) Recovery(during Rate) time.Duration {
 	return p.firstOKAfter.Sub(p.attackEnd)
 }
 
-// TopError is the most frequent failure, for the notes.
+// TopError is the most frequent failure and, when there were others, the
+// next two, for the notes.
 func (p *Probe) TopError() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	best, n := "", 0
-	for k, v := range p.errs {
-		if v > n {
-			best, n = k, v
+	keys := make([]string, 0, len(p.errs))
+	for k := range p.errs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if a, b := p.errs[keys[i]], p.errs[keys[j]]; a != b {
+			return a > b
 		}
+		return keys[i] < keys[j]
+	})
+	var out []string
+	for _, k := range keys[:min(len(keys), 3)] {
+		out = append(out, fmt.Sprintf("%dx %s", p.errs[k], k))
 	}
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%dx %s", n, best)
+	return strings.Join(out, "; ")
 }
 
 // Rate is a success count.
 type Rate struct{ OK, N int }
+
+// Add sums two rates.
+func (r Rate) Add(o Rate) Rate { return Rate{OK: r.OK + o.OK, N: r.N + o.N} }
 
 // Frac is the success fraction, 1 for no attempts.
 func (r Rate) Frac() float64 {

@@ -54,6 +54,7 @@ func TestConnectionFloodLeavesRoomForNewPeers(t *testing.T) {
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopFlood(); wg.Wait() }()
+	var connects atomic.Int64 // the attackers' successful connections
 	for range attackers {
 		h := testnet.Host(t)
 		wg.Add(1)
@@ -62,7 +63,9 @@ func TestConnectionFloodLeavesRoomForNewPeers(t *testing.T) {
 			for floodCtx.Err() == nil {
 				if h.Network().Connectedness(target.ID()) != network.Connected {
 					dctx, dcancel := context.WithTimeout(floodCtx, 2*time.Second)
-					_ = h.Connect(dctx, targetInfo)
+					if h.Connect(dctx, targetInfo) == nil {
+						connects.Add(1)
+					}
 					dcancel()
 				}
 				select {
@@ -72,17 +75,11 @@ func TestConnectionFloodLeavesRoomForNewPeers(t *testing.T) {
 			}
 		}()
 	}
-	inbound := func() int {
-		n := 0
-		for _, c := range target.Host().Network().Conns() {
-			if c.Stat().Direction == network.DirInbound {
-				n++
-			}
-		}
-		return n
-	}
-	testnet.Eventually(t, 30*time.Second, func() bool { return inbound() >= 10 },
-		"the flood to pass high water: %s inbound connections", testnet.Lazy(func() string { return fmt.Sprint(inbound()) }))
+	// As many connections as the target has inbound slots (the target
+	// trims them soon after high water, and under load a poll of its
+	// connections can miss the moment, so count the attackers' side).
+	testnet.Eventually(t, 30*time.Second, func() bool { return connects.Load() >= 16 },
+		"the flood to reach 16 connections: %s", testnet.Lazy(func() string { return fmt.Sprint(connects.Load()) }))
 
 	// New peers, one after another, each with a few seconds to connect and
 	// ping while the attackers keep re-dialling.

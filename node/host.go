@@ -177,7 +177,7 @@ func newResourceManager(c config.ResourceManager, highWater int, reg prometheus.
 	if err != nil {
 		return nil, fmt.Errorf("resource manager: %w", err)
 	}
-	return newPendingStreamLimiter(rm, pending, reg), nil
+	return newPendingStreamLimiter(newConnAdmission(rm, admitWait, reg), pending, reg), nil
 }
 
 // transportOf names the outermost transport of a multiaddr.

@@ -2,7 +2,10 @@ package routing_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +27,59 @@ import (
 // kad-dht's 10s, and the next lookup leaves them out.
 func TestLookupsDoNotWaitOnStalledPeers(t *testing.T) {
 	const n, stalled = 6, 2
-	const timeout = time.Second
+	asker, hung, _ := stalledNet(t, n, stalled, time.Second)
+	// kad-dht alone waits 10s for each answer.
+	for i, key := range []string{"some key", "another key"} {
+		ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
+		start := time.Now()
+		_, err := asker.Closest(ctx, key)
+		cancel()
+		t.Logf("lookup %d with %d of %d peers stalled: %s", i+1, stalled, n, time.Since(start))
+		if err != nil {
+			t.Fatalf("lookup %d with %d of %d peers stalled: %v", i+1, stalled, n, err)
+		}
+	}
+	if got := tablePeers(asker); containsAny(got, hung) {
+		t.Fatalf("after the lookups the routing table %v still holds stalled peers %v", got, hung)
+	}
+}
+
+// Concurrent lookups that meet the same stalled peer: the first request's
+// timeout marks it for all of them. kad-dht sends one request at a time to
+// a peer and retries a request that timed out on a new stream, so without
+// the mark every lookup queued behind the others for a timeout, twice.
+func TestConcurrentLookupsAskAStalledPeerOnce(t *testing.T) {
+	const n, stalled, lookups = 6, 2, 4
+	asker, hung, asked := stalledNet(t, n, stalled, time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, lookups)
+	for i := range lookups {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			if _, err := asker.Closest(ctx, fmt.Sprintf("key %d", i)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("lookup with %d of %d peers stalled: %v", stalled, n, err)
+	}
+	for i, p := range hung {
+		if got := asked[i].Load(); got > 1 {
+			t.Errorf("stalled peer %s got %d DHT requests from %d concurrent lookups, want at most 1 (the first timeout marks it for all)", p, got, lookups)
+		}
+	}
+}
+
+// stalledNet starts n DHT nodes on loopback TCP, fills their routing
+// tables, then makes the last stalled of them stop answering DHT requests
+// while staying connected. It returns the asking node (node 1), the stalled
+// peers and, for each, how many DHT streams it was asked on since.
+func stalledNet(t *testing.T, n, stalled int, timeout time.Duration) (*routing.Service, []peer.ID, []*atomic.Int64) {
+	t.Helper()
 	rts := make([]*routing.Service, n)
 	hosts := make([]host.Host, n)
 	for i := range rts {
@@ -46,8 +101,11 @@ func TestLookupsDoNotWaitOnStalledPeers(t *testing.T) {
 	}
 	asker, h := rts[1], hosts[1]
 	var hung []peer.ID
+	var asked []*atomic.Int64
 	for i := n - stalled; i < n; i++ {
 		hung = append(hung, hosts[i].ID())
+		count := new(atomic.Int64)
+		asked = append(asked, count)
 		var kad []string
 		for _, p := range hosts[i].Mux().Protocols() {
 			if strings.HasSuffix(string(p), "/kad/1.0.0") {
@@ -61,6 +119,9 @@ func TestLookupsDoNotWaitOnStalledPeers(t *testing.T) {
 		_ = rts[i].Close()
 		for _, p := range kad {
 			hosts[i].SetStreamHandler(protocolID(p), func(s corenet.Stream) {
+				if s.Conn().RemotePeer() == h.ID() {
+					count.Add(1)
+				}
 				<-t.Context().Done()
 				_ = s.Reset()
 			})
@@ -77,21 +138,7 @@ func TestLookupsDoNotWaitOnStalledPeers(t *testing.T) {
 			t.Fatalf("the asker lost its connection to %s; the test needs it open", p)
 		}
 	}
-
-	// kad-dht alone waits 10s for each answer.
-	for i, key := range []string{"some key", "another key"} {
-		ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
-		start := time.Now()
-		_, err := asker.Closest(ctx, key)
-		cancel()
-		t.Logf("lookup %d with %d of %d peers stalled: %s", i+1, stalled, n, time.Since(start))
-		if err != nil {
-			t.Fatalf("lookup %d with %d of %d peers stalled: %v", i+1, stalled, n, err)
-		}
-	}
-	if got := tablePeers(asker); containsAny(got, hung) {
-		t.Fatalf("after the lookups the routing table %v still holds stalled peers %v", got, hung)
-	}
+	return asker, hung, asked
 }
 
 func containsAny(set, want []peer.ID) bool {
