@@ -239,6 +239,10 @@ func (s *Service) Start(h host.Host, closest ClosestPeersFunc) error {
 	s.wg.Add(2)
 	go s.loop()
 	go s.renewLoop()
+	if len(s.cfg.StaticRelays) > 0 && s.cfg.Reachability != ReachabilityPublic {
+		s.wg.Add(1)
+		go s.keepStaticRelays(h)
+	}
 	return nil
 }
 
