@@ -2,9 +2,10 @@ package nat
 
 // Internals for the black-box tests.
 var (
-	TreatAsPublic = treatAsPublic
-	InferMapping  = inferMapping
-	Advise        = advise
+	TreatAsPublic       = treatAsPublic
+	InferMapping        = inferMapping
+	Advise              = advise
+	ObservedPublicAddrs = observedPublicAddrs
 )
 
 // Observation builds an observation for InferMapping.
