@@ -2,8 +2,12 @@ package natlab
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,5 +94,192 @@ func TestFullConePublic(t *testing.T) {
 	}
 	if !strings.Contains(human, "publicly reachable") {
 		t.Errorf("plexus nat status does not call the reachable node reachable:\n%s", human)
+	}
+}
+
+// TestRelayLimitPubSub (case 3): two nodes behind symmetric NATs (no hole
+// punching) share a topic over a relayed connection. The relay closes the
+// connection at its limit (8 s here, 2 minutes by default); the nodes
+// re-dial each other through the relay at once, so that an application
+// publishing at a steady rate loses only what was in flight, and the
+// publisher counts what its peer missed.
+func TestRelayLimitPubSub(t *testing.T) {
+	const limit = 8 * time.Second
+	tl := newLab(t)
+	relay := tl.start(tl.public("relay"), NodeConfig{Transports: []string{"tcp"}, Reachability: "public", RelayService: true,
+		RelayCircuitDuration: limit})
+	nc := func() NodeConfig {
+		// An application publishing on a timer does not wait for peers
+		// (with the default pubsub.publish_wait of 5 s, each publish in a
+		// gap would wait for the peer to come back).
+		return NodeConfig{Transports: []string{"tcp"}, Reachability: "private", StaticRelays: []string{relay.Addr("tcp")},
+			Bootstrap: []string{relay.Addr("tcp")}, RelayCount: 1, PublishWait: 50 * time.Millisecond}
+	}
+	a := tl.start(tl.private("a", Symmetric), nc())
+	b := tl.start(tl.private("b", Symmetric), nc())
+	waitReservation(t, a, 20*time.Second, relay)
+	waitReservation(t, b, 20*time.Second, relay)
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	if _, err := b.CLI(ctx, "connect", CircuitAddr(relay, "tcp", a.ID)); err != nil {
+		t.Fatalf("connect through the relay: %v", err)
+	}
+	msgs := subscribe(t, b, "relaygap")
+	waitFor(t, 20*time.Second, "a first pub/sub message over the relay", func(ctx context.Context) (bool, error) {
+		if _, err := a.CLI(ctx, "pubsub", "pub", "relaygap", "warm-up"); err != nil {
+			return false, err
+		}
+		select {
+		case <-msgs:
+			return true, nil
+		case <-time.After(time.Second):
+			return false, nil
+		}
+	})
+	// Publish for three circuit lifetimes: the relay closes the relayed
+	// connection at least twice meanwhile. The subscriber's messages are
+	// collected as they come (subscribe buffers only 16).
+	var mu sync.Mutex
+	got := map[string]bool{}
+	collected := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for {
+			select {
+			case m := <-msgs:
+				mu.Lock()
+				got[string(m.Data)] = true
+				mu.Unlock()
+			case <-stop:
+				return
+			}
+		}
+	}()
+	published := 0
+	for end := time.Now().Add(3 * limit); time.Now().Before(end); published++ {
+		if _, err := a.CLI(ctx, "pubsub", "pub", "relaygap", fmt.Sprintf("m-%d", published)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // the last messages in flight
+	close(stop)
+	<-collected
+	var lost []int
+	for i := range published {
+		if !got[fmt.Sprintf("m-%d", i)] {
+			lost = append(lost, i)
+		}
+	}
+	var redials, missed []string
+	for _, d := range []*Daemon{a, b} {
+		text, err := metricsText(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redials = append(redials, metricLines(text, "plexus_pubsub_relayed_peer_redials_total")...)
+		missed = append(missed, metricLines(text, "plexus_pubsub_relayed_peer_missed_messages_total")...)
+	}
+	t.Logf("published %d, received %d, lost %v; metrics of a and b: %v %v", published, len(got), lost, redials, missed)
+	// The relay closes the connection about three times: each closing may
+	// cost the message in flight, not more.
+	if len(lost) > 3 {
+		t.Errorf("the subscriber received %d of %d messages: the relayed-only peer was not re-dialled promptly after the relay closed the connection at its limit (lost %v)",
+			len(got), published, lost)
+	}
+	if !slices.ContainsFunc(redials, func(l string) bool { return strings.Contains(l, `result="connected"`) && !strings.HasSuffix(l, " 0") }) {
+		t.Errorf("no successful re-dial of the relayed-only topic peer counted: %v", redials)
+	}
+	if len(missed) != 2 {
+		t.Errorf("the nodes do not count the messages a relayed-only peer missed: %v", missed)
+	}
+}
+
+// metricsText returns a daemon's Prometheus metrics.
+func metricsText(ctx context.Context, d *Daemon) (string, error) {
+	if _, err := d.Status(ctx); err != nil { // sets up the API client
+		return "", err
+	}
+	d.mu.Lock()
+	hc, base, token := d.hc, d.base, d.token
+	d.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: %s: %s", resp.Status, b)
+	}
+	return string(b), err
+}
+
+// metricLines returns the samples of a metric.
+func metricLines(text, name string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, name+" ") || strings.HasPrefix(l, name+"{") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestHolePunchDialsOnlyUsableAddrs (case 4): during DCUtR between two
+// nodes behind symmetric NATs (it fails), neither side dials the other's
+// private LAN address or loopback address, which cannot reach a peer behind
+// another NAT: the hole punch errors in plexus nat status name only the
+// public addresses that were tried.
+func TestHolePunchDialsOnlyUsableAddrs(t *testing.T) {
+	tl := newLab(t)
+	relay := tl.relay(tl.public("relay"), "tcp")
+	nc := NodeConfig{Transports: []string{"tcp"}, Reachability: "private", StaticRelays: []string{relay.Addr("tcp")},
+		Bootstrap: []string{relay.Addr("tcp")}, RelayCount: 1}
+	a := tl.start(tl.private("a", Symmetric), nc)
+	b := tl.start(tl.private("b", Symmetric), nc)
+	waitReservation(t, a, 20*time.Second, relay)
+	waitReservation(t, b, 20*time.Second, relay)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if _, err := b.CLI(ctx, "connect", CircuitAddr(relay, "tcp", a.ID)); err != nil {
+		t.Fatalf("connect through the relay: %v", err)
+	}
+	// Wait for DCUtR to give up (three rounds on the initiator, one on the
+	// receiver per round).
+	var sa, sb wire.NATStatus
+	waitFor(t, 45*time.Second, "DCUtR rounds on both sides", func(ctx context.Context) (bool, error) {
+		var err error
+		if sa, err = a.Status(ctx); err != nil {
+			return false, err
+		}
+		if sb, err = b.Status(ctx); err != nil {
+			return false, err
+		}
+		ra, rb := attemptOf(sa, b.ID.String()), attemptOf(sb, a.ID.String())
+		if ra.Success || rb.Success {
+			return false, fmt.Errorf("hole punching succeeded through symmetric NATs")
+		}
+		return ra.Rounds >= 3 && rb.Rounds >= 1, nil
+	})
+	unusable := map[*Daemon][]string{
+		a: {"/ip4/" + b.Host.IP + "/", "/ip4/127.0.0.1/"}, // what a must not dial of b
+		b: {"/ip4/" + a.Host.IP + "/", "/ip4/127.0.0.1/"},
+	}
+	for d, st := range map[*Daemon]wire.NATStatus{a: sa, b: sb} {
+		for _, r := range st.HolePunch.Recent {
+			t.Logf("%s: %s %s: %s", d.Host.Name, r.Kind, r.RemoteAddrs, r.Error)
+			for _, bad := range unusable[d] {
+				if strings.Contains(r.Error, bad) || slices.ContainsFunc(r.RemoteAddrs, func(s string) bool { return strings.HasPrefix(s, bad) }) {
+					t.Errorf("%s dialled %s... of its peer behind another NAT during DCUtR: %s", d.Host.Name, bad, r.Error)
+				}
+			}
+		}
 	}
 }
