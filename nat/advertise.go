@@ -1,11 +1,14 @@
 package nat
 
 import (
+	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -74,4 +77,70 @@ func observedPublicAddrs(addrs []ma.Multiaddr, obs []observation) []ma.Multiaddr
 		}
 	}
 	return out
+}
+
+// Dials that cannot work (issue 19, case 4). While a peer is reached only
+// through a relay, it is behind another NAT: its private (LAN) and loopback
+// addresses lead elsewhere, unless it shares one of this host's networks.
+// DCUtR's dials (the direct dial and each hole punch round) dial every
+// address the peerstore holds for the peer, so without this filter a node
+// dialled the other side's LAN address when some lookup had put it there.
+
+// ownNetsTTL is how long the host's interface networks are cached.
+const ownNetsTTL = 30 * time.Second
+
+// AllowAddrDial reports whether dialling p at a can work: always for
+// public and relay addresses and for peers with a direct connection (or
+// none); for a peer reached only through a relay, a loopback address never
+// and a private one only on one of this host's own networks. The node's
+// connection gater consults it for every address it dials.
+func (s *Service) AllowAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	if isRelayed(a) {
+		return true
+	}
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		return true // a DNS name: resolved and checked again
+	}
+	if !ip.IsLoopback() && manet.IsPublicAddr(a) {
+		return true
+	}
+	s.mu.Lock()
+	_, relayedOnly := s.relayedAt[p]
+	s.mu.Unlock()
+	if !relayedOnly {
+		return true
+	}
+	if ip.IsLoopback() {
+		return false
+	}
+	return slices.ContainsFunc(s.ownNets(), func(n *net.IPNet) bool { return n.Contains(ip) })
+}
+
+// ownNets returns the networks of the host's interfaces, cached.
+func (s *Service) ownNets() []*net.IPNet {
+	s.netsMu.Lock()
+	defer s.netsMu.Unlock()
+	if time.Since(s.netsAt) < ownNetsTTL {
+		return s.nets
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return s.nets
+	}
+	s.nets = s.nets[:0]
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			s.nets = append(s.nets, n)
+		}
+	}
+	s.netsAt = time.Now()
+	return s.nets
+}
+
+// ownNetworks caches the host's interface networks (Service.ownNets).
+type ownNetworks struct {
+	netsMu sync.Mutex
+	nets   []*net.IPNet
+	netsAt time.Time
 }

@@ -178,3 +178,64 @@ func TestObservedPublicAddrs(t *testing.T) {
 		t.Fatalf("observed public addresses %v, want %v", got, want)
 	}
 }
+
+// Issue 19, case 4: no dials to the loopback or LAN address of a peer
+// reached only through a relay (it is behind another NAT), unless the
+// address is on one of this host's networks; other peers and public or
+// relay addresses are not affected.
+func TestAllowAddrDial(t *testing.T) {
+	s, _, err := nat.New(nat.Config{}, nat.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayed, err := peer.Decode("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := peer.Decode("12D3KooWKBiUc3KWqHx8hAUTuuoKgj7FAbupLLf9wodaTaqyFCPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nat.MarkRelayedOnly(s, relayed)
+	// A private address on none of this host's networks.
+	foreign := "/ip4/192.168.213.7/tcp/4001"
+	var own string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if n.Contains(net.ParseIP("192.168.213.7")) {
+			t.Skip("this host is on 192.168.213.0/24")
+		}
+		if ip := n.IP.To4(); ip != nil && !ip.IsLoopback() && manet.IsPrivateAddr(ma.StringCast("/ip4/"+ip.String())) && own == "" {
+			own = "/ip4/" + ip.String() + "/tcp/4001"
+		}
+	}
+	cases := []struct {
+		p    peer.ID
+		addr string
+		want bool
+	}{
+		{relayed, "/ip4/127.0.0.1/tcp/4001", false},
+		{relayed, foreign, false},
+		{relayed, "/ip4/93.184.216.34/tcp/4001", true},
+		{relayed, "/ip4/93.184.216.34/tcp/4001/p2p/12D3KooWKBiUc3KWqHx8hAUTuuoKgj7FAbupLLf9wodaTaqyFCPL/p2p-circuit", true},
+		{relayed, "/dns4/example.com/tcp/4001", true},
+		{other, "/ip4/127.0.0.1/tcp/4001", true},
+		{other, foreign, true},
+	}
+	if own != "" {
+		cases = append(cases, struct {
+			p    peer.ID
+			addr string
+			want bool
+		}{relayed, own, true})
+	}
+	for _, tc := range cases {
+		if got := s.AllowAddrDial(tc.p, ma.StringCast(tc.addr)); got != tc.want {
+			t.Errorf("AllowAddrDial(%s, %s) = %v, want %v", tc.p, tc.addr, got, tc.want)
+		}
+	}
+}

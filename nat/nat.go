@@ -163,6 +163,8 @@ type Service struct {
 	recentUpgrades []UpgradeEvent
 	mappings       []PortMappingEntry
 
+	ownNetworks // for AllowAddrDial (advertise.go)
+
 	notifiee *network.NotifyBundle
 	stop     chan struct{}
 	wg       sync.WaitGroup
