@@ -43,9 +43,9 @@ func (s *Service) addrsFactory(addrs []ma.Multiaddr) []ma.Multiaddr {
 }
 
 // isPublicDirect reports whether a is a public IP address that is not a
-// relay address.
+// relay address (manet.IsPublicAddr counts loopback addresses as public).
 func isPublicDirect(a ma.Multiaddr) bool {
-	return !isRelayed(a) && manet.IsPublicAddr(a)
+	return !isRelayed(a) && !manet.IsIPLoopback(a) && manet.IsPublicAddr(a)
 }
 
 // observedPublicAddrs returns, for every direct address in addrs, the same
@@ -67,7 +67,7 @@ func observedPublicAddrs(addrs []ma.Multiaddr, obs []observation) []ma.Multiaddr
 				continue
 			}
 			head, err := ma.NewMultiaddr("/" + ipProto(o.ObservedIP) + "/" + o.ObservedIP + "/" + tr + "/" + strconv.Itoa(o.ObsPort))
-			if err != nil || !manet.IsPublicAddr(head) {
+			if err != nil || !isPublicDirect(head) {
 				continue
 			}
 			full := append(head, rest...)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // mappingOf returns this node's inferred mapping behaviour over all
@@ -272,6 +273,7 @@ func limitBytes(b int64) string {
 // can dial: a public one, or a relay address.
 func advertisesDialable(st Status) bool {
 	return slices.ContainsFunc(st.Addrs, func(a AddrStatus) bool {
-		return a.Advertised && (a.Reachability == AddrPublic || a.Reachability == AddrRelayed)
+		// manet.IsPublicAddr counts loopback addresses as public.
+		return a.Advertised && (a.Reachability == AddrPublic && !manet.IsIPLoopback(a.Addr) || a.Reachability == AddrRelayed)
 	})
 }

@@ -68,6 +68,7 @@ func TestAdvice(t *testing.T) {
 		// the node advertises only its private address.
 		{"public with nothing dialable", nat.Status{Reachability: public, ReachabilitySource: nat.SourceAutoNAT, Addrs: []nat.AddrStatus{
 			{Addr: ma.StringCast("/ip4/192.168.1.2/tcp/4001"), Advertised: true, Reachability: nat.AddrPrivate},
+			{Addr: ma.StringCast("/ip4/127.0.0.1/tcp/4001"), Advertised: true, Reachability: nat.AddrPublic},
 			{Addr: ma.StringCast("/ip4/93.184.216.34/tcp/4001"), Reachability: nat.AddrPublic}}},
 			"warn", "advertises no public address and holds no relay reservation: other nodes cannot dial it"},
 		{"unknown and alone", nat.Status{Reachability: unknown}, "warn", "AutoNAT needs connected peers"},
