@@ -64,8 +64,8 @@ attack: build
 	$(GO) run ./attack/cmd/attack -bin $(BIN) -out bench/attack.md $(ATTACK_ARGS)
 
 ## natlab-relay: the NAT lab's relay cases of issue 19 (natlab/relaycases_test.go),
-## the slow ones included (about 3 minutes; needs root). "make test" runs the
-## two quick ones.
+## the slow one included (about 1.5 minutes; needs root). "make test" runs all
+## but TestRelayLimitPubSub.
 natlab-relay: deps
 	PLEXUS_NATLAB_SLOW=1 $(GO) test -count=1 -timeout 15m -run 'TestStaticRelayOnly|TestFullConePublic|TestRelayLimitPubSub|TestHolePunchDialsOnlyUsableAddrs' -v ./natlab
 

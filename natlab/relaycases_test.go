@@ -18,7 +18,7 @@ import (
 
 // The relay cases of issue 19 ("Relay cases that break today"). Each test
 // builds the situation found in the lab and asserts what a user sees. The
-// slow ones (AutoNAT's probe timing, three relay limit periods) run with
+// slow one (three relay limit periods of publishing) runs with
 // PLEXUS_NATLAB_SLOW=1 ("make natlab-relay"); "make test" runs the others.
 
 // slow skips t unless PLEXUS_NATLAB_SLOW is set.
@@ -34,7 +34,6 @@ func slow(t *testing.T) {
 // static relay at start, learns from it that it is private (the relay is its
 // AutoNAT peer) and reserves a slot with it, so that others reach it.
 func TestStaticRelayOnly(t *testing.T) {
-	slow(t)
 	tl := newLab(t)
 	relay := tl.relay(tl.public("relay"), "tcp")
 	a := tl.start(tl.private("a", Cone), NodeConfig{Transports: []string{"tcp"}, Reachability: "auto",
