@@ -4,7 +4,7 @@ PROFILE   ?= local
 ARGS      ?=
 BIN       := bin/plexus
 
-.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack
+.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack natlab-relay
 
 all: build
 
@@ -62,6 +62,12 @@ fuzz:
 ## real daemons on loopback); writes bench/attack.md. ATTACK_ARGS="-only 1,2 -quick".
 attack: build
 	$(GO) run ./attack/cmd/attack -bin $(BIN) -out bench/attack.md $(ATTACK_ARGS)
+
+## natlab-relay: the NAT lab's relay cases of issue 19 (natlab/relaycases_test.go),
+## the slow one included (about 1.5 minutes; needs root). "make test" runs all
+## but TestRelayLimitPubSub.
+natlab-relay: deps
+	PLEXUS_NATLAB_SLOW=1 $(GO) test -count=1 -timeout 15m -run 'TestStaticRelayOnly|TestFullConePublic|TestRelayLimitPubSub|TestHolePunchDialsOnlyUsableAddrs' -v ./natlab
 
 clean:
 	rm -rf bin

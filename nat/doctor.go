@@ -3,10 +3,12 @@ package nat
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // mappingOf returns this node's inferred mapping behaviour over all
@@ -115,6 +117,12 @@ func advise(st Status) []Advice {
 	unknown := st.Reachability == network.ReachabilityUnknown
 	switch st.Reachability {
 	case network.ReachabilityPublic:
+		if !advertisesDialable(st) {
+			// Issue 19, case 2: a dial-back got through (a full-cone NAT, a
+			// forwarded port) but nothing this node advertises can be dialled.
+			add(LevelWarn, TopicReachability, "AutoNAT's dial-back reached this node (%s), but it advertises no public address and holds no relay reservation: other nodes cannot dial it until a peer has observed its public address (connect to a public peer) or a relay reservation is back", sourceText(st.ReachabilitySource, st.Confidence))
+			break
+		}
 		add(LevelOK, TopicReachability, "publicly reachable (%s): other nodes can dial this node directly", sourceText(st.ReachabilitySource, st.Confidence))
 	case network.ReachabilityPrivate:
 		add(LevelInfo, TopicReachability, "not publicly reachable (%s): other nodes reach this node through a relay, then hole punching tries a direct connection", sourceText(st.ReachabilitySource, st.Confidence))
@@ -259,4 +267,13 @@ func limitBytes(b int64) string {
 		return fmt.Sprintf("%d MiB", b>>20)
 	}
 	return fmt.Sprintf("%d bytes", b)
+}
+
+// advertisesDialable reports whether the node advertises an address others
+// can dial: a public one, or a relay address.
+func advertisesDialable(st Status) bool {
+	return slices.ContainsFunc(st.Addrs, func(a AddrStatus) bool {
+		// manet.IsPublicAddr counts loopback addresses as public.
+		return a.Advertised && (a.Reachability == AddrPublic && !manet.IsIPLoopback(a.Addr) || a.Reachability == AddrRelayed)
+	})
 }

@@ -62,7 +62,15 @@ func TestAdvice(t *testing.T) {
 			"warn", "auto_relay is off"},
 		{"private with a reservation", nat.Status{Reachability: private, RelayClient: nat.RelayClient{AutoRelay: true, Wanted: 1, KnownRelays: 1,
 			Reservations: []nat.Reservation{{Relay: relay, Expires: exp}}}}, "ok", "relay reservation with " + relay.String()},
-		{"public", nat.Status{Reachability: public, ReachabilitySource: nat.SourceAutoNAT}, "ok", "publicly reachable"},
+		{"public", nat.Status{Reachability: public, ReachabilitySource: nat.SourceAutoNAT, Addrs: []nat.AddrStatus{
+			{Addr: ma.StringCast("/ip4/93.184.216.34/tcp/4001"), Advertised: true, Reachability: nat.AddrPublic}}}, "ok", "publicly reachable"},
+		// Issue 19, case 2: the dial-back got through a full-cone NAT, but
+		// the node advertises only its private address.
+		{"public with nothing dialable", nat.Status{Reachability: public, ReachabilitySource: nat.SourceAutoNAT, Addrs: []nat.AddrStatus{
+			{Addr: ma.StringCast("/ip4/192.168.1.2/tcp/4001"), Advertised: true, Reachability: nat.AddrPrivate},
+			{Addr: ma.StringCast("/ip4/127.0.0.1/tcp/4001"), Advertised: true, Reachability: nat.AddrPublic},
+			{Addr: ma.StringCast("/ip4/93.184.216.34/tcp/4001"), Reachability: nat.AddrPublic}}},
+			"warn", "advertises no public address and holds no relay reservation: other nodes cannot dial it"},
 		{"unknown and alone", nat.Status{Reachability: unknown}, "warn", "AutoNAT needs connected peers"},
 		{"symmetric NAT", nat.Status{Reachability: private, NATMapping: []nat.NATMapping{{Transport: "udp", Behaviour: nat.MappingEndpointDependent}}},
 			"warn", "endpoint-dependent (symmetric)"},
@@ -148,5 +156,87 @@ func TestTreatAsPublic(t *testing.T) {
 	}
 	if err := nat.TreatAsPublic("not a range"); err == nil {
 		t.Fatal("TreatAsPublic accepted a malformed range")
+	}
+}
+
+// Issue 19, case 2: a public node behind a NAT advertises the public
+// address peers observed for its listening socket, with the rest of the
+// listen address (QUIC), and nothing for other sockets or private
+// observations.
+func TestObservedPublicAddrs(t *testing.T) {
+	o := nat.Observation
+	addrs := []ma.Multiaddr{ma.StringCast("/ip4/192.168.1.2/tcp/4001"), ma.StringCast("/ip4/192.168.1.2/udp/4001/quic-v1"),
+		ma.StringCast("/ip4/192.168.1.2/tcp/5000")}
+	obs := []nat.ObservationT{o("tcp", 4001, "93.184.216.34", 4001, "198.51.100.1"), o("tcp", 4001, "93.184.216.34", 4001, "198.51.100.2"),
+		o("udp", 4001, "93.184.216.34", 31000, "198.51.100.1"), o("tcp", 6000, "93.184.216.34", 6000, "198.51.100.1"),
+		o("tcp", 5000, "10.0.0.1", 5000, "10.0.0.9")}
+	var got []string
+	for _, a := range nat.ObservedPublicAddrs(addrs, obs) {
+		got = append(got, a.String())
+	}
+	want := []string{"/ip4/93.184.216.34/tcp/4001", "/ip4/93.184.216.34/udp/31000/quic-v1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("observed public addresses %v, want %v", got, want)
+	}
+}
+
+// Issue 19, case 4: no dials to the loopback or LAN address of a peer
+// reached only through a relay (it is behind another NAT), unless the
+// address is on one of this host's networks; other peers and public or
+// relay addresses are not affected.
+func TestAllowAddrDial(t *testing.T) {
+	s, _, err := nat.New(nat.Config{}, nat.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayed, err := peer.Decode("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := peer.Decode("12D3KooWKBiUc3KWqHx8hAUTuuoKgj7FAbupLLf9wodaTaqyFCPL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nat.MarkRelayedOnly(s, relayed)
+	// A private address on none of this host's networks.
+	foreign := "/ip4/192.168.213.7/tcp/4001"
+	var own string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if n.Contains(net.ParseIP("192.168.213.7")) {
+			t.Skip("this host is on 192.168.213.0/24")
+		}
+		if ip := n.IP.To4(); ip != nil && !ip.IsLoopback() && manet.IsPrivateAddr(ma.StringCast("/ip4/"+ip.String())) && own == "" {
+			own = "/ip4/" + ip.String() + "/tcp/4001"
+		}
+	}
+	cases := []struct {
+		p    peer.ID
+		addr string
+		want bool
+	}{
+		{relayed, "/ip4/127.0.0.1/tcp/4001", false},
+		{relayed, foreign, false},
+		{relayed, "/ip4/93.184.216.34/tcp/4001", true},
+		{relayed, "/ip4/93.184.216.34/tcp/4001/p2p/12D3KooWKBiUc3KWqHx8hAUTuuoKgj7FAbupLLf9wodaTaqyFCPL/p2p-circuit", true},
+		{relayed, "/dns4/example.com/tcp/4001", true},
+		{other, "/ip4/127.0.0.1/tcp/4001", true},
+		{other, foreign, true},
+	}
+	if own != "" {
+		cases = append(cases, struct {
+			p    peer.ID
+			addr string
+			want bool
+		}{relayed, own, true})
+	}
+	for _, tc := range cases {
+		if got := s.AllowAddrDial(tc.p, ma.StringCast(tc.addr)); got != tc.want {
+			t.Errorf("AllowAddrDial(%s, %s) = %v, want %v", tc.p, tc.addr, got, tc.want)
+		}
 	}
 }

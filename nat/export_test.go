@@ -1,10 +1,17 @@
 package nat
 
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
 // Internals for the black-box tests.
 var (
-	TreatAsPublic = treatAsPublic
-	InferMapping  = inferMapping
-	Advise        = advise
+	TreatAsPublic       = treatAsPublic
+	InferMapping        = inferMapping
+	Advise              = advise
+	ObservedPublicAddrs = observedPublicAddrs
 )
 
 // Observation builds an observation for InferMapping.
@@ -13,3 +20,10 @@ func Observation(transport string, localPort int, observedIP string, obsPort int
 }
 
 type ObservationT = observation
+
+// MarkRelayedOnly records p as reached only through a relay.
+func MarkRelayedOnly(s *Service, p peer.ID) {
+	s.mu.Lock()
+	s.relayedAt[p] = time.Now()
+	s.mu.Unlock()
+}

@@ -42,6 +42,9 @@ func (s *Service) hostOptions() []libp2p.Option {
 	if c.PortMapping {
 		opts = append(opts, libp2p.NATManager(s.natManager))
 	}
+	if c.Reachability != ReachabilityPrivate {
+		opts = append(opts, libp2p.AddrsFactory(s.addrsFactory))
+	}
 	if c.AutoNATService {
 		opts = append(opts, libp2p.EnableNATService(),
 			libp2p.AutoNATServiceRateLimit(autoNATGlobalLimit, autoNATPeerLimit, time.Minute))

@@ -163,6 +163,8 @@ type Service struct {
 	recentUpgrades []UpgradeEvent
 	mappings       []PortMappingEntry
 
+	ownNetworks // for AllowAddrDial (advertise.go)
+
 	notifiee *network.NotifyBundle
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -239,6 +241,10 @@ func (s *Service) Start(h host.Host, closest ClosestPeersFunc) error {
 	s.wg.Add(2)
 	go s.loop()
 	go s.renewLoop()
+	if len(s.cfg.StaticRelays) > 0 && s.cfg.Reachability != ReachabilityPublic {
+		s.wg.Add(1)
+		go s.keepStaticRelays(h)
+	}
 	return nil
 }
 

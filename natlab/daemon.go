@@ -45,6 +45,10 @@ type NodeConfig struct {
 	RelayCount int
 	// LogLevel is log.level (default "info").
 	LogLevel string
+	// RelayCircuitDuration is nat.relay_circuit_duration (0: the default).
+	RelayCircuitDuration time.Duration
+	// PublishWait is pubsub.publish_wait (0: the default).
+	PublishWait time.Duration
 }
 
 // Daemon is a plexus daemon running in a lab namespace.
@@ -119,6 +123,12 @@ func StartDaemon(ctx context.Context, bin string, h *Host, dir string, nc NodeCo
 	cfg.NAT.RelayService = nc.RelayService
 	cfg.NAT.StaticRelays = append([]string{}, nc.StaticRelays...)
 	cfg.NAT.RelayCount = nc.RelayCount
+	if nc.PublishWait > 0 {
+		cfg.PubSub.PublishWait = config.Duration(nc.PublishWait)
+	}
+	if nc.RelayCircuitDuration > 0 {
+		cfg.NAT.RelayCircuitDuration = config.Duration(nc.RelayCircuitDuration)
+	}
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Log.Level = "info"
 	if nc.LogLevel != "" {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	coreconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/nat"
@@ -61,3 +63,15 @@ func (n *Node) startNAT() error {
 // NAT returns the NAT traversal service: reachability, relay reservations,
 // hole punching and the connectivity doctor (Status).
 func (n *Node) NAT() *nat.Service { return n.nat }
+
+// natDialGater puts the NAT service's address check (issue 19, case 4: no
+// dials to the LAN or loopback address of a peer reached only through a
+// relay) in front of the access lists.
+type natDialGater struct {
+	coreconnmgr.ConnectionGater
+	nat *nat.Service
+}
+
+func (g natDialGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	return g.nat.AllowAddrDial(p, a) && g.ConnectionGater.InterceptAddrDial(p, a)
+}

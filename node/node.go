@@ -203,7 +203,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if err := n.newACL(ctx); err != nil {
 		return nil, err
 	}
-	if n.host, err = newHost(cfg, n.reg, natOpts, n.acl, n.bw); err != nil {
+	if n.host, err = newHost(cfg, n.reg, natOpts, natDialGater{n.acl, natSvc}, n.bw); err != nil {
 		return nil, err
 	}
 	n.addCloser(n.host.Close)

@@ -62,6 +62,7 @@ func (s *Service) Publish(ctx context.Context, topic string, data []byte) (Publi
 	if err := ts.topic.Publish(ctx, data); err != nil {
 		return res, fmt.Errorf("publish to %q: %w", topic, err)
 	}
+	s.redial.published(topic)
 	switch {
 	case res.Peers == 0:
 		res.NoPeers = true

@@ -70,6 +70,7 @@ type Service struct {
 
 	limiter *peerLimiter // per-peer message rate limit
 	metrics *metrics
+	redial  *redialer // relayed-only topic peers (redial.go)
 }
 
 // New starts a pubsub router on h. ctx is used only while constructing: the
@@ -166,7 +167,12 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		s.cancel()
 		return nil, fmt.Errorf("start %s router: %w", cfg.router, err)
 	}
-	s.notify = s.filter.notifiee()
+	s.redial = newRedialer(s, cfg.metrics)
+	forget := s.filter.notifiee()
+	s.notify = &network.NotifyBundle{DisconnectedF: func(n network.Network, c network.Conn) {
+		s.redial.disconnected(n, c) // reads the peer's topics before the filter forgets them
+		forget.Disconnected(n, c)
+	}}
 	h.Network().Notify(s.notify)
 	return s, nil
 }

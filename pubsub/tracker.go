@@ -196,6 +196,17 @@ func (f *subFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pb.RPC_Sub
 	return out, nil
 }
 
+// topicsOf lists the topics p is subscribed to, as far as tracked.
+func (f *subFilter) topicsOf(p peer.ID) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.peers[p]))
+	for t := range f.peers[p] {
+		out = append(out, t)
+	}
+	return out
+}
+
 // forget drops what is tracked about p.
 func (f *subFilter) forget(p peer.ID) {
 	f.mu.Lock()
@@ -208,7 +219,9 @@ func (f *subFilter) notifiee() network.Notifiee {
 	return &network.NotifyBundle{
 		DisconnectedF: func(n network.Network, c network.Conn) {
 			p := c.RemotePeer()
-			if n.Connectedness(p) != network.Connected {
+			// A peer still reached through a relay (Limited) keeps its
+			// subscriptions: pub/sub goes on over that connection.
+			if cs := n.Connectedness(p); cs != network.Connected && cs != network.Limited {
 				f.forget(p)
 			}
 		},
