@@ -45,6 +45,8 @@ type NodeConfig struct {
 	RelayCount int
 	// LogLevel is log.level (default "info").
 	LogLevel string
+	// NoBirthday turns nat.birthday_punch off (DCUtR only).
+	NoBirthday bool
 }
 
 // Daemon is a plexus daemon running in a lab namespace.
@@ -119,6 +121,7 @@ func StartDaemon(ctx context.Context, bin string, h *Host, dir string, nc NodeCo
 	cfg.NAT.RelayService = nc.RelayService
 	cfg.NAT.StaticRelays = append([]string{}, nc.StaticRelays...)
 	cfg.NAT.RelayCount = nc.RelayCount
+	cfg.NAT.BirthdayPunch = !nc.NoBirthday
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Log.Level = "info"
 	if nc.LogLevel != "" {

@@ -45,6 +45,7 @@ func natConfig(c config.NAT) nat.Config {
 		AutoRelay:      c.AutoRelay,
 		StaticRelays:   static,
 		RelayCount:     c.RelayCount,
+		BirthdayPunch:  c.BirthdayPunch,
 	}
 }
 
