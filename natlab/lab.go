@@ -226,10 +226,10 @@ func (l *Lab) AddPrivate(ctx context.Context, name string, mode NATMode) (*Host,
 			return nil, err
 		}
 	}
-	if err := l.addDelay(ctx, h.Router, true); err != nil {
+	if err := l.SetNAT(ctx, h, mode); err != nil {
 		return nil, err
 	}
-	if err := l.SetNAT(ctx, h, mode); err != nil {
+	if err := l.addDelay(ctx, h.Router, true); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -246,7 +246,7 @@ func (l *Lab) SetNAT(ctx context.Context, h *Host, mode NATMode) error {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", h.Router, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(rules + l.delayRules(true))
+	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("nft rules for %s (%s): %w: %s", h.Name, mode, err, bytes.TrimSpace(out))
 	}

@@ -2,8 +2,9 @@ package natlab
 
 // Latency without netem: the kernel here has no sch_netem (tc answers
 // "Specified qdisc kind is unknown"), so the lab delays packets in user
-// space. Each namespace on the lab internet gets an nftables rule that hands
-// its internet packets to NFQUEUE queue 0 (routers: every forwarded packet,
+// space. Each namespace on the lab internet gets an iptables-legacy NFQUEUE
+// rule (this kernel has xt_NFQUEUE but not nftables' queue expression) that
+// hands its internet packets to queue 0 (routers: every forwarded packet,
 // both directions; public hosts: packets in and out of "wan"), and a
 // goroutine of the test process, holding a netfilter netlink socket opened
 // inside that namespace, gives each packet back (NF_ACCEPT) once it has
@@ -21,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,28 +75,29 @@ func (l *Lab) Latency() time.Duration {
 	return l.latency
 }
 
-// delayRules returns the nftables table that queues a namespace's internet
-// packets for the delayer ("" without latency).
-func (l *Lab) delayRules(router bool) string {
-	if l.Latency() == 0 {
-		return ""
-	}
-	q := fmt.Sprintf("queue num %d", delayQueueNum)
+// delayRules returns the iptables-legacy rules that queue a namespace's
+// internet packets for its delayer. They live in the mangle table, which
+// SetNAT's "flush ruleset" (nftables) leaves alone, and run before the
+// routers' nftables filter, which sees the packets once they are given back.
+func delayRules(router bool) [][]string {
+	q := []string{"-j", "NFQUEUE", "--queue-num", fmt.Sprint(delayQueueNum)}
 	if router {
-		// After the firewall (priority filter = 0): dropped packets are not delayed.
-		return "table inet delay {\n\tchain fwd {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\t" + q + "\n\t}\n}\n"
+		return [][]string{append([]string{"-t", "mangle", "-A", "FORWARD"}, q...)}
 	}
-	return "table inet delay {\n" +
-		"\tchain in {\n\t\ttype filter hook input priority 10; policy accept;\n\t\tiifname \"wan\" " + q + "\n\t}\n" +
-		"\tchain out {\n\t\ttype filter hook output priority 10; policy accept;\n\t\toifname \"wan\" " + q + "\n\t}\n}\n"
+	return [][]string{
+		append([]string{"-t", "mangle", "-A", "INPUT", "-i", "wan"}, q...),
+		append([]string{"-t", "mangle", "-A", "OUTPUT", "-o", "wan"}, q...),
+	}
 }
 
-// addDelay starts the delayer of namespace ns and, for a public host, its
-// queue rules (a router's come with its NAT rules, SetNAT).
+// addDelay starts the delayer of namespace ns, then its queue rules.
 func (l *Lab) addDelay(ctx context.Context, ns string, router bool) error {
 	d := l.Latency()
 	if d == 0 {
 		return nil
+	}
+	if _, err := exec.LookPath("iptables-legacy"); err != nil {
+		return errors.New("natlab: latency needs iptables-legacy (the kernel has no nft queue expression; install the iptables package, scripts/install-deps.sh does)")
 	}
 	dl, err := startDelayer(ns, d)
 	if err != nil {
@@ -105,13 +106,10 @@ func (l *Lab) addDelay(ctx context.Context, ns string, router bool) error {
 	l.mu.Lock()
 	l.delayers = append(l.delayers, dl)
 	l.mu.Unlock()
-	if router {
-		return nil
-	}
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(l.delayRules(false))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("nft delay rules in %s: %w: %s", ns, err, strings.TrimSpace(string(out)))
+	for _, r := range delayRules(router) {
+		if err := l.run(ctx, append([]string{"ip", "netns", "exec", ns, "iptables-legacy"}, r...)...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
