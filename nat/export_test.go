@@ -13,3 +13,18 @@ func Observation(transport string, localPort int, observedIP string, obsPort int
 }
 
 type ObservationT = observation
+
+// Birthday punching internals.
+var (
+	BirthdayRoles = birthdayRoles
+	ProbePacket   = probePacket
+	ParseProbe    = parseProbe
+	RandomPorts   = randomPorts
+	WhyRelayed    = whyRelayed
+)
+
+const (
+	BirthdayNATHard = birthdayNATHard
+	BirthdayNATEasy = birthdayNATEasy
+	BirthdayProbes  = birthdayProbes
+)
