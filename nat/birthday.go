@@ -452,12 +452,14 @@ func (s *Service) birthdayHard(ctx context.Context, h host.Host, enc *json.Encod
 	socks := make([]*net.UDPConn, 0, birthdaySockets)
 	closeAll := func() {
 		for _, c := range socks {
-			if c != nil {
-				c.Close()
-			}
+			c.Close()
 		}
 	}
-	defer closeAll()
+	var wg sync.WaitGroup // the sockets' readers
+	defer func() {
+		closeAll() // ends the readers
+		wg.Wait()
+	}()
 	open := probePacket(nonce, 0)
 	tick := time.NewTicker(birthdayOpenInterval)
 	for range birthdaySockets {
@@ -481,7 +483,6 @@ func (s *Service) birthdayHard(ctx context.Context, h host.Host, enc *json.Encod
 	}
 	type hit struct{ i, port int }
 	hits := make(chan hit, 1)
-	var wg sync.WaitGroup
 	deadline := time.Now().Add(birthdayProbes*birthdayProbeInterval + birthdayLateHit + birthdayStreamTimeout)
 	for i, c := range socks {
 		c.SetReadDeadline(deadline)
@@ -502,7 +503,6 @@ func (s *Service) birthdayHard(ctx context.Context, h host.Host, enc *json.Encod
 			}
 		})
 	}
-	defer wg.Wait()
 	if err := enc.Encode(birthdayMsg{Type: "ready"}); err != nil {
 		return nil, fmt.Errorf("tell the peer: %w", err)
 	}

@@ -148,15 +148,15 @@ func TestBirthdayPunch(t *testing.T) {
 				if !res.Success {
 					t.Fatalf("attempt %d: %s", i+1, res.Err)
 				}
-				if res.Method != nat.KindBirthday {
-					t.Fatalf("attempt %d: direct connection made by %q, want the birthday punch", i+1, res.Method)
-				}
 				t.Logf("attempt %d: direct QUIC connection %.0f ms after the relayed one", i+1, res.UpgradeMS)
 			}
-			st := status(t, a)
-			if st.HolePunch.Birthday.Successes < attempts {
-				t.Errorf("the listener counts %d birthday punch successes, want %d", st.HolePunch.Birthday.Successes, attempts)
-			}
+			// DCUtR cannot connect these pairs (bench/natlab.md: 0 of 20):
+			// every direct connection is a birthday punch's, as the
+			// listener counts them once each session has ended.
+			waitFor(t, 10*time.Second, fmt.Sprintf("the listener counts %d birthday punch successes", attempts), func(ctx context.Context) (bool, error) {
+				st, err := a.Status(ctx)
+				return err == nil && st.HolePunch.Birthday.Successes == attempts, err
+			})
 		})
 	}
 }
