@@ -87,12 +87,15 @@ func TestBirthdayFigures(t *testing.T) {
 		if t.Failed() {
 			return
 		}
-		order := []NATMode{Symmetric, Cone}
-		slices.SortStableFunc(rows, func(a, b *row) int {
-			ka := fmt.Sprintf("%d %d %d %s", slices.Index(order, a.listener), slices.Index(order, a.dialer), a.latency, a.method)
-			kb := fmt.Sprintf("%d %d %d %s", slices.Index(order, b.listener), slices.Index(order, b.dialer), b.latency, b.method)
-			return strings.Compare(ka, kb)
-		})
+		// symmetric/cone, cone/symmetric, symmetric/symmetric; by latency; DCUtR alone first.
+		rank := func(r *row) string {
+			pair := 2
+			if r.listener != r.dialer {
+				pair = slices.Index([]NATMode{Symmetric, Cone}, r.listener)
+			}
+			return fmt.Sprintf("%d %04d %s", pair, r.latency.Milliseconds(), r.method)
+		}
+		slices.SortStableFunc(rows, func(a, b *row) int { return strings.Compare(rank(a), rank(b)) })
 		var b strings.Builder
 		b.WriteString(birthdayBegin + "\n## Birthday hole punching (QUIC) against DCUtR alone\n\n")
 		fmt.Fprintf(&b, "Measured %s with `go test ./natlab -run TestBirthdayFigures` on %s, %d attempts per method and cell (symmetric/symmetric: %d), interleaved in the same run, %s in total. ",
