@@ -4,7 +4,7 @@ PROFILE   ?= local
 ARGS      ?=
 BIN       := bin/plexus
 
-.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack natlab-relay
+.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack natlab-relay natlab-birthday
 
 all: build
 
@@ -52,6 +52,13 @@ deps:
 ## bench: the benchmark suite; writes bench/report.md and bench/report.json.
 bench:
 	bash bench/run.sh
+
+## natlab-birthday: birthday hole punching against DCUtR alone in the NAT lab
+## (root; symmetric/cone, cone/symmetric, symmetric/symmetric at 0 and 25 ms
+## per hop, about 15 minutes); rewrites its section of bench/natlab.md.
+## make test runs the lab's quick birthday tests (TestBirthdayPunch*).
+natlab-birthday: deps
+	PLEXUS_NATLAB_BIRTHDAY_FIGURES=$(CURDIR)/bench/natlab.md $(GO) test -count=1 -timeout 60m -run TestBirthdayFigures -v ./natlab
 
 ## fuzz: a short run of every Go fuzz target (FUZZTIME per target, default 4s);
 ## the seed corpus is in each package's testdata/fuzz. FUZZ_SAVE=1 keeps what it finds.

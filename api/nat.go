@@ -70,6 +70,8 @@ func natStatusWire(st nat.Status) wire.NATStatus {
 			MedianUpgradeMS:     ms(st.HolePunch.MedianUpgrade),
 			Recent:              make([]wire.NATHolePunchResult, len(st.HolePunch.Recent)),
 			RecentUpgrades:      make([]wire.NATUpgradeEvent, len(st.HolePunch.RecentUpgrades)),
+			Birthday: wire.NATBirthdayStatus{Enabled: st.HolePunch.Birthday.Enabled,
+				Attempts: st.HolePunch.Birthday.Attempts, Successes: st.HolePunch.Birthday.Successes},
 		},
 		Connections: wire.NATConnections{
 			DirectPeers:  st.Connections.DirectPeers,

@@ -56,8 +56,13 @@ func whyRelayed(rp RelayedPeer, st Status) string {
 	if hp.Success {
 		return "the last hole punch succeeded but the direct connection has closed since; the next relayed connection is punched again"
 	}
+	if hp.Kind == KindBirthday && hp.Error == BothSymmetricReason {
+		return BothSymmetricReason
+	}
 	var b strings.Builder
 	switch hp.Kind {
+	case KindBirthday:
+		fmt.Fprintf(&b, "the birthday hole punch failed (%s)", shortErr(hp.Error))
 	case KindProtocolError:
 		fmt.Fprintf(&b, "the hole punch exchange failed: %s", hp.Error)
 	case KindDirectDial:
@@ -173,7 +178,11 @@ func advise(st Status) []Advice {
 	mapping := mappingOf(st)
 	switch {
 	case mapping == MappingEndpointDependent:
-		add(LevelWarn, TopicNAT, "this node's NAT is endpoint-dependent (symmetric): it picks a new external port for each destination, so hole punching fails against peers behind port-restricted NATs and those connections stay on relays; enable UPnP/NAT-PMP on the router, forward a port (then set nat.reachability = \"public\"), or use a router with endpoint-independent mapping")
+		also := ""
+		if st.HolePunch.Birthday.Enabled {
+			also = " (Plexus peers behind endpoint-independent NATs are still reached directly by birthday punching over QUIC; other peers, and peers behind symmetric NATs, are not)"
+		}
+		add(LevelWarn, TopicNAT, "this node's NAT is endpoint-dependent (symmetric): it picks a new external port for each destination, so hole punching fails against peers behind port-restricted NATs and those connections stay on relays%s; enable UPnP/NAT-PMP on the router, forward a port (then set nat.reachability = \"public\"), or use a router with endpoint-independent mapping", also)
 	case mapping == MappingEndpointIndependent:
 		add(LevelOK, TopicNAT, "this node's NAT maps each local port to one external port (endpoint-independent): hole punching can work")
 	case len(st.ObservedAddrs) == 0 && !public:

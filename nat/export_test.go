@@ -27,3 +27,17 @@ func MarkRelayedOnly(s *Service, p peer.ID) {
 	s.relayedAt[p] = time.Now()
 	s.mu.Unlock()
 }
+// Birthday punching internals.
+var (
+	BirthdayRoles = birthdayRoles
+	ProbePacket   = probePacket
+	ParseProbe    = parseProbe
+	RandomPorts   = randomPorts
+	WhyRelayed    = whyRelayed
+)
+
+const (
+	BirthdayNATHard = birthdayNATHard
+	BirthdayNATEasy = birthdayNATEasy
+	BirthdayProbes  = birthdayProbes
+)

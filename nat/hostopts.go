@@ -11,6 +11,7 @@ import (
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
+	"go.uber.org/fx"
 )
 
 // AutoNAT v1 service rate limits: dial-backs per minute in total and per peer.
@@ -54,6 +55,11 @@ func (s *Service) hostOptions() []libp2p.Option {
 	}
 	if c.HolePunching {
 		opts = append(opts, s.holePunching)
+	}
+	if c.BirthdayPunch {
+		// The easy side of a birthday punch sends its probes from the QUIC
+		// socket, through quicreuse's connection manager.
+		opts = append(opts, libp2p.WithFxOption(fx.Invoke(s.bday.setConnManager)))
 	}
 	if c.RelayService {
 		opts = append(opts, libp2p.EnableRelayService(relayv2.WithResources(c.RelayResources)))

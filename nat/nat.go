@@ -82,6 +82,9 @@ type Config struct {
 	// RelayCount is the number of reservations AutoRelay keeps. Default
 	// config.DefaultRelayCount (2).
 	RelayCount int
+	// BirthdayPunch enables birthday hole punching over QUIC with other
+	// Plexus nodes when one side's NAT is endpoint-dependent (birthday.go).
+	BirthdayPunch bool
 }
 
 // DefaultRelayResources returns the relay service's default limits: those of
@@ -162,6 +165,7 @@ type Service struct {
 	upgrades       []time.Duration
 	recentUpgrades []UpgradeEvent
 	mappings       []PortMappingEntry
+	bday           *birthday
 
 	ownNetworks // for AllowAddrDial (advertise.go)
 
@@ -200,6 +204,7 @@ func New(c Config, o Options) (*Service, []libp2p.Option, error) {
 		rsvps:       map[peer.ID]*Reservation{},
 		relayedAt:   map[peer.ID]time.Time{},
 		stop:        make(chan struct{}),
+		bday:        newBirthday(),
 	}
 	s.notifiee = &network.NotifyBundle{ConnectedF: s.connected, DisconnectedF: s.disconnected}
 	return s, s.hostOptions(), nil
@@ -238,6 +243,9 @@ func (s *Service) Start(h host.Host, closest ClosestPeersFunc) error {
 	s.h, s.sub, s.started = h, sub, true
 	s.relays.attach(h, closest, s.log)
 	h.Network().Notify(s.notifiee)
+	if s.cfg.BirthdayPunch {
+		h.SetStreamHandler(BirthdayProtocol, s.handleBirthday)
+	}
 	s.wg.Add(2)
 	go s.loop()
 	go s.renewLoop()
@@ -258,6 +266,9 @@ func (s *Service) Close() error {
 		s.relays.detach()
 		if h != nil {
 			h.Network().StopNotify(s.notifiee)
+			if s.cfg.BirthdayPunch {
+				h.RemoveStreamHandler(BirthdayProtocol)
+			}
 		}
 		s.wg.Wait()
 		if sub != nil {
@@ -312,6 +323,7 @@ func (s *Service) handle(e any) {
 		s.natTypeChanged(e)
 	case event.EvtPeerIdentificationCompleted:
 		s.identified(e)
+		s.birthdayIdentified(e)
 	case event.EvtAutoRelayAddrsUpdated:
 		s.relayAddrsChanged(e.RelayAddrs)
 	case event.EvtLocalAddressesUpdated:

@@ -175,6 +175,7 @@ type HolePunchStatus struct {
 	MedianUpgrade       time.Duration // relayed connection to direct connection
 	Recent              []HolePunchResult
 	RecentUpgrades      []UpgradeEvent
+	Birthday            BirthdayStatus // birthday hole punching (not counted above)
 }
 
 // HolePunchResult is one finished attempt (event nat.holepunch.finished).
@@ -310,7 +311,8 @@ func (s *Service) Status() Status {
 	st.HolePunch = HolePunchStatus{Enabled: s.cfg.HolePunching, Ready: slices.Contains(protos, DCUtRProtocol),
 		Attempts: p.attempts, Successes: p.successes, DirectDials: p.directDials, DirectDialSuccesses: p.directOK,
 		ProtocolErrors: p.protocolErrors, Upgrades: len(s.upgrades), MedianUpgrade: median(s.upgrades),
-		Recent: append([]HolePunchResult{}, p.recent...), RecentUpgrades: append([]UpgradeEvent{}, s.recentUpgrades...)}
+		Recent: append([]HolePunchResult{}, p.recent...), RecentUpgrades: append([]UpgradeEvent{}, s.recentUpgrades...),
+		Birthday: s.bday.status(s.cfg.BirthdayPunch)}
 	if p.attempts > 0 {
 		st.HolePunch.SuccessRate = float64(p.successes) / float64(p.attempts)
 	}

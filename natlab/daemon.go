@@ -49,6 +49,8 @@ type NodeConfig struct {
 	RelayCircuitDuration time.Duration
 	// PublishWait is pubsub.publish_wait (0: the default).
 	PublishWait time.Duration
+	// NoBirthday turns nat.birthday_punch off (DCUtR only).
+	NoBirthday bool
 }
 
 // Daemon is a plexus daemon running in a lab namespace.
@@ -129,6 +131,7 @@ func StartDaemon(ctx context.Context, bin string, h *Host, dir string, nc NodeCo
 	if nc.RelayCircuitDuration > 0 {
 		cfg.NAT.RelayCircuitDuration = config.Duration(nc.RelayCircuitDuration)
 	}
+	cfg.NAT.BirthdayPunch = !nc.NoBirthday
 	cfg.API.Listen = "127.0.0.1:0"
 	cfg.Log.Level = "info"
 	if nc.LogLevel != "" {

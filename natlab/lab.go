@@ -81,6 +81,8 @@ type Lab struct {
 	namespaces []string
 	nextPublic int
 	nextLAN    int
+	latency    time.Duration // per hop (latency.go)
+	delayers   []*delayer
 }
 
 // Host is a namespace a daemon can run in.
@@ -127,6 +129,7 @@ func (l *Lab) Prefix() string { return l.prefix }
 // Close deletes every namespace of the lab. Processes still running in them
 // must be stopped first (they would keep the namespaces alive).
 func (l *Lab) Close() error {
+	l.stopDelayers()
 	l.mu.Lock()
 	nss := l.namespaces
 	l.namespaces = nil
@@ -183,6 +186,9 @@ func (l *Lab) AddPublic(ctx context.Context, name string) (*Host, error) {
 	if err := l.plug(ctx, h.NS, fmt.Sprintf("p%d", n), h.IP); err != nil {
 		return nil, err
 	}
+	if err := l.addDelay(ctx, h.NS, false); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -221,6 +227,9 @@ func (l *Lab) AddPrivate(ctx context.Context, name string, mode NATMode) (*Host,
 		}
 	}
 	if err := l.SetNAT(ctx, h, mode); err != nil {
+		return nil, err
+	}
+	if err := l.addDelay(ctx, h.Router, true); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -47,6 +47,7 @@ func natConfig(c config.NAT) nat.Config {
 		AutoRelay:      c.AutoRelay,
 		StaticRelays:   static,
 		RelayCount:     c.RelayCount,
+		BirthdayPunch:  c.BirthdayPunch,
 	}
 }
 

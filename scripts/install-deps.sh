@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Plexus's tests use:
 # - Debian packages: iproute2 (network namespaces and veth pairs for the mDNS
-#   and NAT lab tests), nftables (the NAT lab's routers), prometheus (a real
+#   and NAT lab tests), nftables (the NAT lab's routers), iptables (its
+#   NFQUEUE latency: iptables-legacy), prometheus (a real
 #   Prometheus scraping a daemon in the metrics test), chromium (the
 #   dashboard's browser test, driven headless by chromedp, and js-libp2p in a
 #   headless browser in the interop suite), and Node.js and npm for the
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v iptables-legacy >/dev/null 2>&1 || need+=(iptables)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)

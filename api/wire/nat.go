@@ -123,6 +123,15 @@ type NATHolePunchStatus struct {
 	MedianUpgradeMS     float64              `json:"median_upgrade_ms"` // relayed connection to direct connection
 	Recent              []NATHolePunchResult `json:"recent"`
 	RecentUpgrades      []NATUpgradeEvent    `json:"recent_upgrades"`
+	Birthday            NATBirthdayStatus    `json:"birthday"` // birthday hole punching, not counted above
+}
+
+// NATBirthdayStatus counts birthday hole punches (QUIC, between Plexus
+// nodes, when one NAT is endpoint-dependent) since start.
+type NATBirthdayStatus struct {
+	Enabled   bool `json:"enabled"`
+	Attempts  int  `json:"attempts"` // sessions that probed, or ended with a reason (both NATs symmetric)
+	Successes int  `json:"successes"`
 }
 
 // NATHolePunchResult is one finished attempt; also the data of the
@@ -130,7 +139,7 @@ type NATHolePunchStatus struct {
 type NATHolePunchResult struct {
 	Time        time.Time `json:"time"`
 	PeerID      string    `json:"peer_id"`
-	Kind        string    `json:"kind"` // "hole-punch", "direct-dial" or "protocol-error"
+	Kind        string    `json:"kind"` // "hole-punch", "direct-dial", "protocol-error" or "birthday-punch"
 	Success     bool      `json:"success"`
 	ElapsedMS   float64   `json:"elapsed_ms"`
 	RTTMS       float64   `json:"rtt_ms,omitempty"`       // relayed round trip measured by DCUtR

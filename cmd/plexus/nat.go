@@ -108,6 +108,10 @@ func printNATStatus(w io.Writer, st wire.NATStatus, now time.Time) {
 			fmt.Fprintf(w, "; %d relayed connection(s) upgraded, median %.1f ms", hp.Upgrades, hp.MedianUpgradeMS)
 		}
 	}
+	fmt.Fprintf(w, "\nBirthday punch: %s", natOnOff(hp.Birthday.Enabled))
+	if hp.Birthday.Enabled {
+		fmt.Fprintf(w, " (QUIC, symmetric NATs); %d attempt(s), %d succeeded", hp.Birthday.Attempts, hp.Birthday.Successes)
+	}
 	fmt.Fprintln(w)
 	for _, r := range hp.Recent {
 		res := "ok " + r.DirectAddr
