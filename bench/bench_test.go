@@ -228,6 +228,13 @@ func TestSetupClosesConnections(t *testing.T) {
 		if s.FirstByte.P50MS < s.Connect.P50MS {
 			t.Errorf("%s: first byte p50 %.3f ms before connect p50 %.3f ms", st, s.FirstByte.P50MS, s.Connect.P50MS)
 		}
+		// The TCP stacks break connect down by phase, and negotiate the
+		// muxer inside the handshake; QUIC has no such phases.
+		if traced := st == StackTCPNoise; (s.TCP != nil) != traced || (s.Handshake != nil) != traced || s.EarlyMuxer != traced {
+			t.Errorf("%s: breakdown tcp %v handshake %v early muxer %v, want traced %v", st, s.TCP, s.Handshake, s.EarlyMuxer, traced)
+		} else if traced && (s.TCP.N != 8 || s.Stream.N != 8) {
+			t.Errorf("%s: breakdown of %d/%d connections, want 8", st, s.TCP.N, s.Stream.N)
+		}
 	}
 	for _, raw := range []Raw{RawTLS, RawQUIC} {
 		s, err := MeasureRawSetup(t.Context(), raw, 8)
@@ -237,6 +244,15 @@ func TestSetupClosesConnections(t *testing.T) {
 		if s.FirstByte.N != 8 || s.Errors != 0 {
 			t.Errorf("%s: %+v", raw, s)
 		}
+	}
+	d, err := NewRawNoiseDialer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	out, err := MeasureSetup(t.Context(), []Dialer{d}, 8)
+	if err != nil || out[0].FirstByte.N != 8 || out[0].Errors != 0 {
+		t.Errorf("%s: %+v, %v", RawNoiseXX, out[0], err)
 	}
 }
 

@@ -48,6 +48,9 @@ type HostConfig struct {
 	// Light builds a cheap load generator: no metrics, no resource or
 	// connection manager (unless set above), no relay. Not for measuring.
 	Light bool
+	// trace, on the TCP stacks, records the phases of outbound
+	// connections (setup breakdown).
+	trace *setupTrace
 }
 
 // NewHost builds a libp2p host. It is the one place the suite constructs
@@ -64,10 +67,18 @@ func NewHost(cfg HostConfig) (host.Host, error) {
 	var listen []string
 	switch cfg.Stack {
 	case StackTCPNoise:
-		opts = append(opts, libp2p.Transport(tcp.NewTCPTransport), noiseSec)
+		if cfg.trace != nil {
+			opts = append(opts, tracedTCPOptions(cfg.trace, noise.ID)...)
+		} else {
+			opts = append(opts, libp2p.Transport(tcp.NewTCPTransport), noiseSec)
+		}
 		listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	case StackTCPTLS:
-		opts = append(opts, libp2p.Transport(tcp.NewTCPTransport), tlsSec)
+		if cfg.trace != nil {
+			opts = append(opts, tracedTCPOptions(cfg.trace, libp2ptls.ID)...)
+		} else {
+			opts = append(opts, libp2p.Transport(tcp.NewTCPTransport), tlsSec)
+		}
 		listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	case StackQUIC:
 		// QUIC secures itself with libp2p TLS; a security option is still

@@ -227,7 +227,7 @@ func (r *Report) Markdown() string {
 	}
 
 	if len(r.Setup) > 0 {
-		p("## Connection setup\n\nDial to the first byte of a 1-byte perf response on a new stream over a fresh connection; the connection is closed after each (and, for libp2p, the server has seen it close) before the next dial. Dials are interleaved across transports (one per transport per round). libp2p = connect (TCP or QUIC handshake, multistream-select of the security protocol on TCP, security handshake with mutual authentication, muxer) + identify (go-libp2p's NewStream waits for it) + the perf exchange (multistream-select is sent together with the request). The raw TLS baseline authenticates the server only.\n\n")
+		p("## Connection setup\n\nDial to the first byte of a 1-byte perf response on a new stream over a fresh connection; the connection is closed after each (and, for libp2p, the server has seen it close) before the next dial. Dials are interleaved across transports (one per transport per round). libp2p = connect (TCP or QUIC handshake, multistream-select of the security protocol on TCP, security handshake with mutual authentication, muxer) + the perf exchange (its client opens the stream without waiting for identify, which runs alongside: identify p50 is its own time from the connection, not on the path to the first byte). The raw TLS baseline authenticates the server only; raw-noise-xx is a bare Noise XX handshake (the libp2p Noise suite, no libp2p payload signatures), the baseline of the Noise stacks.\n\n")
 		p("| transport | p50 ms | p90 ms | p99 ms | max ms | connect p50 ms | identify p50 ms | baseline | p50 ratio | p99 ratio | n | errors | peerstore c/s | conns left |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Setup {
 			p("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %s | %s | %d | %d | %d/%d | %d |\n", s.Name,
@@ -236,6 +236,7 @@ func (r *Report) Markdown() string {
 				s.ClientPeerstorePeers, s.ServerPeerstorePeers, s.ServerConnsLeft)
 		}
 		p("\n")
+		setupBreakdown(p, r.Setup)
 	}
 
 	if len(r.IdleHosts)+len(r.IdleConns) > 0 {
@@ -344,4 +345,24 @@ func sizeString(n uint64) string {
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// setupBreakdown renders the phases of the traced (TCP) setup rows.
+func setupBreakdown(p func(string, ...any), ss []Setup) {
+	head := false
+	for _, s := range ss {
+		if s.TCP == nil {
+			continue
+		}
+		if !head {
+			p("Where the time goes (p50 and p99 of each phase, ms): TCP until the connection reaches the upgrader; multistream-select of the security protocol; the security handshake; the muxer (chosen inside the handshake when early) until the swarm returns the connection; the stream (open, protocol proposal, 1-byte exchange) until the first byte.\n\n")
+			p("| transport | TCP | security negotiation | handshake | muxer | early muxer | stream | identify (alongside) |\n|---|---|---|---|---|---|---|---|\n")
+			head = true
+		}
+		l := func(x *Latency) string { return fmt.Sprintf("%.3f / %.3f", x.P50MS, x.P99MS) }
+		p("| %s | %s | %s | %s | %s | %v | %s | %s |\n", s.Name, l(s.TCP), l(s.SecurityNegotiation), l(s.Handshake), l(s.Muxer), s.EarlyMuxer, l(s.Stream), l(&s.Identify))
+	}
+	if head {
+		p("\n")
+	}
 }

@@ -24,9 +24,24 @@ type Setup struct {
 	// raw: handshake done).
 	Connect Latency `json:"connect"`
 	// Identify (libp2p only) runs from DialPeer returning until identify
-	// has finished on the connection; go-libp2p's NewStream waits for it.
+	// has finished on the connection. go-libp2p's NewStream waits for it;
+	// the perf client does not (it runs alongside the perf exchange), so it
+	// is not part of FirstByte.
 	Identify Latency `json:"identify"`
-	Errors   int     `json:"errors"`
+	// The breakdown of Connect on the TCP stacks (libp2p): TCP runs from
+	// the dial until the TCP connection reaches the upgrader,
+	// SecurityNegotiation until multistream-select has chosen the security
+	// protocol, Handshake until the security handshake is done, Muxer until
+	// the swarm returns the connection (the muxer was chosen inside the
+	// handshake when EarlyMuxer). Stream runs from there to the first
+	// response byte (stream open, protocol proposal, the 1-byte exchange).
+	TCP                 *Latency `json:"tcp,omitempty"`
+	SecurityNegotiation *Latency `json:"security_negotiation,omitempty"`
+	Handshake           *Latency `json:"handshake,omitempty"`
+	Muxer               *Latency `json:"muxer,omitempty"`
+	Stream              *Latency `json:"stream,omitempty"`
+	EarlyMuxer          bool     `json:"early_muxer,omitempty"`
+	Errors              int      `json:"errors"`
 	// What was left when the run ended, to show nothing leaks.
 	ClientPeerstorePeers int `json:"client_peerstore_peers,omitempty"`
 	ServerPeerstorePeers int `json:"server_peerstore_peers,omitempty"`
@@ -36,6 +51,7 @@ type Setup struct {
 	RatioP99 float64 `json:"ratio_p99,omitempty"`
 
 	connects, identifies, firsts []time.Duration
+	phases                       [5][]time.Duration // tcp, security negotiation, handshake, muxer, stream
 }
 
 const (
@@ -48,6 +64,9 @@ func setupWarmup(n int) int { return min(max(n/10, 5), 30) }
 // setupSample is one timed connection.
 type setupSample struct {
 	connect, identify, firstByte time.Duration
+	// phases is the breakdown (see Setup); nil when not traced.
+	phases     []time.Duration
+	earlyMuxer bool
 }
 
 // Dialer makes one fresh connection at a time to its own server.
@@ -65,20 +84,39 @@ type libp2pDialer struct {
 	name           string
 	client, server host.Host
 	ids            identify.IDService
-	close          func()
+	trace          *setupTrace
+	// identifyFirst waits for identify before the perf exchange, as
+	// go-libp2p's host.NewStream does (the setup section's comparison row).
+	identifyFirst bool
+	close         func()
 }
 
 // NewLibp2pDialer starts a server host with a perf service and a dial-only
 // client host.
 func NewLibp2pDialer(name string, hc HostConfig) (Dialer, error) {
+	if hc.Stack == StackTCPTLS || hc.Stack == StackTCPNoise {
+		hc.trace = &setupTrace{}
+	}
 	client, server, closeAll, err := hostPair(hc)
 	if err != nil {
 		return nil, err
 	}
-	d := &libp2pDialer{name: name, client: client, server: server, close: closeAll}
+	d := &libp2pDialer{name: name, client: client, server: server, trace: hc.trace, close: closeAll}
 	if h, ok := client.(interface{ IDService() identify.IDService }); ok {
 		d.ids = h.IDService()
 	}
+	return d, nil
+}
+
+// NewIdentifyFirstDialer is NewLibp2pDialer's dialer but waits for
+// identify before the perf exchange, as host.NewStream does: the setup
+// section's row showing what not waiting saves.
+func NewIdentifyFirstDialer(name string, hc HostConfig) (Dialer, error) {
+	d, err := NewLibp2pDialer(name, hc)
+	if err != nil {
+		return nil, err
+	}
+	d.(*libp2pDialer).identifyFirst = true
 	return d, nil
 }
 
@@ -92,27 +130,58 @@ func (d *libp2pDialer) Once(ctx context.Context) (setupSample, error) {
 		_ = d.client.Network().ClosePeer(d.server.ID())
 		_ = waitDisconnected(ctx, d.server, d.client.ID())
 	}()
-	// host.Connect is DialPeer followed by identify; time them apart.
+	// host.Connect is DialPeer followed by identify. The perf client opens
+	// its stream without waiting for identify (perf.Run), so identify is
+	// timed alongside, off the path to the first byte.
+	if d.trace != nil {
+		d.trace.reset()
+	}
 	t0 := time.Now()
 	conn, err := d.client.Network().DialPeer(dctx, d.server.ID())
 	s.connect = time.Since(t0)
 	if err != nil {
 		return s, err
 	}
+	identified := make(chan time.Duration, 1)
 	if d.ids != nil {
 		t1 := time.Now()
-		select {
-		case <-d.ids.IdentifyWait(conn):
-		case <-dctx.Done():
-			return s, dctx.Err()
+		wait := d.ids.IdentifyWait(conn)
+		go func() {
+			select {
+			case <-wait:
+				identified <- time.Since(t1)
+			case <-dctx.Done():
+				identified <- -1
+			}
+		}()
+	} else {
+		identified <- 0
+	}
+	var idWait time.Duration
+	if d.identifyFirst {
+		idWait = <-identified
+		identified <- idWait
+		if idWait < 0 {
+			return s, fmt.Errorf("bench: identify with %s: %w", d.server.ID(), dctx.Err())
 		}
-		s.identify = time.Since(t1)
 	}
 	res, err := perf.Run(dctx, d.client, d.server.ID(), 0, 1)
+	if id := <-identified; id >= 0 {
+		s.identify = id
+	} else if err == nil {
+		err = fmt.Errorf("bench: identify with %s: %w", d.server.ID(), dctx.Err())
+	}
 	if err != nil {
 		return s, err
 	}
-	s.firstByte = s.connect + s.identify + res.TimeToFirstByte
+	s.firstByte = s.connect + idWait + res.TimeToFirstByte
+	if d.trace != nil && !d.identifyFirst {
+		up, secStart, secEnd, early := d.trace.phases()
+		if !up.IsZero() && !secStart.IsZero() && !secEnd.IsZero() {
+			s.phases = []time.Duration{up.Sub(t0), secStart.Sub(up), secEnd.Sub(secStart), s.connect - secEnd.Sub(t0), res.TimeToFirstByte}
+			s.earlyMuxer = early
+		}
+	}
 	return s, nil
 }
 
@@ -204,12 +273,22 @@ func MeasureSetup(ctx context.Context, ds []Dialer, n int) ([]Setup, error) {
 				out[i].connects = append(out[i].connects, smp.connect)
 				out[i].identifies = append(out[i].identifies, smp.identify)
 				out[i].firsts = append(out[i].firsts, smp.firstByte)
+				for k, p := range smp.phases {
+					out[i].phases[k] = append(out[i].phases[k], p)
+				}
+				out[i].EarlyMuxer = out[i].EarlyMuxer || smp.earlyMuxer
 			}
 		}
 	}
 	for i, d := range ds {
 		s := &out[i]
 		s.Connect, s.Identify, s.FirstByte = Summarize(s.connects), Summarize(s.identifies), Summarize(s.firsts)
+		if len(s.phases[0]) > 0 {
+			for k, dst := range []**Latency{&s.TCP, &s.SecurityNegotiation, &s.Handshake, &s.Muxer, &s.Stream} {
+				l := Summarize(s.phases[k])
+				*dst = &l
+			}
+		}
 		d.finish(s)
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -143,11 +144,10 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 	}
 
 	start := time.Now()
-	st, err := h.NewStream(ctx, p, ID)
+	st, err := openStream(ctx, h, p, upload <= lazyUploadMax)
 	if err != nil {
-		var ns msmux.ErrNotSupported[protocol.ID]
-		if errors.As(err, &ns) {
-			return Result{}, fmt.Errorf("%w: %s does not serve %s (perf is off on that node: perf.enabled = false): %w", ErrNotServed, p, ID, err)
+		if nerr := notServed(p, err); nerr != nil {
+			return Result{}, nerr
 		}
 		return Result{}, fmt.Errorf("perf: open stream to %s: %w", p, err)
 	}
@@ -164,6 +164,9 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 		if cerr := context.Cause(ctx); cerr != nil {
 			return res, fmt.Errorf("perf with %s: %w", p, cerr)
 		}
+		if nerr := notServed(p, err); nerr != nil {
+			return res, nerr
+		}
 		if se, ok := streamerr.Reset(err); ok && se != nil && se.Remote {
 			switch se.ErrorCode {
 			case network.StreamResourceLimitExceeded:
@@ -177,4 +180,94 @@ func Run(ctx context.Context, h host.Host, p peer.ID, upload, download uint64, o
 	}
 	_ = st.Close()
 	return res, nil
+}
+
+// notServed returns ErrNotServed when err says p does not speak perf, nil
+// otherwise: multistream-select's "na", or, after a lazy proposal (see
+// openStream), the peer's reset for a failed protocol negotiation, which
+// can overtake its "na".
+func notServed(p peer.ID, err error) error {
+	var ns msmux.ErrNotSupported[protocol.ID]
+	se, reset := streamerr.Reset(err)
+	if errors.As(err, &ns) || (reset && se != nil && se.Remote && se.ErrorCode == network.StreamProtocolNegotiationFailed) {
+		return fmt.Errorf("%w: %s does not serve %s (perf is off on that node: perf.enabled = false): %w", ErrNotServed, p, ID, err)
+	}
+	return nil
+}
+
+// lazyUploadMax is the largest upload sent behind an unconfirmed protocol
+// proposal (see openStream): it fits in a fresh Yamux stream's window, so a
+// peer without perf answers "na" before the upload could stall, and the
+// answer is read (as msmux.ErrNotSupported) once the upload is written.
+const lazyUploadMax = 64 << 10
+
+// openStream opens a perf stream to p, dialing if h has no connection, but
+// without go-libp2p's wait for identify: host.NewStream waits until identify
+// has finished on a new connection (to learn which protocols the peer
+// speaks), which on a fresh connection is a round trip plus the building,
+// signature check and storing of the peer's whole identify record, and
+// then proposes the protocol lazily, in the packet of the first write. Perf
+// knows the one protocol it wants, so it does not wait: identify runs
+// alongside. It proposes lazily when lazy is set (a short exchange, where a
+// round trip is a large part of the time) or identify has already said the
+// peer serves perf; otherwise it spends one multistream-select round trip,
+// so that a peer without perf is reported before a large upload starts.
+// Either way a peer without perf surfaces as msmux.ErrNotSupported.
+func openStream(ctx context.Context, h host.Host, p peer.ID, lazy bool) (network.Stream, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, negotiateTimeout)
+		defer cancel()
+	}
+	s, err := h.Network().NewStream(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SetProtocol(ID); err != nil {
+		_ = s.Reset()
+		return nil, err
+	}
+	if !lazy {
+		if ps, err := h.Peerstore().SupportsProtocols(p, ID); err == nil && len(ps) == 1 {
+			lazy = true
+		}
+	}
+	if lazy {
+		return &lazyStream{Stream: s, rw: msmux.NewMSSelect(s, ID)}, nil
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.Reset() })
+	err = msmux.SelectProtoOrFail(ID, s)
+	if !stop() && err != nil {
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	if err != nil {
+		_ = s.Reset()
+		return nil, err
+	}
+	return s, nil
+}
+
+// negotiateTimeout bounds openStream when ctx has no deadline, as
+// go-libp2p's host does for NewStream.
+const negotiateTimeout = 15 * time.Second
+
+// lazyStream is a stream whose protocol proposal goes out with the first
+// write (multistream-select's lazy client), like go-libp2p's host streams
+// to a protocol identify has confirmed.
+type lazyStream struct {
+	network.Stream
+	rw io.ReadWriteCloser
+}
+
+func (s *lazyStream) Read(b []byte) (int, error)  { return s.rw.Read(b) }
+func (s *lazyStream) Write(b []byte) (int, error) { return s.rw.Write(b) }
+func (s *lazyStream) Close() error                { return s.rw.Close() }
+
+// CloseWrite sends the proposal if nothing was written yet, then closes
+// the write side; an error of the proposal surfaces on the next read.
+func (s *lazyStream) CloseWrite() error {
+	if f, ok := s.rw.(interface{ Flush() error }); ok {
+		_ = f.Flush()
+	}
+	return s.Stream.CloseWrite()
 }

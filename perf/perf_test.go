@@ -456,14 +456,26 @@ func TestMaxBytesRefusesHugeRequest(t *testing.T) {
 	}
 }
 
-// A host without the perf service: Run says the peer does not serve perf.
+// A host without the perf service: Run says the peer does not serve perf,
+// whether identify has already told the client so (connected first) or
+// not (Run dials and proposes perf without waiting for identify), for a
+// short exchange (proposed lazily, with the request) and a large upload
+// (negotiated first).
 func TestRunNotServed(t *testing.T) {
-	server := newHost(t, "tcp")
-	client := newHost(t, "tcp")
-	testnet.Connect(t, client, server)
-	_, err := perf.Run(t.Context(), client, server.ID(), 1, 1)
-	if !errors.Is(err, perf.ErrNotServed) || !strings.Contains(err.Error(), "perf.enabled = false") {
-		t.Fatalf("Run against a host without perf: %v, want ErrNotServed naming perf.enabled", err)
+	for _, connectFirst := range []bool{true, false} {
+		for _, upload := range []uint64{1, 4 << 20} {
+			server := newHost(t, "tcp")
+			client := newHost(t, "tcp")
+			if connectFirst {
+				testnet.Connect(t, client, server)
+			} else {
+				client.Peerstore().AddAddrs(server.ID(), server.Addrs(), time.Hour)
+			}
+			_, err := perf.Run(t.Context(), client, server.ID(), upload, 1)
+			if !errors.Is(err, perf.ErrNotServed) || !strings.Contains(err.Error(), "perf.enabled = false") {
+				t.Errorf("Run (connected first %v, upload %d) against a host without perf: %v, want ErrNotServed naming perf.enabled", connectFirst, upload, err)
+			}
+		}
 	}
 }
 

@@ -103,8 +103,8 @@ func BenchmarkGossipPropagation(b *testing.B) {
 		wg.Wait()
 	})
 
-	// Let every mesh fill to at least Dlo (5), or all neighbours, before measuring.
-	testnet.Eventually(b, 30*time.Second, func() bool { return meshesReady(svcs, adj, ps.GossipSubDlo) }, "meshes did not form")
+	// Let every mesh fill to at least Dlo, or all neighbours, before measuring.
+	testnet.Eventually(b, 30*time.Second, func() bool { return meshesReady(svcs, adj, pubsub.DefaultGossipSubParams().Dlo) }, "meshes did not form")
 	for _, tr := range tracers {
 		tr.reset()
 	}

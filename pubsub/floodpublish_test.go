@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	ps "github.com/libp2p/go-libp2p-pubsub"
-
 	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
 )
@@ -18,7 +16,7 @@ import (
 // Here heartbeats never run, so the subscriber is a topic peer of the
 // publisher but never enters its mesh.
 func TestPublishReachesTopicPeersOutsideTheMesh(t *testing.T) {
-	p := ps.DefaultGossipSubParams()
+	p := pubsub.DefaultGossipSubParams()
 	p.HeartbeatInitialDelay = time.Hour
 	mn := testnet.NewNet(t)
 	hosts := mn.AddHosts(2)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/plexus-p2p/plexus/pubsub"
@@ -14,7 +13,7 @@ import (
 
 // fastOpts keeps gossipsub timings short for tests.
 func fastOpts() []pubsub.Option {
-	p := ps.DefaultGossipSubParams()
+	p := pubsub.DefaultGossipSubParams()
 	p.HeartbeatInterval = 100 * time.Millisecond
 	p.HeartbeatInitialDelay = 10 * time.Millisecond
 	p.UnsubscribeBackoff = 100 * time.Millisecond

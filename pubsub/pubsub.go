@@ -153,9 +153,11 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		// is not grafted yet still gets them; go-libp2p-pubsub v0.19 leaves
 		// it off unless asked.
 		psOpts = append(psOpts, rt.WithDefaultTagTracer(), ps.WithFloodPublish(true))
+		gp := DefaultGossipSubParams()
 		if cfg.gossipParams != nil {
-			psOpts = append(psOpts, ps.WithGossipSubParams(*cfg.gossipParams))
+			gp = *cfg.gossipParams
 		}
+		psOpts = append(psOpts, ps.WithGossipSubParams(gp))
 		psOpts = append(psOpts,
 			ps.WithPeerScore(params, thresholds),
 			ps.WithPeerScoreInspect(ps.PeerScoreInspectFn(s.storeScores), cfg.inspectInterval),
