@@ -251,8 +251,8 @@ func (r *Report) Markdown() string {
 			if c.Flagged {
 				verdict = "**FLAGGED: " + c.Reason + "**"
 			}
-			p("\nBaseline check: in-memory crypto/tls record encryption (%s, 256 KiB writes, no syscalls) ran at %.2f Gbit/s (runs %s); raw TLS ran at %.2f of it (per round %s; sound %.2f-%.2f), raw TLS spread %.0f%%: %s.\n",
-				c.CipherSuite, c.TLSEncryptGbps, floats(c.TLSEncryptRuns), c.RawTLSOverEncrypt, floats(c.RawTLSOverEncryptRuns), c.ExpectedLow, c.ExpectedHigh, c.RawTLSSpreadPct, verdict)
+			p("\nBaseline check: in-memory crypto/tls record encryption (%s, 256 KiB writes, no syscalls, once per round) ran at %.2f Gbit/s per CPU second (runs %s; over wall-clock time %s); raw TLS ran at %.2f of it (per round %s; sound %.2f-%.2f), raw TLS spread %.0f%%: %s.\n",
+				c.CipherSuite, c.TLSEncryptGbps, floats(c.TLSEncryptRuns), floats(c.TLSEncryptWallRuns), c.RawTLSOverEncrypt, floats(c.RawTLSOverEncryptRuns), c.ExpectedLow, c.ExpectedHigh, c.RawTLSSpreadPct, verdict)
 		}
 		p("\n")
 	}
@@ -394,10 +394,12 @@ func sizeString(n uint64) string {
 // are not to be trusted.
 type BaselineCheck struct {
 	CipherSuite string `json:"cipher_suite"`
-	// TLSEncryptRuns are the microbenchmark's runs (one per round), Gbit/s;
-	// TLSEncryptGbps is their median.
-	TLSEncryptRuns []float64 `json:"tls_encrypt_runs_gbps"`
-	TLSEncryptGbps float64   `json:"tls_encrypt_gbps"`
+	// TLSEncryptRuns are the microbenchmark's runs (one per round), Gbit/s
+	// per CPU second (one core's rate); TLSEncryptGbps is their median.
+	// TLSEncryptWallRuns are the same runs over wall-clock time.
+	TLSEncryptRuns     []float64 `json:"tls_encrypt_runs_gbps"`
+	TLSEncryptGbps     float64   `json:"tls_encrypt_gbps"`
+	TLSEncryptWallRuns []float64 `json:"tls_encrypt_wall_runs_gbps"`
 	// RawTLSOverEncryptRuns are each round's raw TLS Gbps over the same
 	// round's encryption Gbps; RawTLSOverEncrypt is their median.
 	RawTLSOverEncryptRuns []float64 `json:"raw_tls_over_encrypt_runs"`
@@ -411,13 +413,16 @@ type BaselineCheck struct {
 	Reason          string  `json:"reason,omitempty"`
 }
 
-// The sound range of raw TLS over in-memory encryption, and of the raw TLS
-// runs' spread. Calibrated on the 2-core development machine (see
-// bench/report.md's baseline check): the ratio's usual value is the middle
-// of the range; a run outside it is flagged.
+// The sound range of raw TLS over one core's in-memory encryption rate,
+// and of the raw TLS runs' spread. On the 2-core development machine the
+// encryption runs at 37-41 Gbit/s per CPU second (steady even under heavy
+// load) and raw TLS at 13-14 Gbit/s when the machine is quiet (issue 18),
+// about 0.35; the landed report whose raw TLS came out at 7 Gbit/s (0.18)
+// would be flagged, and so is a run on a machine too loaded for raw TLS to
+// get both its cores.
 const (
-	rawTLSOverEncryptLow  = 0.15
-	rawTLSOverEncryptHigh = 0.60
+	rawTLSOverEncryptLow  = 0.25
+	rawTLSOverEncryptHigh = 0.50
 	rawTLSMaxSpreadPct    = 50
 )
 
@@ -426,7 +431,8 @@ const (
 func NewBaselineCheck(res PairedResult, rawTLS *Throughput) *BaselineCheck {
 	c := &BaselineCheck{
 		CipherSuite: res.CipherSuite, TLSEncryptRuns: res.TLSEncryptGbps, TLSEncryptGbps: median(res.TLSEncryptGbps),
-		ExpectedLow: rawTLSOverEncryptLow, ExpectedHigh: rawTLSOverEncryptHigh,
+		TLSEncryptWallRuns: res.TLSEncryptWallGbps,
+		ExpectedLow:        rawTLSOverEncryptLow, ExpectedHigh: rawTLSOverEncryptHigh,
 	}
 	if rawTLS == nil || len(res.TLSEncryptGbps) == 0 {
 		c.Flagged, c.Reason = true, "raw TLS or the encryption microbenchmark was not measured"
@@ -441,7 +447,7 @@ func NewBaselineCheck(res PairedResult, rawTLS *Throughput) *BaselineCheck {
 	c.RawTLSSpreadPct = rawTLS.SpreadPct
 	var why []string
 	if c.RawTLSOverEncrypt < c.ExpectedLow || c.RawTLSOverEncrypt > c.ExpectedHigh {
-		why = append(why, fmt.Sprintf("raw TLS ran at %.2f of in-memory TLS encryption (%.2f Gbit/s), outside the sound %.2f-%.2f",
+		why = append(why, fmt.Sprintf("raw TLS ran at %.2f of one core's in-memory TLS encryption (%.2f Gbit/s), outside the sound %.2f-%.2f",
 			c.RawTLSOverEncrypt, c.TLSEncryptGbps, c.ExpectedLow, c.ExpectedHigh))
 	}
 	if c.RawTLSSpreadPct > rawTLSMaxSpreadPct {

@@ -263,10 +263,12 @@ type Pair struct{ Stack, Baseline int }
 // PairedResult is what MeasurePaired measured.
 type PairedResult struct {
 	Throughput []Throughput
-	// TLSEncryptGbps is the in-memory TLS record encryption rate measured
-	// once per round (empty when not asked for).
-	TLSEncryptGbps []float64
-	CipherSuite    string
+	// TLSEncryptGbps is the in-memory TLS record encryption rate per CPU
+	// second measured once per round (empty when not asked for), and
+	// TLSEncryptWallGbps the same runs over wall-clock time.
+	TLSEncryptGbps     []float64
+	TLSEncryptWallGbps []float64
+	CipherSuite        string
 }
 
 // MeasurePaired warms every transferer up, then runs rounds in which each
@@ -293,7 +295,7 @@ func MeasurePaired(ctx context.Context, ts []Transferer, pairs []Pair, bytes uin
 		}
 		defer micro.Close()
 		res.CipherSuite = micro.CipherSuite
-		if _, err := micro.Measure(16 << 20); err != nil {
+		if _, _, err := micro.Measure(16 << 20); err != nil {
 			return res, err
 		}
 	}
@@ -308,11 +310,12 @@ func MeasurePaired(ctx context.Context, ts []Transferer, pairs []Pair, bytes uin
 	}
 	for round := range max(rounds, 1) {
 		if micro != nil {
-			g, err := micro.Measure(max(bytes/4, 16<<20))
+			g, wall, err := micro.Measure(max(bytes/4, 16<<20))
 			if err != nil {
 				return res, err
 			}
 			res.TLSEncryptGbps = append(res.TLSEncryptGbps, g)
+			res.TLSEncryptWallGbps = append(res.TLSEncryptWallGbps, wall)
 		}
 		for k := range pairs {
 			p := pairs[(k+round)%len(pairs)]
