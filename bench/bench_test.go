@@ -468,8 +468,20 @@ func TestReportRatiosAndGoals(t *testing.T) {
 			t.Errorf("goal %q met=%v (present %v), want %v; goals %+v", k, got, ok, v, r.Goals)
 		}
 	}
+	// The same figures from a run whose raw TLS baseline was off are not
+	// judged.
+	r.BaselineCheck = &BaselineCheck{Flagged: true, Reason: "raw TLS ran at 0.09"}
+	r.Finish()
+	for _, g := range r.Goals {
+		if strings.Contains(g.Metric, "throughput /") && (g.Met || !g.Unsound) {
+			t.Errorf("flagged run: goal %+v judged", g)
+		}
+		if g.Metric == "tcp-tls setup p50 / raw-tls p50" && (!g.Met || g.Unsound) {
+			t.Errorf("flagged run: setup goal %+v", g)
+		}
+	}
 	md := r.Markdown()
-	for _, s := range []string{"## Goals", "## Single-stream throughput", "| tcp-tls | 0.00 | 0.00 | 9.50 |", "91% (80%, 92%, 91%)", "## Connection setup", "## Memory"} {
+	for _, s := range []string{"not judged: baseline check flagged", "## Goals", "## Single-stream throughput", "| tcp-tls | 0.00 | 0.00 | 9.50 |", "91% (80%, 92%, 91%)", "## Connection setup", "## Memory"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}

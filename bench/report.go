@@ -41,8 +41,11 @@ type Goal struct {
 	Goal      string  `json:"goal"`
 	Met       bool    `json:"met"`
 	Reference string  `json:"plain_go_libp2p_reference"`
-	limit     float64 // goal threshold
-	atMost    bool    // goal is Measured <= limit
+	// Unsound marks a throughput ratio of a run whose baseline check was
+	// flagged: it is reported, and not counted as met.
+	Unsound bool    `json:"unsound_baseline,omitempty"`
+	limit   float64 // goal threshold
+	atMost  bool    // goal is Measured <= limit
 }
 
 // Merge copies the sections other measured into r.
@@ -135,8 +138,14 @@ func (r *Report) goals() []Goal {
 		} else {
 			g.Met = g.Measured >= g.limit
 		}
+		if g.Unsound {
+			g.Met = false
+		}
 		gs = append(gs, g)
 	}
+	// Throughput ratios of a run whose raw TLS baseline was off are not
+	// judged: the machine did not give the baselines a fair run.
+	unsound := r.BaselineCheck != nil && r.BaselineCheck.Flagged
 	// Throughput goals (issue 18): tcp-tls against raw TLS 1.3, tcp-noise
 	// against the raw ChaCha20-Poly1305 framed stream, each the median of
 	// the per-round paired ratios (the ratio of medians when unpaired).
@@ -156,7 +165,7 @@ func (r *Report) goals() []Goal {
 		}
 		if m > 0 {
 			add(Goal{Metric: string(st.name) + " throughput / " + string(st.base), Measured: m, Unit: "ratio",
-				Goal: fmt.Sprintf(">= %.2f", st.limit), Reference: st.ref, limit: st.limit})
+				Goal: fmt.Sprintf(">= %.2f", st.limit), Reference: st.ref, limit: st.limit, Unsound: unsound})
 		}
 		if t.CPURatio > 0 {
 			add(Goal{Metric: string(st.name) + " CPU efficiency / " + string(st.base), Measured: t.CPURatio, Unit: "ratio",
@@ -165,7 +174,7 @@ func (r *Report) goals() []Goal {
 	}
 	if t := findThroughput(r.Throughput, string(StackQUIC)); t != nil && t.Ratio > 0 {
 		add(Goal{Metric: "quic throughput / raw quic-go", Measured: t.Ratio, Unit: "ratio",
-			Goal: ">= 0.90", Reference: "parity", limit: 0.9})
+			Goal: ">= 0.90", Reference: "parity", limit: 0.9, Unsound: unsound})
 	}
 	for _, st := range []struct {
 		name Stack
@@ -228,6 +237,9 @@ func (r *Report) Markdown() string {
 			}
 			if g.Goal == "(none)" {
 				met = "-"
+			}
+			if g.Unsound {
+				met = "not judged: baseline check flagged"
 			}
 			p("| %s | %.2f %s | %s | %s | %s |\n", g.Metric, g.Measured, g.Unit, g.Goal, met, g.Reference)
 		}
