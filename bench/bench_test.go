@@ -302,12 +302,17 @@ func TestBaselineCheckFlagsAnOffBaseline(t *testing.T) {
 	}
 	// Raw TLS at half its usual share of the encryption rate.
 	low := &Throughput{Name: "raw-tls", AllGbps: []float64{3, 3.2, 3.1}, SpreadPct: 6}
-	if c := NewBaselineCheck(sound, low); !c.Flagged || !strings.Contains(c.Reason, "outside the sound") {
+	if c := NewBaselineCheck(sound, low); !c.Flagged || !strings.Contains(c.Reason, "outside the sound") || strings.Contains(c.Reason, "busy") {
 		t.Errorf("off baseline not flagged: %+v", c)
 	}
 	wild := &Throughput{Name: "raw-tls", AllGbps: []float64{5, 11, 10.5}, SpreadPct: 57}
 	if c := NewBaselineCheck(sound, wild); !c.Flagged || !strings.Contains(c.Reason, "spread") {
 		t.Errorf("spread baseline not flagged: %+v", c)
+	}
+	busy := sound
+	busy.TLSEncryptWallGbps = []float64{5, 6, 31}
+	if c := NewBaselineCheck(busy, low); !c.Flagged || !strings.Contains(c.Reason, "busy: the microbenchmark got 0.19 of a core") {
+		t.Errorf("busy machine not named: %+v", c)
 	}
 	if c := NewBaselineCheck(PairedResult{}, raw); !c.Flagged {
 		t.Errorf("missing microbenchmark not flagged: %+v", c)

@@ -263,8 +263,8 @@ func (r *Report) Markdown() string {
 			if c.Flagged {
 				verdict = "**FLAGGED: " + c.Reason + "**"
 			}
-			p("\nBaseline check: in-memory crypto/tls record encryption (%s, 256 KiB writes, no syscalls, once per round) ran at %.2f Gbit/s per CPU second (runs %s; over wall-clock time %s); raw TLS ran at %.2f of it (per round %s; sound %.2f-%.2f), raw TLS spread %.0f%%: %s.\n",
-				c.CipherSuite, c.TLSEncryptGbps, floats(c.TLSEncryptRuns), floats(c.TLSEncryptWallRuns), c.RawTLSOverEncrypt, floats(c.RawTLSOverEncryptRuns), c.ExpectedLow, c.ExpectedHigh, c.RawTLSSpreadPct, verdict)
+			p("\nBaseline check: in-memory crypto/tls record encryption (%s, 256 KiB writes, no syscalls, once per round) ran at %.2f Gbit/s per CPU second (runs %s; over wall-clock time %s, so this process got %.2f of a core); raw TLS ran at %.2f of it (per round %s; sound %.2f-%.2f), raw TLS spread %.0f%%: %s.\n",
+				c.CipherSuite, c.TLSEncryptGbps, floats(c.TLSEncryptRuns), floats(c.TLSEncryptWallRuns), c.CoreShare, c.RawTLSOverEncrypt, floats(c.RawTLSOverEncryptRuns), c.ExpectedLow, c.ExpectedHigh, c.RawTLSSpreadPct, verdict)
 		}
 		p("\n")
 	}
@@ -419,6 +419,10 @@ type BaselineCheck struct {
 	// ExpectedLow and ExpectedHigh bound RawTLSOverEncrypt on a sound run.
 	ExpectedLow  float64 `json:"expected_low"`
 	ExpectedHigh float64 `json:"expected_high"`
+	// CoreShare is the median over the rounds of the microbenchmark's wall-
+	// clock rate over its CPU rate: the share of a core this process got
+	// while it ran (about 1 on a quiet machine).
+	CoreShare float64 `json:"core_share"`
 	// RawTLSSpreadPct is the raw TLS runs' (max-min)/median, percent.
 	RawTLSSpreadPct float64 `json:"raw_tls_spread_pct"`
 	Flagged         bool    `json:"flagged"`
@@ -456,6 +460,13 @@ func NewBaselineCheck(res PairedResult, rawTLS *Throughput) *BaselineCheck {
 		}
 	}
 	c.RawTLSOverEncrypt = median(c.RawTLSOverEncryptRuns)
+	var shares []float64
+	for i, w := range res.TLSEncryptWallGbps {
+		if i < len(res.TLSEncryptGbps) {
+			shares = append(shares, ratio(w, res.TLSEncryptGbps[i]))
+		}
+	}
+	c.CoreShare = median(shares)
 	c.RawTLSSpreadPct = rawTLS.SpreadPct
 	var why []string
 	if c.RawTLSOverEncrypt < c.ExpectedLow || c.RawTLSOverEncrypt > c.ExpectedHigh {
@@ -464,6 +475,9 @@ func NewBaselineCheck(res PairedResult, rawTLS *Throughput) *BaselineCheck {
 	}
 	if c.RawTLSSpreadPct > rawTLSMaxSpreadPct {
 		why = append(why, fmt.Sprintf("raw TLS runs spread %.0f%% (max-min over median), above %d%%", c.RawTLSSpreadPct, rawTLSMaxSpreadPct))
+	}
+	if len(why) > 0 && c.CoreShare > 0 && c.CoreShare < 0.5 {
+		why = append(why, fmt.Sprintf("the machine was busy: the microbenchmark got %.2f of a core", c.CoreShare))
 	}
 	if len(why) > 0 {
 		c.Flagged, c.Reason = true, strings.Join(why, "; ")
