@@ -16,9 +16,9 @@ const noiseMaxPlaintext = 65535 - 16
 // 64 KiB frames every frame took two Noise messages, the second of 17
 // bytes: two encryptions, two TCP writes and on the reader's side a short
 // message that costs a read of its own. Over TLS the frame is still four
-// records. It changes only where we cut frames: every Yamux peer accepts
-// frames of any size up to its window, and js-libp2p and rust-libp2p send
-// smaller ones themselves.
+// records. It changes only where we cut frames, which is each sender's
+// choice: a Yamux receiver checks a frame against its window only (the
+// interop suite's Noise+Yamux checks against js-libp2p pass with it).
 func Yamux() *yamux.Transport {
 	cfg := *(*goyamux.Config)(yamux.DefaultTransport)
 	cfg.MaxMessageSize = noiseMaxPlaintext
