@@ -28,6 +28,10 @@ const (
 	RawTCP  Raw = "raw-tcp"  // plain TCP
 	RawTLS  Raw = "raw-tls"  // crypto/tls 1.3 over TCP, ECDSA P-256 certificate, server auth only, no resumption
 	RawQUIC Raw = "raw-quic" // quic-go, one stream, same flow-control windows as go-libp2p's QUIC transport
+	// RawChaCha is TCP framed and encrypted as Noise transport messages
+	// (ChaCha20-Poly1305, see chacha.go), without a handshake: the floor
+	// for TCP+Noise.
+	RawChaCha Raw = "raw-chacha"
 )
 
 const (
@@ -76,6 +80,7 @@ type RawServer struct {
 	ln        net.Listener
 	ql        *quic.Listener
 	clientTLS *tls.Config
+	chacha    *chachaKeys // RawChaCha only
 	ctx       context.Context
 	cancel    context.CancelFunc
 
@@ -91,7 +96,13 @@ func StartRawServer(kind Raw) (*RawServer, error) {
 	s := &RawServer{kind: kind, conns: make(map[interface{ Close() error }]struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	var serverTLS *tls.Config
-	if kind != RawTCP {
+	if kind == RawChaCha {
+		var err error
+		if s.chacha, err = newChaChaKeys(); err != nil {
+			return nil, err
+		}
+	}
+	if kind == RawTLS || kind == RawQUIC {
 		var err error
 		serverTLS, s.clientTLS, err = selfSignedTLS()
 		if err != nil {
@@ -99,7 +110,7 @@ func StartRawServer(kind Raw) (*RawServer, error) {
 		}
 	}
 	switch kind {
-	case RawTCP, RawTLS:
+	case RawTCP, RawTLS, RawChaCha:
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("bench: listen %s: %w", kind, err)
@@ -155,6 +166,13 @@ func (s *RawServer) acceptTCP(serverTLS *tls.Config) {
 					return
 				}
 				st = tc
+			}
+			if s.chacha != nil {
+				cc, err := newChaChaConn(c.(*net.TCPConn), s.chacha, true)
+				if err != nil {
+					return
+				}
+				st = cc
 			}
 			buf := make([]byte, rawBufSize)
 			_, _ = perf.ServeStream(st, buf, rawIdleTimeout)
@@ -218,6 +236,17 @@ func (s *RawServer) Dial(ctx context.Context) (RawConn, error) {
 			return nil, fmt.Errorf("bench: %s handshake with %s: %w", s.kind, s.addr, err)
 		}
 		return tc, nil
+	case RawChaCha:
+		c, err := d.DialContext(ctx, "tcp", s.addr)
+		if err != nil {
+			return nil, fmt.Errorf("bench: dial %s %s: %w", s.kind, s.addr, err)
+		}
+		cc, err := newChaChaConn(c.(*net.TCPConn), s.chacha, false)
+		if err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		return cc, nil
 	case RawQUIC:
 		conn, err := s.dialQUIC(ctx)
 		if err != nil {

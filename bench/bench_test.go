@@ -1,7 +1,12 @@
 package bench
 
 import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,7 +65,7 @@ func benchTransfer(b *testing.B, t Transferer) {
 }
 
 func BenchmarkThroughput(b *testing.B) {
-	for _, raw := range []Raw{RawTCP, RawTLS, RawQUIC} {
+	for _, raw := range ThroughputBaselines {
 		b.Run(string(raw), func(b *testing.B) {
 			t, err := NewRawTransferer(b.Context(), raw)
 			if err != nil {
@@ -174,31 +179,143 @@ func BenchmarkManyConns(b *testing.B) {
 
 func TestTransferersMoveExactBytes(t *testing.T) {
 	var ts []Transferer
-	for _, raw := range []Raw{RawTCP, RawTLS, RawQUIC} {
+	for _, raw := range ThroughputBaselines {
 		tr, err := NewRawTransferer(t.Context(), raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts = append(ts, tr)
 	}
-	for _, st := range ThroughputStacks {
+	var pairs []Pair
+	for k, st := range ThroughputStacks {
 		tr, err := NewLibp2pTransferer(Libp2pThroughput{Name: string(st), Host: HostConfig{Stack: st}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts = append(ts, tr)
+		pairs = append(pairs, Pair{Stack: len(ThroughputBaselines) + k, Baseline: slices.Index(ThroughputBaselines, baselineOf(st))})
 	}
-	out, err := MeasureThroughput(t.Context(), ts, 3<<20+1, 2)
+	// perf fails an exchange that moves a different number of bytes
+	// (ErrWrongLength), so every run checks its transport.
+	res, err := MeasurePaired(t.Context(), ts, pairs, 3<<20+1, 2, true)
 	for _, tr := range ts {
 		_ = tr.Close()
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range out {
-		if r.Runs != 2 || r.BytesEachWay != 3<<20+1 || len(r.AllGbps) != 2 || r.Gbps <= 0 || r.CPUNsPerByte <= 0 {
+	for i, r := range res.Throughput {
+		if r.Runs != 2 || r.BytesEachWay != 3<<20+1 || len(r.AllGbps) != 2 || r.Gbps <= 0 || r.CPUNsPerByte <= 0 || r.MinGbps > r.Gbps || r.MaxGbps < r.Gbps {
 			t.Errorf("%s: %+v", r.Name, r)
 		}
+		if stack := i >= len(ThroughputBaselines); stack != (len(r.PairRatios) == 2) {
+			t.Errorf("%s: pair ratios %v", r.Name, r.PairRatios)
+		}
+	}
+	if len(res.TLSEncryptGbps) != 2 || res.TLSEncryptGbps[0] <= 0 || !strings.HasPrefix(res.CipherSuite, "TLS_") {
+		t.Errorf("TLS encryption microbenchmark: %v %q", res.TLSEncryptGbps, res.CipherSuite)
+	}
+}
+
+// TestChaChaConnShortReadsAndTampering reads a raw ChaCha20-Poly1305 stream
+// with a buffer smaller than a message, and sees a flipped ciphertext bit
+// refused.
+func TestChaChaConnShortReadsAndTampering(t *testing.T) {
+	srv, err := StartRawServer(RawChaCha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := srv.Dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Ask for 200,000 bytes back (three messages), upload nothing.
+	hdr := make([]byte, 8)
+	binary.BigEndian.PutUint64(hdr, 200000)
+	if _, err := c.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, buf := 0, make([]byte, 1000)
+	for {
+		n, err := c.Read(buf)
+		got += n
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got, err)
+		}
+	}
+	if got != 200000 {
+		t.Fatalf("read %d bytes, want 200000", got)
+	}
+
+	keys, err := newChaChaKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	w, err := newChaChaConn(client.(*net.TCPConn), keys, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Encrypt a message, flip a bit of its ciphertext, send it raw.
+	msg := w.seal.Seal(make([]byte, chachaPrefix), nonce(0), []byte("hello"), nil)
+	binary.BigEndian.PutUint16(msg, uint16(len(msg)-chachaPrefix))
+	msg[chachaPrefix] ^= 1
+	if _, err := client.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	r, err := newChaChaConn(server.(*net.TCPConn), keys, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Read(make([]byte, 100)); err == nil || !strings.Contains(err.Error(), "chacha open") {
+		t.Fatalf("tampered message: read %d bytes, err %v; want an authentication error", n, err)
+	}
+}
+
+func TestBaselineCheckFlagsAnOffBaseline(t *testing.T) {
+	sound := PairedResult{TLSEncryptGbps: []float64{30, 32, 31}, CipherSuite: "TLS_AES_128_GCM_SHA256"}
+	raw := &Throughput{Name: "raw-tls", AllGbps: []float64{10, 11, 10.5}, SpreadPct: 9.5}
+	if c := NewBaselineCheck(sound, raw); c.Flagged || c.RawTLSOverEncrypt < 0.33 || c.RawTLSOverEncrypt > 0.35 {
+		t.Errorf("sound baseline: %+v", c)
+	}
+	// Raw TLS at half its usual share of the encryption rate.
+	low := &Throughput{Name: "raw-tls", AllGbps: []float64{3, 3.2, 3.1}, SpreadPct: 6}
+	if c := NewBaselineCheck(sound, low); !c.Flagged || !strings.Contains(c.Reason, "outside the sound") || strings.Contains(c.Reason, "busy") {
+		t.Errorf("off baseline not flagged: %+v", c)
+	}
+	wild := &Throughput{Name: "raw-tls", AllGbps: []float64{5, 11, 10.5}, SpreadPct: 57}
+	if c := NewBaselineCheck(sound, wild); !c.Flagged || !strings.Contains(c.Reason, "spread") {
+		t.Errorf("spread baseline not flagged: %+v", c)
+	}
+	busy := sound
+	busy.TLSEncryptWallGbps = []float64{5, 6, 31}
+	if c := NewBaselineCheck(busy, low); !c.Flagged || !strings.Contains(c.Reason, "busy: the microbenchmark got 0.19 of a core") {
+		t.Errorf("busy machine not named: %+v", c)
+	}
+	if c := NewBaselineCheck(PairedResult{}, raw); !c.Flagged {
+		t.Errorf("missing microbenchmark not flagged: %+v", c)
 	}
 }
 
@@ -332,8 +449,9 @@ func TestReportRatiosAndGoals(t *testing.T) {
 		Throughput: []Throughput{
 			{Name: "raw-tcp", Gbps: 20, CPUNsPerByte: 0.4},
 			{Name: "raw-tls", Gbps: 10, CPUNsPerByte: 1},
-			{Name: "tcp-tls", Baseline: "raw-tls", Gbps: 9.5, CPUNsPerByte: 1.25},
-			{Name: "tcp-noise", Baseline: "raw-tcp", Gbps: 5, CPUNsPerByte: 2},
+			{Name: "raw-chacha", Gbps: 8, CPUNsPerByte: 1.5},
+			{Name: "tcp-tls", Baseline: "raw-tls", Gbps: 9.5, CPUNsPerByte: 1.25, PairRatios: []float64{0.8, 0.92, 0.91}, PairRatio: 0.91},
+			{Name: "tcp-noise", Baseline: "raw-chacha", Gbps: 5, CPUNsPerByte: 2, PairRatios: []float64{0.6, 0.7, 0.5}, PairRatio: 0.6},
 		},
 		Setup: []Setup{
 			{Name: "raw-tls", FirstByte: Latency{P50MS: 1, P99MS: 2}},
@@ -347,7 +465,7 @@ func TestReportRatiosAndGoals(t *testing.T) {
 	if tt.Ratio != 0.95 || tt.RatioToTLS != 0.95 || tt.CPURatio != 0.8 {
 		t.Errorf("tcp-tls ratios: %+v", tt)
 	}
-	if n := findThroughput(r.Throughput, "tcp-noise"); n.Ratio != 0.25 || n.RatioToTLS != 0.5 {
+	if n := findThroughput(r.Throughput, "tcp-noise"); n.Ratio != 0.625 || n.RatioToTLS != 0.5 {
 		t.Errorf("tcp-noise ratios: %+v", n)
 	}
 	if s := findSetup(r.Setup, "tcp-tls"); s.RatioP50 != 1.5 || s.RatioP99 != 2 {
@@ -358,21 +476,33 @@ func TestReportRatiosAndGoals(t *testing.T) {
 		met[g.Metric] = g.Met
 	}
 	want := map[string]bool{
-		"tcp-tls throughput / raw TLS 1.3":     true,
-		"tcp-noise throughput / raw TLS 1.3":   false,
+		"tcp-tls throughput / raw-tls":         true,
+		"tcp-noise throughput / raw-chacha":    false,
 		"tcp-tls setup p50 / raw-tls p50":      true,
 		"tcp-tls setup p99":                    false,
 		"RSS per idle host (TCP+QUIC+WS)":      false,
 		"RSS per idle tcp-tls connection pair": true,
-		"tcp-tls CPU efficiency / raw TLS 1.3": false,
+		"tcp-tls CPU efficiency / raw-tls":     false,
 	}
 	for k, v := range want {
 		if got, ok := met[k]; !ok || got != v {
 			t.Errorf("goal %q met=%v (present %v), want %v; goals %+v", k, got, ok, v, r.Goals)
 		}
 	}
+	// The same figures from a run whose raw TLS baseline was off are not
+	// judged.
+	r.BaselineCheck = &BaselineCheck{Flagged: true, Reason: "raw TLS ran at 0.09"}
+	r.Finish()
+	for _, g := range r.Goals {
+		if strings.Contains(g.Metric, "throughput /") && (g.Met || !g.Unsound) {
+			t.Errorf("flagged run: goal %+v judged", g)
+		}
+		if g.Metric == "tcp-tls setup p50 / raw-tls p50" && (!g.Met || g.Unsound) {
+			t.Errorf("flagged run: setup goal %+v", g)
+		}
+	}
 	md := r.Markdown()
-	for _, s := range []string{"## Goals", "## Single-stream throughput", "| tcp-tls | 0.00 | 0.00 | 9.50 |", "## Connection setup", "## Memory"} {
+	for _, s := range []string{"not judged: baseline check flagged", "## Goals", "## Single-stream throughput", "| tcp-tls | 0.00 | 0.00 | 9.50 |", "91% (80%, 92%, 91%)", "## Connection setup", "## Memory"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}

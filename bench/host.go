@@ -39,7 +39,7 @@ type HostConfig struct {
 	Stack Stack
 	// NoListen makes a dial-only host.
 	NoListen bool
-	// Yamux replaces yamux.DefaultTransport.
+	// Yamux replaces a Plexus host's muxer transport (node.Yamux()).
 	Yamux *yamux.Transport
 	// ResourceManager replaces the default autoscaled resource manager.
 	ResourceManager network.ResourceManager
@@ -56,7 +56,9 @@ type HostConfig struct {
 // NewHost builds a libp2p host. It is the one place the suite constructs
 // hosts, so that it can be switched to the node's own host constructor.
 func NewHost(cfg HostConfig) (host.Host, error) {
-	mux := yamux.DefaultTransport
+	// The stacks run Plexus's own Yamux settings, so that the suite
+	// measures what a node runs.
+	mux := node.Yamux()
 	if cfg.Yamux != nil {
 		mux = cfg.Yamux
 	}

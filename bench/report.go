@@ -10,11 +10,14 @@ type Report struct {
 	Machine    Machine      `json:"machine"`
 	Config     Config       `json:"config"`
 	Throughput []Throughput `json:"throughput,omitempty"`
-	Setup      []Setup      `json:"setup,omitempty"`
-	IdleHosts  []IdleMemory `json:"idle_hosts,omitempty"`
-	IdleConns  []IdleMemory `json:"idle_conns,omitempty"`
-	ManyConns  *ManyConns   `json:"many_conns,omitempty"`
-	Tuning     []Throughput `json:"tuning,omitempty"`
+	// BaselineCheck says whether the raw TLS baseline of the throughput
+	// section was sound.
+	BaselineCheck *BaselineCheck `json:"baseline_check,omitempty"`
+	Setup         []Setup        `json:"setup,omitempty"`
+	IdleHosts     []IdleMemory   `json:"idle_hosts,omitempty"`
+	IdleConns     []IdleMemory   `json:"idle_conns,omitempty"`
+	ManyConns     *ManyConns     `json:"many_conns,omitempty"`
+	Tuning        []Throughput   `json:"tuning,omitempty"`
 	// TuningMemory is idle-connection memory under memory variants.
 	TuningMemory []IdleMemory   `json:"tuning_memory,omitempty"`
 	Goals        []Goal         `json:"goals,omitempty"`
@@ -38,13 +41,19 @@ type Goal struct {
 	Goal      string  `json:"goal"`
 	Met       bool    `json:"met"`
 	Reference string  `json:"plain_go_libp2p_reference"`
-	limit     float64 // goal threshold
-	atMost    bool    // goal is Measured <= limit
+	// Unsound marks a throughput ratio of a run whose baseline check was
+	// flagged: it is reported, and not counted as met.
+	Unsound bool    `json:"unsound_baseline,omitempty"`
+	limit   float64 // goal threshold
+	atMost  bool    // goal is Measured <= limit
 }
 
 // Merge copies the sections other measured into r.
 func (r *Report) Merge(o Report) {
 	r.Throughput = append(r.Throughput, o.Throughput...)
+	if o.BaselineCheck != nil {
+		r.BaselineCheck = o.BaselineCheck
+	}
 	r.Setup = append(r.Setup, o.Setup...)
 	r.IdleHosts = append(r.IdleHosts, o.IdleHosts...)
 	r.IdleConns = append(r.IdleConns, o.IdleConns...)
@@ -129,24 +138,43 @@ func (r *Report) goals() []Goal {
 		} else {
 			g.Met = g.Measured >= g.limit
 		}
+		if g.Unsound {
+			g.Met = false
+		}
 		gs = append(gs, g)
 	}
+	// Throughput ratios of a run whose raw TLS baseline was off are not
+	// judged: the machine did not give the baselines a fair run.
+	unsound := r.BaselineCheck != nil && r.BaselineCheck.Flagged
+	// Throughput goals (issue 18): tcp-tls against raw TLS 1.3, tcp-noise
+	// against the raw ChaCha20-Poly1305 framed stream, each the median of
+	// the per-round paired ratios (the ratio of medians when unpaired).
 	for _, st := range []struct {
-		name Stack
-		ref  string
-	}{{StackTCPTLS, "74% of raw TLS (34% of raw TCP)"}, {StackTCPNoise, "28% of raw TCP"}} {
-		if t := findThroughput(r.Throughput, string(st.name)); t != nil && t.RatioToTLS > 0 {
-			add(Goal{Metric: string(st.name) + " throughput / raw TLS 1.3", Measured: t.RatioToTLS, Unit: "ratio",
-				Goal: ">= 0.90", Reference: st.ref, limit: 0.9})
+		name  Stack
+		base  Raw
+		ref   string
+		limit float64
+	}{{StackTCPTLS, RawTLS, "0.68 of raw TLS (issue 18)", 0.9}, {StackTCPNoise, RawChaCha, "-", 0.8}} {
+		t := findThroughput(r.Throughput, string(st.name))
+		if t == nil || t.Baseline != string(st.base) {
+			continue
 		}
-		if t := findThroughput(r.Throughput, string(st.name)); t != nil && t.CPURatioToTLS > 0 {
-			add(Goal{Metric: string(st.name) + " CPU efficiency / raw TLS 1.3", Measured: t.CPURatioToTLS, Unit: "ratio",
-				Goal: ">= 0.90 (same goal, CPU per byte)", Reference: "-", limit: 0.9})
+		m := t.PairRatio
+		if m == 0 {
+			m = t.Ratio
+		}
+		if m > 0 {
+			add(Goal{Metric: string(st.name) + " throughput / " + string(st.base), Measured: m, Unit: "ratio",
+				Goal: fmt.Sprintf(">= %.2f", st.limit), Reference: st.ref, limit: st.limit, Unsound: unsound})
+		}
+		if t.CPURatio > 0 {
+			add(Goal{Metric: string(st.name) + " CPU efficiency / " + string(st.base), Measured: t.CPURatio, Unit: "ratio",
+				Goal: fmt.Sprintf(">= %.2f (same goal, CPU per byte)", st.limit), Reference: "-", limit: st.limit})
 		}
 	}
 	if t := findThroughput(r.Throughput, string(StackQUIC)); t != nil && t.Ratio > 0 {
 		add(Goal{Metric: "quic throughput / raw quic-go", Measured: t.Ratio, Unit: "ratio",
-			Goal: ">= 0.90", Reference: "parity", limit: 0.9})
+			Goal: ">= 0.90", Reference: "parity", limit: 0.9, Unsound: unsound})
 	}
 	for _, st := range []struct {
 		name Stack
@@ -210,6 +238,9 @@ func (r *Report) Markdown() string {
 			if g.Goal == "(none)" {
 				met = "-"
 			}
+			if g.Unsound {
+				met = "not judged: baseline check flagged"
+			}
 			p("| %s | %.2f %s | %s | %s | %s |\n", g.Metric, g.Measured, g.Unit, g.Goal, met, g.Reference)
 		}
 		p("\n")
@@ -217,12 +248,24 @@ func (r *Report) Markdown() string {
 
 	if len(r.Throughput) > 0 {
 		p("## Single-stream throughput\n\nEach run uploads the size, then downloads it, on one perf stream (`/perf/1.0.0`; the baselines run the same exchange over the raw connection).\n\n")
-		p("| transport | upload Gbit/s | download Gbit/s | both Gbit/s | CPU ns/byte | baseline | ratio | CPU ratio | ratio to raw TLS | CPU ratio to raw TLS | runs (Gbit/s) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		p("| transport | upload Gbit/s | download Gbit/s | both Gbit/s | spread | CPU ns/byte | baseline | ratio | paired ratio (runs) | CPU ratio | ratio to raw TLS | CPU ratio to raw TLS | runs (Gbit/s) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, t := range r.Throughput {
-			p("| %s | %.2f | %.2f | %.2f | %.3f | %s | %s | %s | %s | %s | %s |\n", t.Name, t.UploadGbps, t.DownloadGbps, t.Gbps, t.CPUNsPerByte,
-				dash(t.Baseline), pct(t.Ratio), pct(t.CPURatio), pct(t.RatioToTLS), pct(t.CPURatioToTLS), floats(t.AllGbps))
+			paired := "-"
+			if len(t.PairRatios) > 0 {
+				paired = fmt.Sprintf("%s (%s)", pct(t.PairRatio), pcts(t.PairRatios))
+			}
+			p("| %s | %.2f | %.2f | %.2f | %.0f%% | %.3f | %s | %s | %s | %s | %s | %s | %s |\n", t.Name, t.UploadGbps, t.DownloadGbps, t.Gbps, t.SpreadPct, t.CPUNsPerByte,
+				dash(t.Baseline), pct(t.Ratio), paired, pct(t.CPURatio), pct(t.RatioToTLS), pct(t.CPURatioToTLS), floats(t.AllGbps))
 		}
-		p("\nRuns are interleaved (one exchange per transport per round) so that other load on the machine hits all alike. CPU ns/byte is process CPU time (both ends) per byte moved; CPU ratio is baseline CPU over this transport's CPU.\n")
+		p("\nEach stack runs right next to its baseline (baseline first in even rounds, stack first in odd ones), so every baseline runs as often as its stack and each stack run has a baseline run under the same load beside it. \"paired ratio\" is the median of those per-round ratios (the goals use it); \"ratio\" is the ratio of the medians. Spread is (max-min)/median of the runs. raw-chacha is TCP framed and encrypted as Noise transport messages (ChaCha20-Poly1305), the floor for tcp-noise. CPU ns/byte is process CPU time (both ends) per byte moved; CPU ratio is baseline CPU over this transport's CPU.\n")
+		if c := r.BaselineCheck; c != nil {
+			verdict := "sound"
+			if c.Flagged {
+				verdict = "**FLAGGED: " + c.Reason + "**"
+			}
+			p("\nBaseline check: in-memory crypto/tls record encryption (%s, 256 KiB writes, no syscalls, once per round) ran at %.2f Gbit/s per CPU second (runs %s; over wall-clock time %s, so this process got %.2f of a core); raw TLS ran at %.2f of it (per round %s; sound %.2f-%.2f), raw TLS spread %.0f%%: %s.\n",
+				c.CipherSuite, c.TLSEncryptGbps, floats(c.TLSEncryptRuns), floats(c.TLSEncryptWallRuns), c.CoreShare, c.RawTLSOverEncrypt, floats(c.RawTLSOverEncryptRuns), c.ExpectedLow, c.ExpectedHigh, c.RawTLSSpreadPct, verdict)
+		}
 		p("\n")
 	}
 
@@ -329,6 +372,14 @@ func times(x float64) string {
 	return fmt.Sprintf("%.2fx", x)
 }
 
+func pcts(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprintf("%.0f%%", x*100)
+	}
+	return strings.Join(s, ", ")
+}
+
 func floats(xs []float64) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
@@ -365,4 +416,92 @@ func setupBreakdown(p func(string, ...any), ss []Setup) {
 	if head {
 		p("\n")
 	}
+}
+
+// BaselineCheck compares the raw TLS baseline with crypto/tls's in-memory
+// record encryption measured in the same rounds. Raw TLS over loopback
+// encrypts and decrypts every byte and makes the syscalls on top, so it runs
+// at a roughly fixed fraction of the encryption rate of the same machine
+// under the same load; a raw TLS figure far from that fraction means the
+// baseline run was off (scheduled badly, throttled) and ratios against it
+// are not to be trusted.
+type BaselineCheck struct {
+	CipherSuite string `json:"cipher_suite"`
+	// TLSEncryptRuns are the microbenchmark's runs (one per round), Gbit/s
+	// per CPU second (one core's rate); TLSEncryptGbps is their median.
+	// TLSEncryptWallRuns are the same runs over wall-clock time.
+	TLSEncryptRuns     []float64 `json:"tls_encrypt_runs_gbps"`
+	TLSEncryptGbps     float64   `json:"tls_encrypt_gbps"`
+	TLSEncryptWallRuns []float64 `json:"tls_encrypt_wall_runs_gbps"`
+	// RawTLSOverEncryptRuns are each round's raw TLS Gbps over the same
+	// round's encryption Gbps; RawTLSOverEncrypt is their median.
+	RawTLSOverEncryptRuns []float64 `json:"raw_tls_over_encrypt_runs"`
+	RawTLSOverEncrypt     float64   `json:"raw_tls_over_encrypt"`
+	// ExpectedLow and ExpectedHigh bound RawTLSOverEncrypt on a sound run.
+	ExpectedLow  float64 `json:"expected_low"`
+	ExpectedHigh float64 `json:"expected_high"`
+	// CoreShare is the median over the rounds of the microbenchmark's wall-
+	// clock rate over its CPU rate: the share of a core this process got
+	// while it ran (about 1 on a quiet machine).
+	CoreShare float64 `json:"core_share"`
+	// RawTLSSpreadPct is the raw TLS runs' (max-min)/median, percent.
+	RawTLSSpreadPct float64 `json:"raw_tls_spread_pct"`
+	Flagged         bool    `json:"flagged"`
+	Reason          string  `json:"reason,omitempty"`
+}
+
+// The sound range of raw TLS over one core's in-memory encryption rate,
+// and of the raw TLS runs' spread. On the 2-core development machine the
+// encryption runs at 37-41 Gbit/s per CPU second (steady even under heavy
+// load) and raw TLS at 13-14 Gbit/s when the machine is quiet (issue 18),
+// about 0.35; the landed report whose raw TLS came out at 7 Gbit/s (0.18)
+// would be flagged, and so is a run on a machine too loaded for raw TLS to
+// get both its cores.
+const (
+	rawTLSOverEncryptLow  = 0.25
+	rawTLSOverEncryptHigh = 0.50
+	rawTLSMaxSpreadPct    = 50
+)
+
+// NewBaselineCheck computes the check from a paired measurement and its
+// raw TLS row (nil when raw TLS was not measured).
+func NewBaselineCheck(res PairedResult, rawTLS *Throughput) *BaselineCheck {
+	c := &BaselineCheck{
+		CipherSuite: res.CipherSuite, TLSEncryptRuns: res.TLSEncryptGbps, TLSEncryptGbps: median(res.TLSEncryptGbps),
+		TLSEncryptWallRuns: res.TLSEncryptWallGbps,
+		ExpectedLow:        rawTLSOverEncryptLow, ExpectedHigh: rawTLSOverEncryptHigh,
+	}
+	if rawTLS == nil || len(res.TLSEncryptGbps) == 0 {
+		c.Flagged, c.Reason = true, "raw TLS or the encryption microbenchmark was not measured"
+		return c
+	}
+	for i, g := range rawTLS.AllGbps {
+		if i < len(res.TLSEncryptGbps) {
+			c.RawTLSOverEncryptRuns = append(c.RawTLSOverEncryptRuns, ratio(g, res.TLSEncryptGbps[i]))
+		}
+	}
+	c.RawTLSOverEncrypt = median(c.RawTLSOverEncryptRuns)
+	var shares []float64
+	for i, w := range res.TLSEncryptWallGbps {
+		if i < len(res.TLSEncryptGbps) {
+			shares = append(shares, ratio(w, res.TLSEncryptGbps[i]))
+		}
+	}
+	c.CoreShare = median(shares)
+	c.RawTLSSpreadPct = rawTLS.SpreadPct
+	var why []string
+	if c.RawTLSOverEncrypt < c.ExpectedLow || c.RawTLSOverEncrypt > c.ExpectedHigh {
+		why = append(why, fmt.Sprintf("raw TLS ran at %.2f of one core's in-memory TLS encryption (%.2f Gbit/s), outside the sound %.2f-%.2f",
+			c.RawTLSOverEncrypt, c.TLSEncryptGbps, c.ExpectedLow, c.ExpectedHigh))
+	}
+	if c.RawTLSSpreadPct > rawTLSMaxSpreadPct {
+		why = append(why, fmt.Sprintf("raw TLS runs spread %.0f%% (max-min over median), above %d%%", c.RawTLSSpreadPct, rawTLSMaxSpreadPct))
+	}
+	if len(why) > 0 && c.CoreShare > 0 && c.CoreShare < 0.5 {
+		why = append(why, fmt.Sprintf("the machine was busy: the microbenchmark got %.2f of a core", c.CoreShare))
+	}
+	if len(why) > 0 {
+		c.Flagged, c.Reason = true, strings.Join(why, "; ")
+	}
+	return c
 }

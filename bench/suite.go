@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 )
 
 // Sections are the parts of the suite, in the order the report runs them.
@@ -42,29 +43,38 @@ func (s *Suite) Run(ctx context.Context, section string, r *Report) error {
 // ThroughputStacks are the libp2p stacks the throughput and setup sections measure.
 var ThroughputStacks = []Stack{StackTCPNoise, StackTCPTLS, StackQUIC, StackWSNoise}
 
+// ThroughputBaselines are the raw transports the throughput section
+// measures, in report order.
+var ThroughputBaselines = []Raw{RawTCP, RawTLS, RawQUIC, RawChaCha}
+
 func (s *Suite) throughput(ctx context.Context, r *Report) error {
 	c := s.Config
 	var build []func() (Transferer, error)
-	for _, raw := range []Raw{RawTCP, RawTLS, RawQUIC} {
+	for _, raw := range ThroughputBaselines {
 		build = append(build, func() (Transferer, error) { return NewRawTransferer(ctx, raw) })
 	}
-	for _, st := range ThroughputStacks {
+	var pairs []Pair
+	for k, st := range ThroughputStacks {
 		build = append(build, func() (Transferer, error) {
 			return NewLibp2pTransferer(Libp2pThroughput{Name: string(st), Host: HostConfig{Stack: st}})
 		})
+		pairs = append(pairs, Pair{Stack: len(ThroughputBaselines) + k, Baseline: slices.Index(ThroughputBaselines, baselineOf(st))})
 	}
 	s.log().Info("throughput", slog.Uint64("bytes", c.Bytes), slog.Int("rounds", c.Runs))
-	ts, err := measureSet(ctx, build, c.Bytes, c.Runs)
+	res, err := measurePairedSet(ctx, build, pairs, c.Bytes, c.Runs)
 	if err != nil {
 		return err
 	}
+	ts := res.Throughput
 	for i := range ts {
-		if i >= 3 {
-			ts[i].Baseline = string(baselineOf(ThroughputStacks[i-3]))
+		if i >= len(ThroughputBaselines) {
+			ts[i].Baseline = string(baselineOf(ThroughputStacks[i-len(ThroughputBaselines)]))
 		}
-		s.log().Info("throughput done", slog.String("name", ts[i].Name), slog.Float64("gbps", ts[i].Gbps), slog.Float64("cpu_ns_per_byte", ts[i].CPUNsPerByte))
+		s.log().Info("throughput done", slog.String("name", ts[i].Name), slog.Float64("gbps", ts[i].Gbps), slog.Float64("spread_pct", ts[i].SpreadPct), slog.Float64("pair_ratio", ts[i].PairRatio), slog.Float64("cpu_ns_per_byte", ts[i].CPUNsPerByte))
 	}
 	r.Throughput = append(r.Throughput, ts...)
+	r.BaselineCheck = NewBaselineCheck(res, findThroughput(ts, string(RawTLS)))
+	s.log().Info("baseline check", slog.Float64("tls_encrypt_gbps", r.BaselineCheck.TLSEncryptGbps), slog.Float64("raw_tls_over_encrypt", r.BaselineCheck.RawTLSOverEncrypt), slog.Bool("flagged", r.BaselineCheck.Flagged), slog.String("reason", r.BaselineCheck.Reason))
 	return nil
 }
 

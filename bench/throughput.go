@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -40,6 +41,16 @@ type Throughput struct {
 	// CPURatioToTLS is raw TLS's CPU per byte over this one's.
 	CPURatioToTLS float64 `json:"cpu_ratio_to_raw_tls,omitempty"`
 	Notes         string  `json:"notes,omitempty"`
+	// MinGbps and MaxGbps bound AllGbps; SpreadPct is (max-min)/median in
+	// percent, how much the runs disagree.
+	MinGbps   float64 `json:"min_gbps,omitempty"`
+	MaxGbps   float64 `json:"max_gbps,omitempty"`
+	SpreadPct float64 `json:"spread_pct,omitempty"`
+	// PairRatios are, for a stack measured next to its baseline (Measure-
+	// Paired), each run's Gbps over the baseline run next to it; PairRatio
+	// is their median, the figure the goals use.
+	PairRatios []float64 `json:"pair_ratios,omitempty"`
+	PairRatio  float64   `json:"pair_ratio,omitempty"`
 
 	ups, downs, cpus []float64
 }
@@ -59,6 +70,19 @@ func (t *Throughput) add(res perf.Result, cpu time.Duration) {
 	}
 	t.UploadGbps, t.DownloadGbps, t.Gbps = median(t.ups), median(t.downs), median(t.AllGbps)
 	t.CPUNsPerByte = median(t.cpus)
+	t.MinGbps, t.MaxGbps = slices.Min(t.AllGbps), slices.Max(t.AllGbps)
+	t.SpreadPct = 0
+	if t.Gbps > 0 {
+		t.SpreadPct = (t.MaxGbps - t.MinGbps) / t.Gbps * 100
+	}
+}
+
+// last is the Gbps of the latest run.
+func (t *Throughput) last() float64 {
+	if len(t.AllGbps) == 0 {
+		return 0
+	}
+	return t.AllGbps[len(t.AllGbps)-1]
 }
 
 // processCPU is the CPU time this process has used.
@@ -232,6 +256,87 @@ func MeasureThroughput(ctx context.Context, ts []Transferer, bytes uint64, round
 	return out, nil
 }
 
+// Pair is a stack measured next to its baseline: indexes into the
+// transferers given to MeasurePaired.
+type Pair struct{ Stack, Baseline int }
+
+// PairedResult is what MeasurePaired measured.
+type PairedResult struct {
+	Throughput []Throughput
+	// TLSEncryptGbps is the in-memory TLS record encryption rate per CPU
+	// second measured once per round (empty when not asked for), and
+	// TLSEncryptWallGbps the same runs over wall-clock time.
+	TLSEncryptGbps     []float64
+	TLSEncryptWallGbps []float64
+	CipherSuite        string
+}
+
+// MeasurePaired warms every transferer up, then runs rounds in which each
+// pair's baseline and stack run back to back (baseline first in even
+// rounds, stack first in odd ones; the pairs start at a different one each
+// round), so that each baseline runs exactly as often as its stack and each
+// stack run has a baseline run next to it under the same load. With tlsMicro
+// set it also measures in-memory TLS record encryption (of bytes/4) once per
+// round. A transferer in no pair is not measured.
+func MeasurePaired(ctx context.Context, ts []Transferer, pairs []Pair, bytes uint64, rounds int, tlsMicro bool) (PairedResult, error) {
+	var res PairedResult
+	out := make([]Throughput, len(ts))
+	for i, t := range ts {
+		out[i] = Throughput{Name: t.Name(), BytesEachWay: bytes}
+		if _, err := t.Transfer(ctx, 4<<20); err != nil {
+			return res, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	var micro *TLSRecordEncryption
+	if tlsMicro {
+		var err error
+		if micro, err = NewTLSRecordEncryption(ctx); err != nil {
+			return res, err
+		}
+		defer micro.Close()
+		res.CipherSuite = micro.CipherSuite
+		if _, _, err := micro.Measure(16 << 20); err != nil {
+			return res, err
+		}
+	}
+	run := func(i int) error {
+		cpu0 := processCPU()
+		r, err := ts[i].Transfer(ctx, bytes)
+		if err != nil {
+			return err
+		}
+		out[i].add(r, processCPU()-cpu0)
+		return nil
+	}
+	for round := range max(rounds, 1) {
+		if micro != nil {
+			g, wall, err := micro.Measure(max(bytes/4, 16<<20))
+			if err != nil {
+				return res, err
+			}
+			res.TLSEncryptGbps = append(res.TLSEncryptGbps, g)
+			res.TLSEncryptWallGbps = append(res.TLSEncryptWallGbps, wall)
+		}
+		for k := range pairs {
+			p := pairs[(k+round)%len(pairs)]
+			order := []int{p.Baseline, p.Stack}
+			if round%2 == 1 {
+				order = []int{p.Stack, p.Baseline}
+			}
+			for _, i := range order {
+				if err := run(i); err != nil {
+					return res, err
+				}
+			}
+			st, b := &out[p.Stack], &out[p.Baseline]
+			st.PairRatios = append(st.PairRatios, ratio(st.last(), b.last()))
+			st.PairRatio = median(st.PairRatios)
+		}
+	}
+	res.Throughput = out
+	return res, nil
+}
+
 // measureSet builds the transferers, measures them and closes them.
 func measureSet(ctx context.Context, build []func() (Transferer, error), bytes uint64, rounds int) ([]Throughput, error) {
 	var ts []Transferer
@@ -250,11 +355,32 @@ func measureSet(ctx context.Context, build []func() (Transferer, error), bytes u
 	return MeasureThroughput(ctx, ts, bytes, rounds)
 }
 
+// measurePairedSet builds the transferers, measures them in pairs (with the
+// TLS encryption microbenchmark) and closes them.
+func measurePairedSet(ctx context.Context, build []func() (Transferer, error), pairs []Pair, bytes uint64, rounds int) (PairedResult, error) {
+	var ts []Transferer
+	defer func() {
+		for _, t := range ts {
+			_ = t.Close()
+		}
+	}()
+	for _, b := range build {
+		t, err := b()
+		if err != nil {
+			return PairedResult{}, err
+		}
+		ts = append(ts, t)
+	}
+	return MeasurePaired(ctx, ts, pairs, bytes, rounds, true)
+}
+
 // baselineOf names the baseline a stack is compared with.
 func baselineOf(s Stack) Raw {
 	switch s {
 	case StackTCPTLS:
 		return RawTLS
+	case StackTCPNoise:
+		return RawChaCha
 	case StackQUIC:
 		return RawQUIC
 	default:

@@ -51,7 +51,7 @@ func hostOptions(cfg config.Config, reg prometheus.Registerer, natOpts []libp2p.
 	t := cfg.Transports
 	opts := []libp2p.Option{
 		libp2p.UserAgent("plexus/" + Version),
-		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.Muxer(yamux.ID, Yamux()),
 		libp2p.ListenAddrStrings(cfg.UsableListen()...),
 	}
 	if t.TCP {
