@@ -20,9 +20,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +57,20 @@ func source(seed byte, n int64) io.Reader {
 }
 
 func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
+
+// cpuTime is the CPU time (user + system) this process has used: both
+// nodes of a benchmark run in it, so it is the whole transfer's cost, which
+// holds even when other processes take the cores (wall time does not).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuPerGiB is CPU seconds per GiB moved.
+func cpuPerGiB(d time.Duration, n int64) float64 { return d.Seconds() / (float64(n) / (1 << 30)) }
 
 // rssPeak samples VmRSS every 10 ms until stop, returning the growth of
 // its peak over the RSS at start (after a GC).
@@ -212,16 +228,36 @@ func addAndProvide(b *testing.B, nd *node.Node, seed byte, n int64) files.Added 
 }
 
 func fetchMeasured(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, files.Fetched) {
+	mb, growth, _, got := fetchMeasuredCPU(b, nd, c, n)
+	return mb, growth, got
+}
+
+// fetchMeasuredCPU is fetchMeasured with the CPU seconds per GiB it cost.
+func fetchMeasuredCPU(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, float64, files.Fetched) {
 	b.Helper()
 	rss := startRSS()
+	if p := os.Getenv("PLEXUS_BENCH_FILES_CPUPROFILE"); p != "" {
+		// a profile of the fetch alone (go test -cpuprofile covers the add too)
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	got, err := nd.Files().Fetch(context.Background(), c, nil)
 	d := time.Since(start)
+	cpu := cpuTime() - cpu0
 	growth := rss.stop()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return mbps(n, d), growth, got
+	return mbps(n, d), growth, cpuPerGiB(cpu, n), got
 }
 
 // BenchmarkFilesGet: get of a file between two nodes on loopback against
@@ -231,17 +267,22 @@ func BenchmarkFilesGet(b *testing.B) {
 	nodes := startFileNodes(b, 2)
 	added := addAndProvide(b, nodes[0], 2, n)
 	for range b.N {
+		cpu0 := cpuTime()
 		res, err := nodes[1].Perf(context.Background(), peer.AddrInfo{ID: nodes[0].ID()}, 0, uint64(n), "", nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		perfCPU := cpuPerGiB(cpuTime()-cpu0, n)
 		perf := mbps(n, res.DownloadDuration)
-		get, growth, got := fetchMeasured(b, nodes[1], added.CID, n)
-		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; RSS +%.1f MiB (both nodes, one process)",
-			n, got.Blocks, got.Peers, get, perf, get/perf, growth)
+		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
+		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); RSS +%.1f MiB (both nodes, one process)",
+			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, growth)
 		b.ReportMetric(get, "get_MB/s")
 		b.ReportMetric(perf, "perf_MB/s")
 		b.ReportMetric(get/perf, "get/perf")
+		b.ReportMetric(getCPU, "get_cpu_s/GiB")
+		b.ReportMetric(perfCPU, "perf_cpu_s/GiB")
+		b.ReportMetric(perfCPU/getCPU, "perf_cpu/get_cpu")
 		b.ReportMetric(growth, "rss_growth_MiB")
 		// forget the fetched copy for the next round
 		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
