@@ -260,6 +260,18 @@ func fetchMeasuredCPU(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64,
 	return mbps(n, d), growth, cpuPerGiB(cpu, n), got
 }
 
+// sha256Speed hashes n bytes in 256 KiB blocks in memory (what a get
+// verifies): the floor of a get on one core, for context.
+func sha256Speed(n int64) float64 {
+	buf := make([]byte, files.ChunkSize)
+	io.ReadFull(source(9, int64(len(buf))), buf)
+	start := time.Now()
+	for done := int64(0); done < n; done += int64(len(buf)) {
+		sha256.Sum256(buf)
+	}
+	return mbps(n, time.Since(start))
+}
+
 // BenchmarkFilesGet: get of a file between two nodes on loopback against
 // the perf protocol's single stream between the same nodes, in the same run.
 func BenchmarkFilesGet(b *testing.B) {
@@ -274,9 +286,11 @@ func BenchmarkFilesGet(b *testing.B) {
 		}
 		perfCPU := cpuPerGiB(cpuTime()-cpu0, n)
 		perf := mbps(n, res.DownloadDuration)
+		sha := sha256Speed(n)
 		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
-		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); RSS +%.1f MiB (both nodes, one process)",
-			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, growth)
+		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); sha256 %.0f MB/s; RSS +%.1f MiB (both nodes, one process)",
+			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, sha, growth)
+		b.ReportMetric(sha, "sha256_MB/s")
 		b.ReportMetric(get, "get_MB/s")
 		b.ReportMetric(perf, "perf_MB/s")
 		b.ReportMetric(get/perf, "get/perf")
