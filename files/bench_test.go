@@ -227,12 +227,8 @@ func addAndProvide(b *testing.B, nd *node.Node, seed byte, n int64) files.Added 
 	}
 }
 
-func fetchMeasured(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, files.Fetched) {
-	mb, growth, _, got := fetchMeasuredCPU(b, nd, c, n)
-	return mb, growth, got
-}
-
-// fetchMeasuredCPU is fetchMeasured with the CPU seconds per GiB it cost.
+// fetchMeasuredCPU fetches c on nd: MB/s, peak RSS growth in MiB, CPU
+// seconds per GiB (both nodes are in this process) and the result.
 func fetchMeasuredCPU(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, float64, files.Fetched) {
 	b.Helper()
 	rss := startRSS()
@@ -313,16 +309,18 @@ func BenchmarkFilesProviders(b *testing.B) {
 	added := addAndProvide(b, nodes[0], 3, n)
 	getter := nodes[4]
 	for range b.N {
-		one, growth1, got1 := fetchMeasured(b, getter, added.CID, n)
+		one, growth1, cpu1, got1 := fetchMeasuredCPU(b, getter, added.CID, n)
 		if _, err := getter.Files().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		for i := 1; i < 4; i++ {
 			addAndProvide(b, nodes[i], 3, n)
 		}
-		four, growth4, got4 := fetchMeasured(b, getter, added.CID, n)
-		b.Logf("get %d bytes: 1 provider %.0f MB/s (%d peer), 4 providers %.0f MB/s (%d peers); ratio %.2f; RSS +%.1f / +%.1f MiB",
-			n, one, got1.Peers, four, got4.Peers, four/one, growth1, growth4)
+		four, growth4, cpu4, got4 := fetchMeasuredCPU(b, getter, added.CID, n)
+		b.Logf("get %d bytes: 1 provider %.0f MB/s (%d peer, %d blocks), 4 providers %.0f MB/s (%d peers, %d blocks); ratio %.2f; CPU s/GiB %.2f / %.2f; RSS +%.1f / +%.1f MiB",
+			n, one, got1.Peers, got1.Blocks, four, got4.Peers, got4.Blocks, four/one, cpu1, cpu4, growth1, growth4)
+		b.ReportMetric(cpu1, "get1_cpu_s/GiB")
+		b.ReportMetric(cpu4, "get4_cpu_s/GiB")
 		b.ReportMetric(one, "get1_MB/s")
 		b.ReportMetric(four, "get4_MB/s")
 		b.ReportMetric(four/one, "get4/get1")
