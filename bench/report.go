@@ -19,9 +19,12 @@ type Report struct {
 	ManyConns     *ManyConns     `json:"many_conns,omitempty"`
 	Tuning        []Throughput   `json:"tuning,omitempty"`
 	// TuningMemory is idle-connection memory under memory variants.
-	TuningMemory []IdleMemory   `json:"tuning_memory,omitempty"`
-	Goals        []Goal         `json:"goals,omitempty"`
-	Errors       []SectionError `json:"errors,omitempty"`
+	TuningMemory []IdleMemory `json:"tuning_memory,omitempty"`
+	// Files is file sharing (issue 12), added by bench/run.sh after the
+	// sections (benchreport -files).
+	Files  *Files         `json:"files,omitempty"`
+	Goals  []Goal         `json:"goals,omitempty"`
+	Errors []SectionError `json:"errors,omitempty"`
 	// Seconds each section took.
 	Seconds map[string]float64 `json:"section_seconds,omitempty"`
 }
@@ -62,6 +65,9 @@ func (r *Report) Merge(o Report) {
 	}
 	r.Tuning = append(r.Tuning, o.Tuning...)
 	r.TuningMemory = append(r.TuningMemory, o.TuningMemory...)
+	if o.Files != nil {
+		r.Files = o.Files
+	}
 }
 
 func findThroughput(ts []Throughput, name string) *Throughput {
@@ -208,6 +214,11 @@ func (r *Report) goals() []Goal {
 			g.Goal, g.limit = "(none)", m.RSSPerKB
 		}
 		add(g)
+	}
+	if r.Files != nil {
+		for _, g := range r.Files.goals() {
+			add(g)
+		}
 	}
 	return gs
 }

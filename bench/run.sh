@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/benchreport" ./bench/cmd/benchreport
+if [ "${PLEXUS_BENCH_FILES_ONLY:-}" != 1 ]; then
 "$bin/benchreport" -out bench "$@"
 
 if [ "${PLEXUS_BENCH_QUICK:-}" = 1 ]; then
@@ -43,24 +44,28 @@ out="$bin/packages.txt"
   echo '```'
 } >> bench/report.md
 echo "appended capability benchmarks to bench/report.md"
+fi
 
 # File sharing (issue 12): add against sha256 and the disk, get against a
 # perf stream between the same two loopback nodes, 4 providers against 1.
-# Each in its own process, so that RSS growth starts from its own baseline.
+# Each benchmark in its own process (-count runs it again in the same one,
+# after its own GC), so that RSS growth starts from its own baseline.
+# PLEXUS_BENCH_FILES_BYTES=64MiB tries it fast; PLEXUS_BENCH_FILES_RUNS
+# runs (median, min and max in the report); PLEXUS_BENCH_FILES_ONLY=1 runs
+# only this part, against the report.json already in bench/.
 if [ "${PLEXUS_BENCH_QUICK:-}" = 1 ]; then
-  files_bytes=${PLEXUS_BENCH_FILES_BYTES:-64MiB}
+  files_bytes=${PLEXUS_BENCH_FILES_BYTES:-64MiB}; files_runs=${PLEXUS_BENCH_FILES_RUNS:-1}
 else
-  files_bytes=${PLEXUS_BENCH_FILES_BYTES:-1GiB}
+  files_bytes=${PLEXUS_BENCH_FILES_BYTES:-1GiB}; files_runs=${PLEXUS_BENCH_FILES_RUNS:-3}
 fi
 files_out="$bin/files.txt"
 {
   for b in FilesAdd FilesGet FilesProviders; do
-    PLEXUS_BENCH_FILES_BYTES=$files_bytes go test -run '^$' -bench "^Benchmark$b\$" -benchtime 1x -timeout 20m ./files
+    PLEXUS_BENCH_FILES_BYTES=$files_bytes go test -run '^$' -bench "^Benchmark$b\$" -benchtime 1x -count "$files_runs" -timeout 30m ./files
   done
 } > "$files_out" 2>&1 || { cat "$files_out"; exit 1; }
 {
-  echo
-  echo "## File sharing (go test -bench Files ./files, $files_bytes)"
+  "$bin/benchreport" -out bench -files "$files_out" -files-bytes "$files_bytes"
   echo
   echo "add: a file read from disk, imported (256 KiB chunks, raw leaves) into the flatfs block store with the"
   echo "commit sync policy, against sha256 of the same bytes (the floor: add hashes every byte once) and the"
@@ -74,7 +79,7 @@ files_out="$bin/files.txt"
   grep -E '^(Benchmark|    bench_test|goos|cpu|ok)' "$files_out"
   echo '```'
 } >> bench/report.md
-echo "appended file sharing benchmarks to bench/report.md"
+echo "appended file sharing benchmarks to bench/report.md and report.json"
 if [ -f bench/natlab.md ]; then
   {
     echo

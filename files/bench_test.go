@@ -20,9 +20,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +57,20 @@ func source(seed byte, n int64) io.Reader {
 }
 
 func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
+
+// cpuTime is the CPU time (user + system) this process has used: both
+// nodes of a benchmark run in it, so it is the whole transfer's cost, which
+// holds even when other processes take the cores (wall time does not).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuPerGiB is CPU seconds per GiB moved.
+func cpuPerGiB(d time.Duration, n int64) float64 { return d.Seconds() / (float64(n) / (1 << 30)) }
 
 // rssPeak samples VmRSS every 10 ms until stop, returning the growth of
 // its peak over the RSS at start (after a GC).
@@ -211,17 +227,45 @@ func addAndProvide(b *testing.B, nd *node.Node, seed byte, n int64) files.Added 
 	}
 }
 
-func fetchMeasured(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, files.Fetched) {
+// fetchMeasuredCPU fetches c on nd: MB/s, peak RSS growth in MiB, CPU
+// seconds per GiB (both nodes are in this process) and the result.
+func fetchMeasuredCPU(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, float64, files.Fetched) {
 	b.Helper()
 	rss := startRSS()
+	if p := os.Getenv("PLEXUS_BENCH_FILES_CPUPROFILE"); p != "" {
+		// a profile of the fetch alone (go test -cpuprofile covers the add too)
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	got, err := nd.Files().Fetch(context.Background(), c, nil)
 	d := time.Since(start)
+	cpu := cpuTime() - cpu0
 	growth := rss.stop()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return mbps(n, d), growth, got
+	return mbps(n, d), growth, cpuPerGiB(cpu, n), got
+}
+
+// sha256Speed hashes n bytes in 256 KiB blocks in memory (what a get
+// verifies): the floor of a get on one core, for context.
+func sha256Speed(n int64) float64 {
+	buf := make([]byte, files.ChunkSize)
+	io.ReadFull(source(9, int64(len(buf))), buf)
+	start := time.Now()
+	for done := int64(0); done < n; done += int64(len(buf)) {
+		sha256.Sum256(buf)
+	}
+	return mbps(n, time.Since(start))
 }
 
 // BenchmarkFilesGet: get of a file between two nodes on loopback against
@@ -231,17 +275,24 @@ func BenchmarkFilesGet(b *testing.B) {
 	nodes := startFileNodes(b, 2)
 	added := addAndProvide(b, nodes[0], 2, n)
 	for range b.N {
+		cpu0 := cpuTime()
 		res, err := nodes[1].Perf(context.Background(), peer.AddrInfo{ID: nodes[0].ID()}, 0, uint64(n), "", nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		perfCPU := cpuPerGiB(cpuTime()-cpu0, n)
 		perf := mbps(n, res.DownloadDuration)
-		get, growth, got := fetchMeasured(b, nodes[1], added.CID, n)
-		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; RSS +%.1f MiB (both nodes, one process)",
-			n, got.Blocks, got.Peers, get, perf, get/perf, growth)
+		sha := sha256Speed(n)
+		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
+		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); sha256 %.0f MB/s; RSS +%.1f MiB (both nodes, one process)",
+			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, sha, growth)
+		b.ReportMetric(sha, "sha256_MB/s")
 		b.ReportMetric(get, "get_MB/s")
 		b.ReportMetric(perf, "perf_MB/s")
 		b.ReportMetric(get/perf, "get/perf")
+		b.ReportMetric(getCPU, "get_cpu_s/GiB")
+		b.ReportMetric(perfCPU, "perf_cpu_s/GiB")
+		b.ReportMetric(perfCPU/getCPU, "perf_cpu/get_cpu")
 		b.ReportMetric(growth, "rss_growth_MiB")
 		// forget the fetched copy for the next round
 		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
@@ -258,16 +309,18 @@ func BenchmarkFilesProviders(b *testing.B) {
 	added := addAndProvide(b, nodes[0], 3, n)
 	getter := nodes[4]
 	for range b.N {
-		one, growth1, got1 := fetchMeasured(b, getter, added.CID, n)
+		one, growth1, cpu1, got1 := fetchMeasuredCPU(b, getter, added.CID, n)
 		if _, err := getter.Files().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		for i := 1; i < 4; i++ {
 			addAndProvide(b, nodes[i], 3, n)
 		}
-		four, growth4, got4 := fetchMeasured(b, getter, added.CID, n)
-		b.Logf("get %d bytes: 1 provider %.0f MB/s (%d peer), 4 providers %.0f MB/s (%d peers); ratio %.2f; RSS +%.1f / +%.1f MiB",
-			n, one, got1.Peers, four, got4.Peers, four/one, growth1, growth4)
+		four, growth4, cpu4, got4 := fetchMeasuredCPU(b, getter, added.CID, n)
+		b.Logf("get %d bytes: 1 provider %.0f MB/s (%d peer, %d blocks), 4 providers %.0f MB/s (%d peers, %d blocks); ratio %.2f; CPU s/GiB %.2f / %.2f; RSS +%.1f / +%.1f MiB",
+			n, one, got1.Peers, got1.Blocks, four, got4.Peers, got4.Blocks, four/one, cpu1, cpu4, growth1, growth4)
+		b.ReportMetric(cpu1, "get1_cpu_s/GiB")
+		b.ReportMetric(cpu4, "get4_cpu_s/GiB")
 		b.ReportMetric(one, "get1_MB/s")
 		b.ReportMetric(four, "get4_MB/s")
 		b.ReportMetric(four/one, "get4/get1")

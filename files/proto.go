@@ -297,7 +297,7 @@ const readAhead = 8
 type section struct {
 	c    cid.Cid
 	data []byte
-	buf  *[]byte // from sectionBufs, or nil
+	buf  *[]byte // from alignedBufs, or nil
 	err  error
 }
 
@@ -316,7 +316,7 @@ func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, po
 		case out <- section{c: c, data: data, buf: buf, err: err}:
 		case <-stop:
 			if buf != nil {
-				sectionBufs.Put(buf)
+				alignedBufs.Put(buf)
 			}
 			return
 		}
@@ -415,6 +415,20 @@ func (s *Service) writeDAG(ctx context.Context, w io.Writer, root cid.Cid, recur
 			continue
 		}
 		seen[c.KeyString()] = struct{}{}
+		if d, ok := s.bs.(*directBlockstore); ok && c.Type() == cid.Raw {
+			data, buf, ok, err := d.readRaw(c)
+			if err != nil {
+				return err
+			}
+			if ok {
+				err := writeSectionData(w, c, data)
+				alignedBufs.Put(buf)
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		b, err := s.bs.Get(ctx, c)
 		if ipld.IsNotFound(err) {
 			continue
@@ -483,15 +497,19 @@ func cborHead(h []byte, major byte, n uint64) []byte {
 }
 
 func writeSection(w io.Writer, b blocks.Block) error {
-	c := b.Cid().Bytes()
+	return writeSectionData(w, b.Cid(), b.RawData())
+}
+
+func writeSectionData(w io.Writer, id cid.Cid, data []byte) error {
+	c := id.Bytes()
 	var buf [binary.MaxVarintLen64]byte
-	if _, err := w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c)+len(b.RawData())))]); err != nil {
+	if _, err := w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(c)+len(data)))]); err != nil {
 		return err
 	}
 	if _, err := w.Write(c); err != nil {
 		return err
 	}
-	_, err := w.Write(b.RawData())
+	_, err := w.Write(data)
 	return err
 }
 
@@ -507,16 +525,6 @@ func skipCARHeader(r *bufio.Reader) error {
 	return err
 }
 
-// sectionBufSize is the size of the recycled section buffers: a chunk of
-// the importer's size with its CID.
-const sectionBufSize = ChunkSize + maxCIDLen + binary.MaxVarintLen64
-
-// sectionBufs recycles the buffers of sections once their block is stored
-// (a flatfs store copies the bytes to a file): without it every 256 KiB
-// block is a fresh allocation, and the garbage collector and the page
-// faults of fresh memory cost as much CPU as hashing the block.
-var sectionBufs = sync.Pool{New: func() any { b := make([]byte, sectionBufSize); return &b }}
-
 // readSection reads one CAR section; io.EOF at a clean end.
 func readSection(r *bufio.Reader) (cid.Cid, []byte, error) {
 	c, data, _, err := readSectionBuf(r, false)
@@ -524,7 +532,7 @@ func readSection(r *bufio.Reader) (cid.Cid, []byte, error) {
 }
 
 // readSectionBuf is readSection, with the section's buffer taken from
-// sectionBufs when pooled (buf is then the buffer to give back, nil when
+// alignedBufs when pooled (buf is then the buffer to give back, nil when
 // the section did not fit one).
 func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, error) {
 	n, err := binary.ReadUvarint(r)
@@ -539,18 +547,32 @@ func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, err
 	}
 	var pb *[]byte
 	var buf []byte
-	if pooled && n <= sectionBufSize {
-		pb = sectionBufs.Get().(*[]byte)
-		buf = (*pb)[:n]
-	} else {
-		buf = make([]byte, n)
-	}
 	fail := func(err error) (cid.Cid, []byte, *[]byte, error) {
 		if pb != nil {
-			sectionBufs.Put(pb)
+			alignedBufs.Put(pb)
 		}
 		return cid.Undef, nil, nil, err
 	}
+	if pooled {
+		// the CID first, then the data into an aligned buffer (written to
+		// disk with O_DIRECT as it is)
+		l, c, err := cid.CidFromReader(io.LimitReader(r, int64(min(n, maxCIDLen))))
+		if err != nil {
+			return fail(fmt.Errorf("CAR section: %w", err))
+		}
+		size := n - uint64(l)
+		if size <= alignedBufSize {
+			pb = alignedBufs.Get().(*[]byte)
+			buf = (*pb)[:size]
+		} else {
+			buf = make([]byte, size)
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return fail(err)
+		}
+		return c, buf, pb, nil
+	}
+	buf = make([]byte, n)
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return fail(err)
 	}

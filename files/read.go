@@ -81,15 +81,13 @@ func (s *Service) Ls(ctx context.Context, c cid.Cid) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("files: ls %s: %w", c, err)
 	}
+	// a sharded (HAMT) directory: its shard nodes, not its entries' DAGs
+	if err := s.fetchShards(ctx, c, nd); err != nil {
+		return nil, fmt.Errorf("files: ls %s: %w", c, err)
+	}
 	links, err := dir.Links(ctx)
 	if err != nil {
-		// a sharded directory whose shards are not local yet
-		if _, ferr := s.Fetch(ctx, c, nil); ferr != nil {
-			return nil, ferr
-		}
-		if links, err = dir.Links(ctx); err != nil {
-			return nil, fmt.Errorf("files: ls %s: %w", c, err)
-		}
+		return nil, fmt.Errorf("files: ls %s: %w", c, err)
 	}
 	// the entries' root blocks that are missing, in one fetch from the
 	// directory's providers (entries are not announced on their own)
@@ -117,6 +115,63 @@ func (s *Service) Ls(ctx context.Context, c cid.Cid) ([]Entry, error) {
 		out = append(out, s.entry(ctx, l.Name, child))
 	}
 	return out, nil
+}
+
+// maxShardDepth bounds the levels of a HAMT directory walked (a fanout of
+// 256 needs 4 for 2^32 entries; a hostile DAG could nest deeper).
+const maxShardDepth = 16
+
+// fetchShards makes the HAMT shard nodes under the directory node nd
+// local, level by level, asking the providers of root; the entries (files
+// and subdirectories) are not fetched. A basic directory needs nothing.
+func (s *Service) fetchShards(ctx context.Context, root cid.Cid, nd ipld.Node) error {
+	level := []ipld.Node{nd}
+	for depth := 0; len(level) > 0; depth++ {
+		if depth == maxShardDepth {
+			return fmt.Errorf("HAMT directory %s nests deeper than %d levels", root, maxShardDepth)
+		}
+		var shards, missing []cid.Cid
+		for _, n := range level {
+			pn, ok := n.(*merkledag.ProtoNode)
+			if !ok {
+				continue
+			}
+			fs, err := ft.FSNodeFromBytes(pn.Data())
+			if err != nil || fs.Type() != ft.THAMTShard || fs.Fanout() < 2 {
+				continue
+			}
+			// links to shards are named by their index alone, in hex
+			// padded to the fanout's width; entries add their name to it
+			pad := len(fmt.Sprintf("%X", fs.Fanout()-1))
+			for _, l := range pn.Links() {
+				if len(l.Name) != pad {
+					continue
+				}
+				shards = append(shards, l.Cid)
+				ok, err := s.hasBlock(ctx, l.Cid)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					missing = append(missing, l.Cid)
+				}
+			}
+		}
+		if len(missing) > 0 {
+			if err := s.fetchBlocksUnder(ctx, root, missing); err != nil {
+				return err
+			}
+		}
+		level = level[:0]
+		for _, c := range shards {
+			n, err := s.dag.Get(ctx, c)
+			if err != nil {
+				return err
+			}
+			level = append(level, n)
+		}
+	}
+	return nil
 }
 
 func (s *Service) entry(_ context.Context, name string, nd ipld.Node) Entry {

@@ -25,7 +25,10 @@ import (
 // writes blocks without fsync and flushes the whole block filesystem once
 // (syncfs) before an add, fetch or pin is reported complete or a pin is
 // recorded: what the node reports is durable, and a fetch interrupted by a
-// crash re-verifies the blocks it finds on resume (fetch markers).
+// crash re-verifies the blocks it finds on resume (fetch markers). Under
+// SyncCommit and SyncNone full-size blocks bypass flatfs's Put and the page
+// cache (directBlockstore, same files); SyncBlock keeps flatfs's per-block
+// fsync.
 type store struct {
 	dir    string
 	policy string
@@ -51,6 +54,9 @@ func openStore(dir, policy string, ds datastore.Batching) (*store, error) {
 		st.fs, st.ds = fs, fs
 	}
 	st.bs = blockstore.NewBlockstore(st.ds, blockstore.NoPrefix())
+	if st.fs != nil && policy != SyncBlock {
+		st.bs = newDirectBlockstore(st.bs, st.dir)
+	}
 	return st, nil
 }
 

@@ -23,7 +23,7 @@ const (
 type arrival struct {
 	b   blocks.Block
 	p   peer.ID
-	buf *[]byte // b's buffer, given back to sectionBufs once b is stored
+	buf *[]byte // b's buffer, given back to alignedBufs once b is stored
 }
 
 // writer stores blocks with parallel workers; after is called for each
@@ -63,7 +63,7 @@ func (w *writer) work() {
 			w.after(a)
 		}
 		if a.buf != nil {
-			sectionBufs.Put(a.buf)
+			alignedBufs.Put(a.buf)
 		}
 	}
 }

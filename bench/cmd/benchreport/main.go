@@ -38,7 +38,12 @@ func run() error {
 	sections := flag.String("sections", strings.Join(bench.Sections, ","), "comma-separated sections to run")
 	child := flag.String("section", "", "run one section and print its JSON on stdout (used by the parent)")
 	timeout := flag.Duration("section-timeout", 8*time.Minute, "time limit of one section")
+	filesOut := flag.String("files", "", "add the file sharing figures parsed from this go test -bench output to <out>/report.json and print their markdown section (used by bench/run.sh)")
+	filesBytes := flag.String("files-bytes", "1GiB", "with -files: the file size the benchmarks ran with")
 	flag.Parse()
+	if *filesOut != "" {
+		return addFiles(*out, *filesOut, *filesBytes)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -126,4 +131,41 @@ func runChild(ctx context.Context, exe, section string, timeout time.Duration) (
 		return r, fmt.Errorf("section %s: decode child output: %w", section, err)
 	}
 	return r, nil
+}
+
+// addFiles parses the file sharing benchmarks' output into report.json
+// (section files, and its goals) and prints the section's markdown.
+func addFiles(dir, outFile, size string) error {
+	n, err := bench.ParseSize(size)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(outFile)
+	if err != nil {
+		return err
+	}
+	f, err := bench.ParseFiles(raw, n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", outFile, err)
+	}
+	p := filepath.Join(dir, "report.json")
+	js, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var r bench.Report
+	if err := json.Unmarshal(js, &r); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	r.Files = f
+	r.Finish()
+	js, err = json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p, append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(r.FilesMarkdown())
+	return nil
 }
