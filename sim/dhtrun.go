@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -89,8 +90,9 @@ func quantile[T any](sorted []T, q float64) T {
 	if len(sorted) == 0 {
 		return zero
 	}
-	i := int(q * float64(len(sorted)-1))
-	return sorted[i]
+	// Nearest rank: the smallest value with at least q of them at or below.
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 // Phase is the measurements of one state of the network.

@@ -19,6 +19,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,8 +156,10 @@ func (n *Net) AddHost(sk crypto.PrivKey) (*Host, error) {
 	n.seq++
 	seq := n.seq
 	n.mu.Unlock()
-	// The IPv6 discard prefix: nothing outside the mocknet is dialled.
-	addr := ma.StringCast(fmt.Sprintf("/ip6/100::%x:%x/tcp/4242", seq>>16, seq&0xffff))
+	// Each host in its own /64 (gossipsub scores peers sharing a /64 as one
+	// IP, P6), under 0100::/8, which is reserved and never routed: nothing
+	// outside the mocknet is dialled.
+	addr := ma.StringCast(fmt.Sprintf("/ip6/100:0:%x:%x::1/tcp/4242", seq>>16, seq&0xffff))
 	mh, err := n.mn.AddPeer(sk, addr)
 	if err != nil {
 		return nil, fmt.Errorf("sim: add host: %w", err)
@@ -230,7 +233,7 @@ func (n *Net) link(ctx context.Context, a, b peer.ID) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("sim: link: %w", err)
 	}
-	l.SetOptions(mocknet.LinkOptions{Latency: lat})
+	_ = l
 	n.linksMade.Add(1)
 	return lat, nil
 }
@@ -292,8 +295,18 @@ func (h *Host) Connect(ctx context.Context, pi peer.AddrInfo) error {
 		return fmt.Errorf("sim: dial to self")
 	}
 	if h.Network().Connectedness(pi.ID) != network.Connected {
-		if _, err := h.net.link(ctx, h.ID(), pi.ID); err != nil {
+		lat, err := h.net.link(ctx, h.ID(), pi.ID)
+		if err != nil {
 			return err
+		}
+		// A new connection costs two round trips (TCP, then TLS 1.3 with
+		// the muxer negotiated in its handshake).
+		t := time.NewTimer(4 * lat)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
 		}
 	}
 	return h.Host.Connect(ctx, pi)
@@ -324,13 +337,32 @@ func (h *Host) SetStreamHandlerMatch(pid protocol.ID, m func(protocol.ID) bool, 
 }
 
 func (h *Host) wrap(s network.Stream) network.Stream {
-	return &stream{Stream: s, h: h}
+	lat, _ := h.net.latency(h.ID(), s.Conn().RemotePeer())
+	return &stream{Stream: s, h: h, lat: lat}
 }
 
-// stream counts bytes and applies loss to writes.
+// stream delays each write by the link's latency (plus a retransmission
+// timeout when lost) without holding up the writer: writes queue with their
+// arrival time and one goroutine per stream, running while the queue is not
+// empty, hands them to the mocknet stream in order when they are due.
+// (mocknet's own link latency makes each write of 256 bytes or more wait
+// for the previous one to arrive, one write per latency on a stream, which
+// starves pubsub.) Close and CloseWrite take effect after the queued writes.
 type stream struct {
 	network.Stream
-	h *Host
+	h   *Host
+	lat time.Duration
+
+	mu      sync.Mutex
+	queue   []pending
+	running bool
+	err     error // of the last write or close; returned by later writes
+}
+
+type pending struct {
+	b     []byte
+	at    time.Time
+	close int // 0: data; 1: CloseWrite; 2: Close
 }
 
 func (s *stream) Read(b []byte) (int, error) {
@@ -341,19 +373,91 @@ func (s *stream) Read(b []byte) (int, error) {
 	return n, err
 }
 
+func (s *stream) enqueue(p pending) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.queue = append(s.queue, p)
+	if !s.running {
+		s.running = true
+		go s.flush()
+	}
+	return nil
+}
+
 func (s *stream) Write(b []byte) (int, error) {
+	delay := s.lat
 	if s.h.net.lost() {
-		rto := s.h.net.cfg.RTO
-		if lat, ok := s.h.net.latency(s.h.ID(), s.Conn().RemotePeer()); ok && 2*lat > rto {
-			rto = 2 * lat
+		delay += max(s.h.net.cfg.RTO, 2*s.lat)
+	}
+	at := time.Now().Add(delay)
+	s.mu.Lock()
+	if n := len(s.queue); n > 0 && s.queue[n-1].at.After(at) {
+		at = s.queue[n-1].at // in order, as on one TCP connection
+	}
+	s.mu.Unlock()
+	if err := s.enqueue(pending{b: bytes.Clone(b), at: at}); err != nil {
+		return 0, err
+	}
+	s.h.sent[classOf(s.Protocol())].Add(int64(len(b)))
+	return len(b), nil
+}
+
+func (s *stream) CloseWrite() error {
+	return s.enqueue(pending{at: time.Now().Add(s.lat), close: 1})
+}
+
+func (s *stream) Close() error {
+	if err := s.enqueue(pending{at: time.Now().Add(s.lat), close: 2}); err != nil {
+		return s.Stream.Close()
+	}
+	return nil
+}
+
+func (s *stream) Reset() error {
+	s.mu.Lock()
+	s.queue = nil
+	s.err = network.ErrReset
+	s.mu.Unlock()
+	return s.Stream.Reset()
+}
+
+// flush delivers the queue in order, each write when it is due.
+func (s *stream) flush() {
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 || s.err != nil {
+			s.queue = nil
+			s.running = false
+			s.mu.Unlock()
+			return
 		}
-		time.Sleep(rto)
+		p := s.queue[0]
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		if d := time.Until(p.at); d > 0 {
+			time.Sleep(d)
+		}
+		var err error
+		switch p.close {
+		case 0:
+			_, err = s.Stream.Write(p.b)
+		case 1:
+			err = s.Stream.CloseWrite()
+		case 2:
+			err = s.Stream.Close()
+			if err == nil {
+				err = network.ErrReset
+			}
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+		}
 	}
-	n, err := s.Stream.Write(b)
-	if n > 0 {
-		s.h.sent[classOf(s.Protocol())].Add(int64(n))
-	}
-	return n, err
 }
 
 // latency returns the latency of the link between a and b.

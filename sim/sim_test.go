@@ -18,3 +18,19 @@ func TestDHTSmoke(t *testing.T) {
 		t.Logf("%+v", ph)
 	}
 }
+
+func TestGossipSmoke(t *testing.T) {
+	for _, kind := range []string{"", BadDrop, BadSpam} {
+		o := GossipOptions{Nodes: 150, Degree: 8, Messages: 10, Interval: 200 * time.Millisecond, Warmup: 3 * time.Second,
+			Drain: 10 * time.Second, BadKind: kind, SpamRate: 5, Size: 256,
+			Net: Config{Latency: Latency{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond}}, Seed: 2, Logf: t.Logf}
+		if kind != "" {
+			o.Bad = 0.1
+		}
+		res, err := RunGossip(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%+v", res)
+	}
+}
