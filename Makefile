@@ -4,7 +4,7 @@ PROFILE   ?= local
 ARGS      ?=
 BIN       := bin/plexus
 
-.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack
+.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack scale
 
 all: build
 
@@ -62,6 +62,13 @@ fuzz:
 ## real daemons on loopback); writes bench/attack.md. ATTACK_ARGS="-only 1,2 -quick".
 attack: build
 	$(GO) run ./attack/cmd/attack -bin $(BIN) -out bench/attack.md $(ATTACK_ARGS)
+
+## scale: the network at scale, by simulation (issue 18): Kademlia on 1,000
+## and 10,000 in-process nodes, gossipsub on 1,000 (package sim); writes
+## bench/scale.md. About 20-40 minutes on a shared 2-core machine.
+## SCALE_ARGS="-sizes 1000 -gossip 1000" for the smaller half.
+scale:
+	$(GO) run ./sim/cmd/scale -out bench/scale.md $(SCALE_ARGS)
 
 clean:
 	rm -rf bin
