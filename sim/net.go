@@ -5,17 +5,25 @@
 //
 // mocknet needs an explicit link between two hosts before they can connect
 // (about 870 B each, so linking every pair of 10,000 hosts would take about
-// 43 GB). Here each host is wrapped (Host) so that a dial creates the link on
-// demand, with its own latency, and streams opened or accepted through the
-// wrapper count their bytes and suffer loss.
+// 43 GB). Here each host is wrapped (Host) so that a dial creates the link
+// on demand and draws its latency; the services are given the wrapper.
+//
+// Latency: the wrapper's streams (those the services open with NewStream or
+// accept through SetStreamHandler; identify's are not wrapped) queue each
+// write with its arrival time, now plus the link's one-way latency, and
+// deliver it then, in order, without holding up the writer. mocknet's own
+// link latency is not used: it lets a stream carry one write of 256 bytes
+// or more per latency, which starves pubsub. A new connection costs two
+// round trips (TCP, then TLS 1.3 with the muxer in its handshake).
 //
 // Loss: libp2p runs over reliable transports (TCP, QUIC), so a lost packet
-// is not a lost message but a retransmission: each write on a stream is,
-// with probability Loss, held back by a retransmission timeout
-// (max(RTO, 2×the link's latency)) before it is sent, which also delays the
-// writes queued behind it on that stream (head-of-line blocking, as on TCP).
+// is not a lost message but a retransmission: each write is, with
+// probability Loss, delivered a retransmission timeout later
+// (max(RTO, 2×the link's latency)), and the writes behind it on the stream
+// wait for it (head-of-line blocking, as on TCP).
+//
 // A dial to a host that has left fails after DeadDial, as a dial to an
-// unreachable address times out.
+// unreachable address times out. Bandwidth is not limited.
 package sim
 
 import (

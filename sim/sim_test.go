@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { testnet.VerifyNoLeaks(m) }
 // detector, which makes every host several times slower.
 func smokeNodes() int {
 	if raceEnabled {
-		return 60
+		return 40
 	}
 	return 150
 }
