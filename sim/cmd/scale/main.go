@@ -79,11 +79,22 @@ func main() {
 	}
 	var results []childResult
 	var runs []string
-	for _, n := range splitInts(f.sizes) {
+	// Smallest first, each DHT size with the gossip runs of that size, so
+	// that a run cut short still leaves the smaller sizes in the report
+	// (it is rewritten after each run).
+	dsizes, gsizes := splitInts(f.sizes), splitInts(f.gossipSizes)
+	for _, n := range dsizes {
 		runs = append(runs, fmt.Sprintf("dht:%d", n))
+		for _, g := range gsizes {
+			if g <= n && (n == dsizes[0] || g > dsizes[0]) {
+				runs = append(runs, gossipRuns(g)...)
+			}
+		}
 	}
-	for _, n := range splitInts(f.gossipSizes) {
-		runs = append(runs, fmt.Sprintf("gossip:%d:", n), fmt.Sprintf("gossip:%d:%s", n, sim.BadDrop), fmt.Sprintf("gossip:%d:%s", n, sim.BadSpam))
+	for _, g := range gsizes {
+		if len(dsizes) == 0 || g > dsizes[len(dsizes)-1] {
+			runs = append(runs, gossipRuns(g)...)
+		}
 	}
 	start := time.Now()
 	for _, r := range runs {
@@ -98,6 +109,10 @@ func main() {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "scale: wrote %s in %s\n", f.out, time.Since(start).Round(time.Second))
+}
+
+func gossipRuns(n int) []string {
+	return []string{fmt.Sprintf("gossip:%d:", n), fmt.Sprintf("gossip:%d:%s", n, sim.BadDrop), fmt.Sprintf("gossip:%d:%s", n, sim.BadSpam)}
 }
 
 func fail(err error) {
