@@ -68,7 +68,12 @@ func main() {
 	flag.DurationVar(&f.timeout, "timeout", 20*time.Minute, "bound of each run")
 	flag.StringVar(&f.run, "run", "", "internal: run one simulation and print its JSON")
 	flag.Uint64Var(&f.seed, "seed", 1, "random seed")
+	printNotes := flag.Bool("notes", false, "print the report's notes and exit")
 	flag.Parse()
+	if *printNotes {
+		fmt.Print(notes)
+		return
+	}
 	lat, err := sim.ParseLatency(f.latency)
 	if err != nil {
 		fail(err)
