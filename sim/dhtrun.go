@@ -114,6 +114,7 @@ type DHTResult struct {
 	Phases []Phase
 	Links  int64
 	Joined int
+	Joins  int // joins attempted during churn
 	Left   int
 	Wall   time.Duration
 }
@@ -295,6 +296,7 @@ func (d *dhtRun) churn(ctx context.Context) {
 			go func() { _ = nd.Close(d.net) }()
 		}
 		d.res.Left += len(out)
+		d.res.Joins += per
 		for range per {
 			joinWG.Add(1)
 			go func() {
@@ -316,9 +318,9 @@ func (d *dhtRun) churn(ctx context.Context) {
 }
 
 // join adds a node the way a new node joins: it connects to a random live
-// node, which its DHT adds to its table, and looks itself up (kad-dht's
-// bootstrap lookup), which fills its table with the peers near it and
-// makes it known to them.
+// node, which its DHT adds to its table (waiting at most 10s for that), and
+// looks itself up (kad-dht's bootstrap lookup), which fills its table with
+// the peers near it and makes it known to them.
 func (d *dhtRun) join(ctx context.Context) bool {
 	nd, err := NewDHTNode(d.net, false)
 	if err != nil {
@@ -331,8 +333,10 @@ func (d *dhtRun) join(ctx context.Context) bool {
 		_ = nd.Close(d.net)
 		return false
 	}
-	for i := 0; i < 100 && nd.Routing.Size() == 0; i++ {
-		time.Sleep(20 * time.Millisecond)
+	// The DHT takes the bootstrap peer into its table once identify has
+	// shown it speaks the protocol.
+	for i := 0; i < 200 && nd.Routing.Size() == 0 && jctx.Err() == nil; i++ {
+		time.Sleep(50 * time.Millisecond)
 	}
 	if _, err := nd.Routing.Closest(jctx, string(nd.H.ID())); err != nil {
 		_ = nd.Close(d.net)

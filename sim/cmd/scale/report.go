@@ -73,6 +73,12 @@ func report(f flags, lat sim.Latency, rs []childResult, wall time.Duration) stri
 			}
 		}
 		w("\n")
+		for _, r := range dhts {
+			if r.DHT.Joins > 0 {
+				w("Churn at %d nodes: %d nodes left in all, %d of %d joins completed.\n", r.DHT.Nodes, r.DHT.Left, r.DHT.Joined, r.DHT.Joins)
+			}
+		}
+		w("\n")
 		if len(dhts) >= 2 {
 			a, z := dhts[0], dhts[len(dhts)-1]
 			if len(a.DHT.Phases) > 0 && len(z.DHT.Phases) > 0 {
