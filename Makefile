@@ -4,7 +4,7 @@ PROFILE   ?= local
 ARGS      ?=
 BIN       := bin/plexus
 
-.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack natlab-relay natlab-birthday
+.PHONY: all build run test test-short vet bench deps clean interop interop-matrix fuzz attack natlab-relay natlab-birthday scale
 
 all: build
 
@@ -75,6 +75,13 @@ attack: build
 ## but TestRelayLimitPubSub.
 natlab-relay: deps
 	PLEXUS_NATLAB_SLOW=1 $(GO) test -count=1 -timeout 15m -run 'TestStaticRelayOnly|TestFullConePublic|TestRelayLimitPubSub|TestHolePunchDialsOnlyUsableAddrs' -v ./natlab
+
+## scale: the network at scale, by simulation (issue 18): Kademlia on 1,000
+## and 10,000 in-process nodes, gossipsub on 1,000 (package sim); writes
+## bench/scale.md. About 20-40 minutes on a shared 2-core machine.
+## SCALE_ARGS="-sizes 1000 -gossip 1000" for the smaller half.
+scale:
+	$(GO) run ./sim/cmd/scale -out bench/scale.md $(SCALE_ARGS)
 
 clean:
 	rm -rf bin

@@ -27,6 +27,7 @@ func MarkRelayedOnly(s *Service, p peer.ID) {
 	s.relayedAt[p] = time.Now()
 	s.mu.Unlock()
 }
+
 // Birthday punching internals.
 var (
 	BirthdayRoles = birthdayRoles
