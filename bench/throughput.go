@@ -339,18 +339,10 @@ func MeasurePaired(ctx context.Context, ts []Transferer, pairs []Pair, bytes uin
 
 // measureSet builds the transferers, measures them and closes them.
 func measureSet(ctx context.Context, build []func() (Transferer, error), bytes uint64, rounds int) ([]Throughput, error) {
-	var ts []Transferer
-	defer func() {
-		for _, t := range ts {
-			_ = t.Close()
-		}
-	}()
-	for _, b := range build {
-		t, err := b()
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
+	ts, err := buildAll(build)
+	defer closeAll(ts)
+	if err != nil {
+		return nil, err
 	}
 	return MeasureThroughput(ctx, ts, bytes, rounds)
 }
@@ -358,20 +350,32 @@ func measureSet(ctx context.Context, build []func() (Transferer, error), bytes u
 // measurePairedSet builds the transferers, measures them in pairs (with the
 // TLS encryption microbenchmark) and closes them.
 func measurePairedSet(ctx context.Context, build []func() (Transferer, error), pairs []Pair, bytes uint64, rounds int) (PairedResult, error) {
+	ts, err := buildAll(build)
+	defer closeAll(ts)
+	if err != nil {
+		return PairedResult{}, err
+	}
+	return MeasurePaired(ctx, ts, pairs, bytes, rounds, true)
+}
+
+// buildAll builds the transferers in order; on error it returns those built
+// so far, for closeAll.
+func buildAll(build []func() (Transferer, error)) ([]Transferer, error) {
 	var ts []Transferer
-	defer func() {
-		for _, t := range ts {
-			_ = t.Close()
-		}
-	}()
 	for _, b := range build {
 		t, err := b()
 		if err != nil {
-			return PairedResult{}, err
+			return ts, err
 		}
 		ts = append(ts, t)
 	}
-	return MeasurePaired(ctx, ts, pairs, bytes, rounds, true)
+	return ts, nil
+}
+
+func closeAll(ts []Transferer) {
+	for _, t := range ts {
+		_ = t.Close()
+	}
 }
 
 // baselineOf names the baseline a stack is compared with.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,14 +30,7 @@ func TestBirthdayFigures(t *testing.T) {
 	if out == "" {
 		t.Skip("set PLEXUS_NATLAB_BIRTHDAY_FIGURES=<file> to measure birthday hole punching against DCUtR")
 	}
-	attempts := 10
-	if v := os.Getenv("PLEXUS_NATLAB_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("PLEXUS_NATLAB_ATTEMPTS=%q is not a positive number", v)
-		}
-		attempts = n
-	}
+	attempts := attemptsFromEnv(t, 10)
 	const window = 10 * time.Second
 	type row struct {
 		latency          time.Duration

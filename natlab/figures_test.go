@@ -24,14 +24,7 @@ func TestNATLabFigures(t *testing.T) {
 	if out == "" {
 		t.Skip("set PLEXUS_NATLAB_FIGURES=<file> to measure the lab's hole punching figures")
 	}
-	attempts := 20
-	if v := os.Getenv("PLEXUS_NATLAB_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("PLEXUS_NATLAB_ATTEMPTS=%q is not a positive number", v)
-		}
-		attempts = n
-	}
+	attempts := attemptsFromEnv(t, 20)
 	combos := []struct {
 		listener, dialer NATMode
 		parallel         int // dialers at once; failing attempts last three DCUtR rounds
@@ -224,4 +217,19 @@ func hostDesc() string {
 		u.release = strings.TrimSpace(string(r))
 	}
 	return fmt.Sprintf("Linux %s, %s", u.release, cpu)
+}
+
+// attemptsFromEnv is PLEXUS_NATLAB_ATTEMPTS, the attempts per cell of a
+// figures run, or def when unset.
+func attemptsFromEnv(t *testing.T, def int) int {
+	t.Helper()
+	v := os.Getenv("PLEXUS_NATLAB_ATTEMPTS")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("PLEXUS_NATLAB_ATTEMPTS=%q is not a positive number", v)
+	}
+	return n
 }
