@@ -47,6 +47,11 @@ func gossipVariants() []gossipVariant {
 			p.IDontWantMessageThreshold = 0
 		})},
 		{name: "D3-Dlo2-Dhi4", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 3, 2, 4, 0, 2 })},
+		{name: "D6-Dlo5-Dhi7", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 6, 5, 7, 2, 4 })},
+		{name: "D5-Dlo4-Dhi6-idontwant-all", tune: from019(func(p *ps.GossipSubParams) {
+			p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 5, 4, 6, 1, 3
+			p.IDontWantMessageThreshold = 0
+		})},
 		{name: "Dlazy3-gossip0.1", tune: from019(func(p *ps.GossipSubParams) { p.Dlazy, p.GossipFactor = 3, 0.1 })},
 	}
 }
