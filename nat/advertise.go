@@ -128,12 +128,14 @@ func (s *Service) ownNets() []*net.IPNet {
 	if err != nil {
 		return s.nets
 	}
-	s.nets = s.nets[:0]
+	// A new slice: callers range over the one returned before, unlocked.
+	nets := make([]*net.IPNet, 0, len(addrs))
 	for _, a := range addrs {
 		if n, ok := a.(*net.IPNet); ok {
-			s.nets = append(s.nets, n)
+			nets = append(nets, n)
 		}
 	}
+	s.nets = nets
 	s.netsAt = time.Now()
 	return s.nets
 }
