@@ -245,7 +245,8 @@ func TestDashboard(t *testing.T) {
 	// Overview: the node's peer ID, addresses, version, the NAT doctor.
 	u.login(base, "alice", dashAdminPW)
 	u.run("the overview shows the peer ID", waitText("#peer-id", idA.PeerID), waitText("#addrs", idA.Addrs[0]),
-		waitText("#reachability", ""), waitText("#version", ""), chromedp.WaitVisible(css("#bw-chart canvas")))
+		waitText("#reachability", ""), waitText("#version", ""), chromedp.WaitVisible(css("#bw-chart canvas")),
+		waitText("#nat-punch", "birthday punch 0/0"))
 	u.screenshot("overview")
 
 	// Peers: a second node appears without a reload.

@@ -464,7 +464,7 @@ pages.overview = {
       natCard.replaceChildren(h("h3", { text: "Reachability" }),
         h("p", {}, h("span", { class: `stat ${cls}`, id: "reachability", text: nat.reachability }), " ",
           h("span", { class: "muted small", text: nat.reachability_source_text || nat.reachability_source || "" })),
-        h("p", { class: "small" }, `${nat.connections.direct_peers} direct, ${nat.connections.relayed_peers} relayed; hole punching ${nat.hole_punch.successes}/${nat.hole_punch.attempts}`),
+        h("p", { class: "small", id: "nat-punch" }, `${nat.connections.direct_peers} direct, ${nat.connections.relayed_peers} relayed; hole punching ${nat.hole_punch.successes}/${nat.hole_punch.attempts}${nat.hole_punch.birthday && nat.hole_punch.birthday.enabled ? `, birthday punch ${nat.hole_punch.birthday.successes}/${nat.hole_punch.birthday.attempts}` : ""}`),
         h("h3", { text: "The NAT doctor's advice" }),
         nat.advice.length ? h("ul", { class: "advice", id: "advice" }, nat.advice.map((a) => h("li", {},
           h("span", { class: `tag ${a.level === "warn" ? "warn" : a.level === "ok" ? "ok" : ""}`, text: a.level }), " ", a.message)))
