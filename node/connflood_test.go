@@ -54,27 +54,7 @@ func TestConnectionFloodLeavesRoomForNewPeers(t *testing.T) {
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopFlood(); wg.Wait() }()
-	var connects atomic.Int64 // the attackers' successful connections
-	for range attackers {
-		h := testnet.Host(t)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for floodCtx.Err() == nil {
-				if h.Network().Connectedness(target.ID()) != network.Connected {
-					dctx, dcancel := context.WithTimeout(floodCtx, 2*time.Second)
-					if h.Connect(dctx, targetInfo) == nil {
-						connects.Add(1)
-					}
-					dcancel()
-				}
-				select {
-				case <-floodCtx.Done():
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		}()
-	}
+	connects := startRedialFlood(t, floodCtx, &wg, attackers, targetInfo)
 	// As many connections as the target has inbound slots (the target
 	// trims them soon after high water, and under load a poll of its
 	// connections can miss the moment, so count the attackers' side).
@@ -153,25 +133,7 @@ func TestConnectionFloodServesNewPeersWithinIdleGrace(t *testing.T) {
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopFlood(); wg.Wait() }()
-	var connects atomic.Int64 // the attackers' successful connections
-	for range 24 {
-		h := testnet.Host(t)
-		wg.Go(func() {
-			for floodCtx.Err() == nil {
-				if h.Network().Connectedness(target.ID()) != network.Connected {
-					dctx, dcancel := context.WithTimeout(floodCtx, 2*time.Second)
-					if h.Connect(dctx, targetInfo) == nil {
-						connects.Add(1)
-					}
-					dcancel()
-				}
-				select {
-				case <-floodCtx.Done():
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
-	}
+	connects := startRedialFlood(t, floodCtx, &wg, 24, targetInfo)
 	// As many connections as the target has inbound slots (the target
 	// trims them soon after high water, so count the attackers' side).
 	testnet.Eventually(t, 30*time.Second, func() bool { return connects.Load() >= 16 },
@@ -184,4 +146,32 @@ func TestConnectionFloodServesNewPeersWithinIdleGrace(t *testing.T) {
 		}
 		_ = h.Close()
 	}
+}
+
+// startRedialFlood starts n attacker hosts that connect to target and
+// re-dial whenever they are not connected (every 50ms, each dial bounded by
+// 2s) until ctx ends; wg tracks them. It returns the count of the
+// attackers' successful connections.
+func startRedialFlood(t *testing.T, ctx context.Context, wg *sync.WaitGroup, n int, target peer.AddrInfo) *atomic.Int64 {
+	t.Helper()
+	connects := new(atomic.Int64)
+	for range n {
+		h := testnet.Host(t)
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if h.Network().Connectedness(target.ID) != network.Connected {
+					dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
+					if h.Connect(dctx, target) == nil {
+						connects.Add(1)
+					}
+					dcancel()
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+	return connects
 }
