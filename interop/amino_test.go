@@ -218,17 +218,7 @@ func testAmino(t *testing.T, m *matrix) {
 		m.row(t, implNode, "tcp", "/ipfs/kad/1.0.0 find-peer: a Plexus peer known only to the middle (Plexus) node", "js asks plexus")
 		ctx := ctxFor(t, 60*time.Second)
 		p1, p2, js := viaPlexus(t, ctx)
-		var r struct {
-			From    string
-			Queried []string
-			Addrs   []string
-		}
-		js.must(ctx, "findPeer", map[string]any{"peer": p2.ID().String()}, &r)
-		if r.From != p1.ID().String() {
-			t.Fatalf("js learnt plexus 2's addresses from %s, want plexus 1 %s", r.From, p1.ID())
-		}
-		wantAddrsOf(t, r.Addrs, p2)
-		js.must(ctx, "dial", map[string]any{"addr": r.Addrs[0] + "/p2p/" + p2.ID().String()}, nil)
+		jsFindsThroughMiddle(t, ctx, js, p1, p2)
 	})
 	t.Run("find-peer/plexus-asks-plexus", func(t *testing.T) {
 		m.row(t, implNode, "tcp", "/ipfs/kad/1.0.0 find-peer: a js peer known only to the middle (Plexus) node", "plexus asks plexus")

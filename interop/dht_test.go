@@ -194,17 +194,7 @@ func testDHT(t *testing.T, m *matrix) {
 		m.row(t, implNode, "tcp", "/plexus/kad/1.0.0 find-peer: a Plexus peer known only to the middle (Plexus) node", "js asks plexus")
 		ctx := ctxFor(t, 60*time.Second)
 		p1, p2, js := viaPlexus(t, ctx)
-		var r struct {
-			From    string
-			Queried []string
-			Addrs   []string
-		}
-		js.must(ctx, "findPeer", map[string]any{"peer": p2.ID().String()}, &r)
-		if r.From != p1.ID().String() {
-			t.Fatalf("js learnt plexus 2's addresses from %s, want plexus 1 %s", r.From, p1.ID())
-		}
-		wantAddrsOf(t, r.Addrs, p2)
-		js.must(ctx, "dial", map[string]any{"addr": r.Addrs[0] + "/p2p/" + p2.ID().String()}, nil)
+		jsFindsThroughMiddle(t, ctx, js, p1, p2)
 	})
 	t.Run("find-peer/plexus-asks-plexus", func(t *testing.T) {
 		m.row(t, implNode, "tcp", "/plexus/kad/1.0.0 find-peer: a js peer known only to the middle (Plexus) node", "plexus asks plexus")
@@ -285,4 +275,22 @@ func sameAddrs(got, want []ma.Multiaddr) bool {
 		}
 	}
 	return len(want) > 0
+}
+
+// jsFindsThroughMiddle has the js peer look up p2, which only p1 (the
+// middle node) knows: the answer must come from p1, carry p2's addresses,
+// and one of them must be dialable.
+func jsFindsThroughMiddle(t *testing.T, ctx context.Context, js *jsPeer, p1, p2 *node.Node) {
+	t.Helper()
+	var r struct {
+		From    string
+		Queried []string
+		Addrs   []string
+	}
+	js.must(ctx, "findPeer", map[string]any{"peer": p2.ID().String()}, &r)
+	if r.From != p1.ID().String() {
+		t.Fatalf("js learnt plexus 2's addresses from %s, want plexus 1 %s", r.From, p1.ID())
+	}
+	wantAddrsOf(t, r.Addrs, p2)
+	js.must(ctx, "dial", map[string]any{"addr": r.Addrs[0] + "/p2p/" + p2.ID().String()}, nil)
 }
