@@ -27,7 +27,7 @@ type NAT struct {
 	StaticRelays []string `toml:"static_relays" comment:"Relays to use first (full multiaddrs ending in /p2p/<peer ID>). Default []."`
 	RelayCount   int      `toml:"relay_count" comment:"Relays to hold reservations with while private. Default 2."`
 
-	BirthdayPunch bool `toml:"birthday_punch" comment:"Birthday hole punching over QUIC with other Plexus nodes when exactly one side is behind an endpoint-dependent (symmetric) NAT, which DCUtR cannot beat: the symmetric side opens 256 UDP ports towards the other, which sends at most 1024 probes at 200 a second to random ports until one gets through. Default true."`
+	BirthdayPunch bool `toml:"birthday_punch" comment:"Birthday hole punching over QUIC with other Plexus nodes when exactly one side is behind an endpoint-dependent (symmetric) NAT, which DCUtR cannot beat: the symmetric side opens 256 UDP ports towards the other, which sends at most 2048 probes at 400 a second to random ports until one gets through. Default true."`
 }
 
 // The NAT section's defaults and bounds. Package nat fills the zero values

@@ -71,8 +71,8 @@ func TestWhyRelayedBothSymmetric(t *testing.T) {
 	if got := nat.WhyRelayed(rp, st); got != nat.BothSymmetricReason {
 		t.Fatalf("reason = %q, want the both-symmetric explanation", got)
 	}
-	rp.LastHolePunch.Error = "none of 1024 probes got through"
-	if got := nat.WhyRelayed(rp, st); !bytes.Contains([]byte(got), []byte("the birthday hole punch failed (none of 1024 probes got through)")) {
+	rp.LastHolePunch.Error = "none of 2048 probes got through"
+	if got := nat.WhyRelayed(rp, st); !bytes.Contains([]byte(got), []byte("the birthday hole punch failed (none of 2048 probes got through)")) {
 		t.Fatalf("reason = %q, want the birthday punch's error", got)
 	}
 }
