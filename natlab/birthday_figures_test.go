@@ -110,7 +110,7 @@ func TestBirthdayFigures(t *testing.T) {
 				ok, len(r.results), 100*float64(ok)/float64(len(r.results)), msText(percentile(up, 50)), msText(percentile(up, 90)))
 		}
 		b.WriteString("\n*relayed→direct*: on the listener, from the relayed connection's opening to the direct connection's. " +
-			"Most of that time is the probing: the easy side sends a probe every 5 ms and each lands on one of the hard side's 256 mapped ports with p = 1/252, so the probes before a hit are geometric (median 175, 0.9 s; one attempt in ten needs more than 580, 2.9 s), plus 256 ms of opening packets and the negotiation's relayed round trips. ")
+			"Most of that time is the probing: the easy side sends a probe every 2.5 ms and each lands on one of the hard side's 256 mapped ports with p = 1/252, so the probes before a hit are geometric (median 175, 0.44 s; one attempt in ten needs more than 580, 1.45 s; one in 3,500 gets none of its 2,048 through), plus 256 ms of opening packets and the negotiation's relayed round trips. ")
 		for _, r := range rows {
 			if r.doctor != "" {
 				fmt.Fprintf(&b, "Symmetric/symmetric at %d ms: the connection stays on the relay; the listener records \"%s\", which its doctor gives as the reason the peer is relayed (asserted on both sides by TestBirthdayPunchBothSymmetric). ", r.latency.Milliseconds(), r.doctor)
