@@ -191,11 +191,12 @@ func testConnect(t *testing.T, m *matrix) {
 						return len(p.Host().Network().ConnsToPeer(js.ID)) == 0
 					}, "plexus still connected to js after both hung up")
 				})
-				t.Run("noise+yamux", func(t *testing.T) {
-					what := "connect: Noise + Yamux (Plexus prefers TLS)"
-					if tr == "quic" {
-						what = "connect: QUIC v1 (TLS 1.3 inside QUIC)"
-					}
+				// the subtest names what the connection must negotiate
+				name, what := "noise+yamux", "connect: Noise + Yamux (Plexus prefers TLS)"
+				if tr == "quic" {
+					name, what = "quic-tls", "connect: QUIC v1 (TLS 1.3 inside QUIC)"
+				}
+				t.Run(name, func(t *testing.T) {
 					m.row(t, implNode, tr, what, dir)
 					if dir == "js-dials-plexus" {
 						var c jsConn
