@@ -193,20 +193,11 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	stop := context.AfterFunc(ctx, func() { str.Reset() })
 	defer stop()
 
-	w := bufio.NewWriter(str)
-	var buf [binary.MaxVarintLen64]byte
-	w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(items)))])
-	for _, it := range items {
-		flags := byte(0)
-		if it.recursive() {
-			flags = 1
-		}
-		w.WriteByte(flags)
-		b := it.c.Bytes()
-		w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(b)))])
-		w.Write(b)
+	reqs := make([]blockReq, len(items))
+	for i, it := range items {
+		reqs[i] = blockReq{c: it.c, recursive: it.recursive()}
 	}
-	if err := w.Flush(); err != nil {
+	if _, err := str.Write(appendBlockRequest(nil, reqs)); err != nil {
 		str.Reset()
 		return nil, err
 	}
@@ -346,39 +337,10 @@ func (s *Service) serveBlocks(str network.Stream) {
 	}
 	defer s.serving.Release(1)
 	_ = str.SetReadDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(io.LimitReader(str, maxRequestItems*(maxCIDLen+4)+16))
-	n, err := binary.ReadUvarint(r)
-	if err != nil || n == 0 || n > maxRequestItems {
+	reqs, err := readBlockRequest(str)
+	if err != nil {
 		str.Reset()
 		return
-	}
-	type req struct {
-		c         cid.Cid
-		recursive bool
-	}
-	reqs := make([]req, 0, n)
-	for range n {
-		flags, err := r.ReadByte()
-		if err != nil {
-			str.Reset()
-			return
-		}
-		l, err := binary.ReadUvarint(r)
-		if err != nil || l == 0 || l > maxCIDLen {
-			str.Reset()
-			return
-		}
-		b := make([]byte, l)
-		if _, err := io.ReadFull(r, b); err != nil {
-			str.Reset()
-			return
-		}
-		c, err := cid.Cast(b)
-		if err != nil {
-			str.Reset()
-			return
-		}
-		reqs = append(reqs, req{c: c, recursive: flags&1 == 1})
 	}
 	_ = str.SetReadDeadline(time.Time{})
 	roots := make([]cid.Cid, len(reqs))
@@ -402,6 +364,70 @@ func (s *Service) serveBlocks(str network.Stream) {
 	if err := w.Flush(); err != nil {
 		str.Reset()
 	}
+}
+
+// blockReq is one item of a block protocol request: a CID, and whether its
+// DAG is asked for too.
+type blockReq struct {
+	c         cid.Cid
+	recursive bool
+}
+
+// maxRequestBytes is as much of a request as a server reads: maxRequestItems
+// items of the longest CID with their flags and lengths, and the count.
+const maxRequestBytes = maxRequestItems*(maxCIDLen+4) + 16
+
+// readBlockRequest reads a block protocol request from r, at most
+// maxRequestBytes of it: 1..maxRequestItems items of valid CIDs.
+func readBlockRequest(r io.Reader) ([]blockReq, error) {
+	br := bufio.NewReader(io.LimitReader(r, maxRequestBytes))
+	n, err := binary.ReadUvarint(br)
+	if err != nil {
+		return nil, fmt.Errorf("block request: %w", err)
+	}
+	if n == 0 || n > maxRequestItems {
+		return nil, fmt.Errorf("block request of %d items", n)
+	}
+	reqs := make([]blockReq, 0, n)
+	for i := range n {
+		flags, err := br.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		l, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		if l == 0 || l > maxCIDLen {
+			return nil, fmt.Errorf("block request item %d: CID of %d bytes", i, l)
+		}
+		b := make([]byte, l)
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		c, err := cid.Cast(b)
+		if err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		reqs = append(reqs, blockReq{c: c, recursive: flags&1 == 1})
+	}
+	return reqs, nil
+}
+
+// appendBlockRequest appends the request for reqs to b, as
+// readBlockRequest reads it.
+func appendBlockRequest(b []byte, reqs []blockReq) []byte {
+	b = binary.AppendUvarint(b, uint64(len(reqs)))
+	for _, q := range reqs {
+		flags := byte(0)
+		if q.recursive {
+			flags = 1
+		}
+		b = append(b, flags)
+		b = binary.AppendUvarint(b, uint64(q.c.ByteLen()))
+		b = append(b, q.c.KeyString()...)
+	}
+	return b
 }
 
 // writeDAG writes the block c and, when recursive, its DAG in depth-first
