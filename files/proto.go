@@ -222,7 +222,11 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	sections := make(chan section, readAhead)
 	stopRead := make(chan struct{})
 	defer close(stopRead)
-	go readSections(r, str, timeout, s.store.copies(), sections, stopRead)
+	var pool bufPool // nil: each block keeps its own buffer, which the store keeps
+	if s.store.copies() {
+		pool = &alignedBufs
+	}
+	go readSections(r, str, timeout, pool, sections, stopRead)
 	for {
 		sec, open := <-sections
 		if !open {
@@ -288,17 +292,17 @@ const readAhead = 8
 type section struct {
 	c    cid.Cid
 	data []byte
-	buf  *[]byte // from alignedBufs, or nil
+	buf  *[]byte // from the pool readSections was given, or nil
 	err  error
 }
 
 // readSections reads r's CAR sections into out until the answer ends
 // (out is closed after a clean end; an error is sent as the last section)
-// or stop is closed.
-func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, pooled bool, out chan<- section, stop <-chan struct{}) {
+// or stop is closed. Section buffers come from pool (see readSectionBuf).
+func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, pool bufPool, out chan<- section, stop <-chan struct{}) {
 	for {
 		_ = str.SetReadDeadline(time.Now().Add(timeout))
-		c, data, buf, err := readSectionBuf(r, pooled)
+		c, data, buf, err := readSectionBuf(r, pool)
 		if err == io.EOF {
 			close(out)
 			return
@@ -307,7 +311,7 @@ func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, po
 		case out <- section{c: c, data: data, buf: buf, err: err}:
 		case <-stop:
 			if buf != nil {
-				alignedBufs.Put(buf)
+				pool.Put(buf)
 			}
 			return
 		}
@@ -553,14 +557,21 @@ func skipCARHeader(r *bufio.Reader) error {
 
 // readSection reads one CAR section; io.EOF at a clean end.
 func readSection(r *bufio.Reader) (cid.Cid, []byte, error) {
-	c, data, _, err := readSectionBuf(r, false)
+	c, data, _, err := readSectionBuf(r, nil)
 	return c, data, err
 }
 
-// readSectionBuf is readSection, with the section's buffer taken from
-// alignedBufs when pooled (buf is then the buffer to give back, nil when
-// the section did not fit one).
-func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, error) {
+// bufPool is a pool of *[]byte buffers of alignedBufSize: alignedBufs, or
+// a test's pool that counts what is taken and given back.
+type bufPool interface {
+	Get() any
+	Put(any)
+}
+
+// readSectionBuf is readSection, with the section's buffer taken from pool
+// unless pool is nil (buf is then the buffer to give back to pool, nil when
+// the section did not fit one). On error, nothing is left to give back.
+func readSectionBuf(r *bufio.Reader, pool bufPool) (cid.Cid, []byte, *[]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		if err == io.EOF {
@@ -575,11 +586,11 @@ func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, err
 	var buf []byte
 	fail := func(err error) (cid.Cid, []byte, *[]byte, error) {
 		if pb != nil {
-			alignedBufs.Put(pb)
+			pool.Put(pb)
 		}
 		return cid.Undef, nil, nil, err
 	}
-	if pooled {
+	if pool != nil {
 		// the CID first, then the data into an aligned buffer (written to
 		// disk with O_DIRECT as it is)
 		l, c, err := cid.CidFromReader(io.LimitReader(r, int64(min(n, maxCIDLen))))
@@ -588,7 +599,7 @@ func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, err
 		}
 		size := n - uint64(l)
 		if size <= alignedBufSize {
-			pb = alignedBufs.Get().(*[]byte)
+			pb = pool.Get().(*[]byte)
 			buf = (*pb)[:size]
 		} else {
 			buf = make([]byte, size)
