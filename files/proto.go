@@ -570,52 +570,81 @@ type bufPool interface {
 
 // readSectionBuf is readSection, with the section's buffer taken from pool
 // unless pool is nil (buf is then the buffer to give back to pool, nil when
-// the section did not fit one). On error, nothing is left to give back.
+// the section did not fit one). On error, nothing is left to give back. A
+// section's CID has at most maxCIDLen bytes, its block at most maxBlockSize.
 func readSectionBuf(r *bufio.Reader, pool bufPool) (cid.Cid, []byte, *[]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		if err == io.EOF {
-			return cid.Undef, nil, nil, io.EOF
-		}
-		return cid.Undef, nil, nil, err
+		return cid.Undef, nil, nil, err // io.EOF: the answer ended between sections
 	}
 	if n == 0 || n > maxBlockSize+maxCIDLen {
 		return cid.Undef, nil, nil, fmt.Errorf("CAR section of %d bytes", n)
 	}
+	if pool == nil {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return cid.Undef, nil, nil, inSection(err)
+		}
+		l, c, err := cid.CidFromBytes(buf)
+		if err == nil {
+			err = sectionLimits(l, n)
+		}
+		if err != nil {
+			return cid.Undef, nil, nil, fmt.Errorf("CAR section: %w", err)
+		}
+		return c, buf[l:], nil, nil
+	}
+	// The CID first, then the data into an aligned buffer (written to disk
+	// with O_DIRECT as it is). The CID is parsed from the buffered bytes:
+	// cid.CidFromReader would allocate the digest length it reads (up to
+	// 32 MiB) before reading the digest.
+	head, perr := r.Peek(int(min(n, maxCIDLen)))
+	l, c, err := cid.CidFromBytes(head)
+	if err != nil && perr != nil {
+		err = inSection(perr) // the answer ended, or failed, in the CID
+	}
+	if err == nil {
+		err = sectionLimits(l, n)
+	}
+	if err != nil {
+		return cid.Undef, nil, nil, fmt.Errorf("CAR section: %w", err)
+	}
+	r.Discard(l)
+	size := n - uint64(l)
 	var pb *[]byte
 	var buf []byte
-	fail := func(err error) (cid.Cid, []byte, *[]byte, error) {
+	if size <= alignedBufSize {
+		pb = pool.Get().(*[]byte)
+		buf = (*pb)[:size]
+	} else {
+		buf = make([]byte, size)
+	}
+	if _, err := io.ReadFull(r, buf); err != nil {
 		if pb != nil {
 			pool.Put(pb)
 		}
-		return cid.Undef, nil, nil, err
+		return cid.Undef, nil, nil, inSection(err)
 	}
-	if pool != nil {
-		// the CID first, then the data into an aligned buffer (written to
-		// disk with O_DIRECT as it is)
-		l, c, err := cid.CidFromReader(io.LimitReader(r, int64(min(n, maxCIDLen))))
-		if err != nil {
-			return fail(fmt.Errorf("CAR section: %w", err))
-		}
-		size := n - uint64(l)
-		if size <= alignedBufSize {
-			pb = pool.Get().(*[]byte)
-			buf = (*pb)[:size]
-		} else {
-			buf = make([]byte, size)
-		}
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return fail(err)
-		}
-		return c, buf, pb, nil
+	return c, buf, pb, nil
+}
+
+// sectionLimits refuses a section of n bytes whose CID, of l bytes, is
+// longer than maxCIDLen or whose block is larger than maxBlockSize.
+func sectionLimits(l int, n uint64) error {
+	if l > maxCIDLen {
+		return fmt.Errorf("CID of %d bytes", l)
 	}
-	buf = make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return fail(err)
+	if size := n - uint64(l); size > maxBlockSize {
+		return fmt.Errorf("block of %d bytes", size)
 	}
-	l, c, err := cid.CidFromBytes(buf)
-	if err != nil {
-		return fail(fmt.Errorf("CAR section: %w", err))
+	return nil
+}
+
+// inSection is err met inside a section: io.EOF there is unexpected (a
+// clean end is only between sections).
+func inSection(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
 	}
-	return c, buf[l:], pb, nil
+	return err
 }
