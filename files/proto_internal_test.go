@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,6 +121,32 @@ func TestReadSectionLimits(t *testing.T) {
 					t.Fatalf("%d pooled buffers not given back %s", pool.out, pool.bad)
 				}
 			})
+		}
+	}
+}
+
+// A request of maxRequestItems items reads back as written; one of more
+// items, of none, or with a CID over maxCIDLen is refused.
+func TestBlockRequestLimits(t *testing.T) {
+	id, _ := mh.Sum(nil, mh.IDENTITY, -1)
+	h, _ := mh.Sum(bytes.Repeat([]byte{7}, maxCIDLen), mh.IDENTITY, -1)
+	long := cid.NewCidV1(cid.Raw, h)
+	many := make([]blockReq, maxRequestItems+1)
+	for i := range many {
+		many[i] = blockReq{c: cid.NewCidV1(cid.Raw, id), recursive: i%2 == 0}
+	}
+	got, err := readBlockRequest(bytes.NewReader(appendBlockRequest(nil, many[:maxRequestItems])))
+	if err != nil || !slices.Equal(got, many[:maxRequestItems]) {
+		t.Fatalf("%d items read back as %d, error %v", maxRequestItems, len(got), err)
+	}
+	for name, reqs := range map[string][]blockReq{
+		"one item too many":         many,
+		"no items":                  nil,
+		"a CID over maxCIDLen":      {{c: long}},
+		"a CID over maxCIDLen last": append(slices.Clone(many[:3]), blockReq{c: long}),
+	} {
+		if got, err := readBlockRequest(bytes.NewReader(appendBlockRequest(nil, reqs))); err == nil || got != nil {
+			t.Errorf("%s: %d items, error %v; want an error", name, len(got), err)
 		}
 	}
 }
