@@ -150,6 +150,52 @@ func TestAPIBeyondLoopbackIsExplicit(t *testing.T) {
 	ok(t, repo, "config", "set", "api.metrics_listen", "[::]:9101")
 }
 
+// With api.allow_remote, an API address beyond loopback is taken and the
+// daemon warns at start, naming the exposure and the address; without it,
+// the address is refused with no warning; a loopback address gets no
+// warning. (Issue 20, row 12.) The daemons that take the address find the
+// repo locked, as by a running daemon, and exit before binding anything;
+// and 192.0.2.1 (TEST-NET-1) is on no interface here, so nothing could
+// listen beyond loopback even if binding came first.
+func TestAPIBeyondLoopbackWarns(t *testing.T) {
+	const addr = "192.0.2.1:0"
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range ifaddrs {
+		if strings.HasPrefix(a.String(), "192.0.2.1/") {
+			t.Skipf("%s is an address of this machine: the test would listen on it", a)
+		}
+	}
+	const warning = `level=WARN msg="the API listens beyond loopback (api.allow_remote): anyone who reaches it and has the token controls the node" api.listen=` + addr
+	repo := filepath.Join(t.TempDir(), "r")
+	ok(t, repo, "init")
+
+	r := plexus(t, repo, "daemon", "--profile", "local", "--api", addr)
+	refusal := `api.listen: "` + addr + `" is reachable beyond this machine; set api.allow_remote = true (plexus daemon --api-allow-remote) to serve the API on other interfaces`
+	if r.code == 0 || !strings.Contains(r.stderr, refusal) || strings.Contains(r.stderr, "beyond loopback") {
+		t.Fatalf("without api.allow_remote: exit %d, stderr %q; want the refusal %q and no warning", r.code, r.stderr, refusal)
+	}
+
+	unlock, err := config.Repo{Path: repo}.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	r = plexus(t, repo, "daemon", "--profile", "local", "--api-allow-remote", "--api", addr)
+	if r.code == 0 || !strings.Contains(r.stderr, warning) || !strings.Contains(r.stderr, "is locked") {
+		t.Fatalf("with --api-allow-remote: exit %d, stderr %q; want the warning %q, then the locked repo's error", r.code, r.stderr, warning)
+	}
+	if strings.Index(r.stderr, warning) > strings.Index(r.stderr, "is locked") {
+		t.Fatalf("the warning comes after the daemon failed: %q", r.stderr)
+	}
+	r = plexus(t, repo, "daemon", "--profile", "local", "--api-allow-remote", "--api", "127.0.0.1:0")
+	if r.code == 0 || !strings.Contains(r.stderr, "is locked") || strings.Contains(r.stderr, "beyond loopback") {
+		t.Fatalf("loopback with --api-allow-remote: exit %d, stderr %q; want the locked repo's error and no warning", r.code, r.stderr)
+	}
+}
+
 // dockerfile is a parsed Dockerfile: its instructions, in order.
 type dockerfile []instruction
 

@@ -193,20 +193,11 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	stop := context.AfterFunc(ctx, func() { str.Reset() })
 	defer stop()
 
-	w := bufio.NewWriter(str)
-	var buf [binary.MaxVarintLen64]byte
-	w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(items)))])
-	for _, it := range items {
-		flags := byte(0)
-		if it.recursive() {
-			flags = 1
-		}
-		w.WriteByte(flags)
-		b := it.c.Bytes()
-		w.Write(buf[:binary.PutUvarint(buf[:], uint64(len(b)))])
-		w.Write(b)
+	reqs := make([]blockReq, len(items))
+	for i, it := range items {
+		reqs[i] = blockReq{c: it.c, recursive: it.recursive()}
 	}
-	if err := w.Flush(); err != nil {
+	if _, err := str.Write(appendBlockRequest(nil, reqs)); err != nil {
 		str.Reset()
 		return nil, err
 	}
@@ -231,7 +222,11 @@ func (f *fetch) request(ctx context.Context, p peer.ID, items []*item) (leftover
 	sections := make(chan section, readAhead)
 	stopRead := make(chan struct{})
 	defer close(stopRead)
-	go readSections(r, str, timeout, s.store.copies(), sections, stopRead)
+	var pool bufPool // nil: each block keeps its own buffer, which the store keeps
+	if s.store.copies() {
+		pool = &alignedBufs
+	}
+	go readSections(r, str, timeout, pool, sections, stopRead)
 	for {
 		sec, open := <-sections
 		if !open {
@@ -297,17 +292,17 @@ const readAhead = 8
 type section struct {
 	c    cid.Cid
 	data []byte
-	buf  *[]byte // from alignedBufs, or nil
+	buf  *[]byte // from the pool readSections was given, or nil
 	err  error
 }
 
 // readSections reads r's CAR sections into out until the answer ends
 // (out is closed after a clean end; an error is sent as the last section)
-// or stop is closed.
-func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, pooled bool, out chan<- section, stop <-chan struct{}) {
+// or stop is closed. Section buffers come from pool (see readSectionBuf).
+func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, pool bufPool, out chan<- section, stop <-chan struct{}) {
 	for {
 		_ = str.SetReadDeadline(time.Now().Add(timeout))
-		c, data, buf, err := readSectionBuf(r, pooled)
+		c, data, buf, err := readSectionBuf(r, pool)
 		if err == io.EOF {
 			close(out)
 			return
@@ -316,7 +311,7 @@ func readSections(r *bufio.Reader, str network.Stream, timeout time.Duration, po
 		case out <- section{c: c, data: data, buf: buf, err: err}:
 		case <-stop:
 			if buf != nil {
-				alignedBufs.Put(buf)
+				pool.Put(buf)
 			}
 			return
 		}
@@ -346,39 +341,10 @@ func (s *Service) serveBlocks(str network.Stream) {
 	}
 	defer s.serving.Release(1)
 	_ = str.SetReadDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(io.LimitReader(str, maxRequestItems*(maxCIDLen+4)+16))
-	n, err := binary.ReadUvarint(r)
-	if err != nil || n == 0 || n > maxRequestItems {
+	reqs, err := readBlockRequest(str)
+	if err != nil {
 		str.Reset()
 		return
-	}
-	type req struct {
-		c         cid.Cid
-		recursive bool
-	}
-	reqs := make([]req, 0, n)
-	for range n {
-		flags, err := r.ReadByte()
-		if err != nil {
-			str.Reset()
-			return
-		}
-		l, err := binary.ReadUvarint(r)
-		if err != nil || l == 0 || l > maxCIDLen {
-			str.Reset()
-			return
-		}
-		b := make([]byte, l)
-		if _, err := io.ReadFull(r, b); err != nil {
-			str.Reset()
-			return
-		}
-		c, err := cid.Cast(b)
-		if err != nil {
-			str.Reset()
-			return
-		}
-		reqs = append(reqs, req{c: c, recursive: flags&1 == 1})
 	}
 	_ = str.SetReadDeadline(time.Time{})
 	roots := make([]cid.Cid, len(reqs))
@@ -402,6 +368,70 @@ func (s *Service) serveBlocks(str network.Stream) {
 	if err := w.Flush(); err != nil {
 		str.Reset()
 	}
+}
+
+// blockReq is one item of a block protocol request: a CID, and whether its
+// DAG is asked for too.
+type blockReq struct {
+	c         cid.Cid
+	recursive bool
+}
+
+// maxRequestBytes is as much of a request as a server reads: maxRequestItems
+// items of the longest CID with their flags and lengths, and the count.
+const maxRequestBytes = maxRequestItems*(maxCIDLen+4) + 16
+
+// readBlockRequest reads a block protocol request from r, at most
+// maxRequestBytes of it: 1..maxRequestItems items of valid CIDs.
+func readBlockRequest(r io.Reader) ([]blockReq, error) {
+	br := bufio.NewReader(io.LimitReader(r, maxRequestBytes))
+	n, err := binary.ReadUvarint(br)
+	if err != nil {
+		return nil, fmt.Errorf("block request: %w", err)
+	}
+	if n == 0 || n > maxRequestItems {
+		return nil, fmt.Errorf("block request of %d items", n)
+	}
+	reqs := make([]blockReq, 0, n)
+	for i := range n {
+		flags, err := br.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		l, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		if l == 0 || l > maxCIDLen {
+			return nil, fmt.Errorf("block request item %d: CID of %d bytes", i, l)
+		}
+		b := make([]byte, l)
+		if _, err := io.ReadFull(br, b); err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		c, err := cid.Cast(b)
+		if err != nil {
+			return nil, fmt.Errorf("block request item %d: %w", i, err)
+		}
+		reqs = append(reqs, blockReq{c: c, recursive: flags&1 == 1})
+	}
+	return reqs, nil
+}
+
+// appendBlockRequest appends the request for reqs to b, as
+// readBlockRequest reads it.
+func appendBlockRequest(b []byte, reqs []blockReq) []byte {
+	b = binary.AppendUvarint(b, uint64(len(reqs)))
+	for _, q := range reqs {
+		flags := byte(0)
+		if q.recursive {
+			flags = 1
+		}
+		b = append(b, flags)
+		b = binary.AppendUvarint(b, uint64(q.c.ByteLen()))
+		b = append(b, q.c.KeyString()...)
+	}
+	return b
 }
 
 // writeDAG writes the block c and, when recursive, its DAG in depth-first
@@ -527,58 +557,94 @@ func skipCARHeader(r *bufio.Reader) error {
 
 // readSection reads one CAR section; io.EOF at a clean end.
 func readSection(r *bufio.Reader) (cid.Cid, []byte, error) {
-	c, data, _, err := readSectionBuf(r, false)
+	c, data, _, err := readSectionBuf(r, nil)
 	return c, data, err
 }
 
-// readSectionBuf is readSection, with the section's buffer taken from
-// alignedBufs when pooled (buf is then the buffer to give back, nil when
-// the section did not fit one).
-func readSectionBuf(r *bufio.Reader, pooled bool) (cid.Cid, []byte, *[]byte, error) {
+// bufPool is a pool of *[]byte buffers of alignedBufSize: alignedBufs, or
+// a test's pool that counts what is taken and given back.
+type bufPool interface {
+	Get() any
+	Put(any)
+}
+
+// readSectionBuf is readSection, with the section's buffer taken from pool
+// unless pool is nil (buf is then the buffer to give back to pool, nil when
+// the section did not fit one). On error, nothing is left to give back. A
+// section's CID has at most maxCIDLen bytes, its block at most maxBlockSize.
+func readSectionBuf(r *bufio.Reader, pool bufPool) (cid.Cid, []byte, *[]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		if err == io.EOF {
-			return cid.Undef, nil, nil, io.EOF
-		}
-		return cid.Undef, nil, nil, err
+		return cid.Undef, nil, nil, err // io.EOF: the answer ended between sections
 	}
 	if n == 0 || n > maxBlockSize+maxCIDLen {
 		return cid.Undef, nil, nil, fmt.Errorf("CAR section of %d bytes", n)
 	}
+	if pool == nil {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return cid.Undef, nil, nil, inSection(err)
+		}
+		l, c, err := cid.CidFromBytes(buf)
+		if err == nil {
+			err = sectionLimits(l, n)
+		}
+		if err != nil {
+			return cid.Undef, nil, nil, fmt.Errorf("CAR section: %w", err)
+		}
+		return c, buf[l:], nil, nil
+	}
+	// The CID first, then the data into an aligned buffer (written to disk
+	// with O_DIRECT as it is). The CID is parsed from the buffered bytes:
+	// cid.CidFromReader would allocate the digest length it reads (up to
+	// 32 MiB) before reading the digest.
+	head, perr := r.Peek(int(min(n, maxCIDLen)))
+	l, c, err := cid.CidFromBytes(head)
+	if err != nil && perr != nil {
+		err = inSection(perr) // the answer ended, or failed, in the CID
+	}
+	if err == nil {
+		err = sectionLimits(l, n)
+	}
+	if err != nil {
+		return cid.Undef, nil, nil, fmt.Errorf("CAR section: %w", err)
+	}
+	r.Discard(l)
+	size := n - uint64(l)
 	var pb *[]byte
 	var buf []byte
-	fail := func(err error) (cid.Cid, []byte, *[]byte, error) {
-		if pb != nil {
-			alignedBufs.Put(pb)
-		}
-		return cid.Undef, nil, nil, err
+	if size <= alignedBufSize {
+		pb = pool.Get().(*[]byte)
+		buf = (*pb)[:size]
+	} else {
+		buf = make([]byte, size)
 	}
-	if pooled {
-		// the CID first, then the data into an aligned buffer (written to
-		// disk with O_DIRECT as it is)
-		l, c, err := cid.CidFromReader(io.LimitReader(r, int64(min(n, maxCIDLen))))
-		if err != nil {
-			return fail(fmt.Errorf("CAR section: %w", err))
-		}
-		size := n - uint64(l)
-		if size <= alignedBufSize {
-			pb = alignedBufs.Get().(*[]byte)
-			buf = (*pb)[:size]
-		} else {
-			buf = make([]byte, size)
-		}
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return fail(err)
-		}
-		return c, buf, pb, nil
-	}
-	buf = make([]byte, n)
 	if _, err := io.ReadFull(r, buf); err != nil {
-		return fail(err)
+		if pb != nil {
+			pool.Put(pb)
+		}
+		return cid.Undef, nil, nil, inSection(err)
 	}
-	l, c, err := cid.CidFromBytes(buf)
-	if err != nil {
-		return fail(fmt.Errorf("CAR section: %w", err))
+	return c, buf, pb, nil
+}
+
+// sectionLimits refuses a section of n bytes whose CID, of l bytes, is
+// longer than maxCIDLen or whose block is larger than maxBlockSize.
+func sectionLimits(l int, n uint64) error {
+	if l > maxCIDLen {
+		return fmt.Errorf("CID of %d bytes", l)
 	}
-	return c, buf[l:], pb, nil
+	if size := n - uint64(l); size > maxBlockSize {
+		return fmt.Errorf("block of %d bytes", size)
+	}
+	return nil
+}
+
+// inSection is err met inside a section: io.EOF there is unexpected (a
+// clean end is only between sections).
+func inSection(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
