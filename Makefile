@@ -45,7 +45,8 @@ interop-matrix: deps
 
 ## deps: system packages the tests use (network namespaces for the mDNS and
 ## NAT tests; Node.js and chromium for the interop suite) and the interop
-## suite's npm packages (npm ci). Needs root; skipped with a note otherwise.
+## suite's npm packages (npm ci). Needs root or password-less sudo for apt-get;
+## otherwise it prints what to run, and the tests that need them fail saying so.
 deps:
 	@bash scripts/install-deps.sh
 

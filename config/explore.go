@@ -17,7 +17,8 @@ const (
 	// MinExploreInterval is the shortest crawl interval: a crawl dials every
 	// node it reaches, so back-to-back crawls would keep the network busy.
 	MinExploreInterval = 10 * time.Second
-	// DefaultExploreTimeout bounds one crawl, as `plexus dht explore` does.
+	// DefaultExploreTimeout bounds one crawl, as routing.ExploreOptions's
+	// default bounds the crawl of `plexus explore` (GET /v1/explore).
 	DefaultExploreTimeout = time.Minute
 	// MaxExploreTimeout is the longest crawl allowed.
 	MaxExploreTimeout = time.Hour

@@ -10,7 +10,8 @@
 # - the interop suite's npm packages, exactly as interop/js/package-lock.json
 #   pins them (npm ci, from npm's cache when it has them; skipped when
 #   node_modules already matches the lock file).
-# Does nothing that is already done.
+# Does nothing that is already done. Installing needs root or password-less
+# sudo; without either it says what to run and carries on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -22,13 +23,23 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
+  # As root (CI: .ci/run on a fresh Debian machine) apt-get runs directly;
+  # otherwise through sudo when it needs no password, never asking for one.
+  as_root=()
   if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: not root, cannot install ${need[*]}; the tests that need them will skip (the interop suite fails)" >&2
-  else
-    echo "install-deps: installing ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      as_root=(sudo -n)
+    else
+      echo "install-deps: not root and no password-less sudo, so cannot install: ${need[*]}" >&2
+      echo "install-deps: run as root: apt-get install -y --no-install-recommends ${need[*]}   (or: sudo make deps)" >&2
+      echo "install-deps: until then the tests that need them fail saying so (the dashboard's browser test, the Prometheus test, the interop suite) or skip (the network-namespace tests, which need root anyway)" >&2
+      need=()
+    fi
+  fi
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "install-deps: installing ${need[*]}${as_root:+ (with sudo)}"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   fi
 fi
 

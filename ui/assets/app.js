@@ -53,6 +53,11 @@ function fmtTime(t) {
   return isNaN(d) ? String(t) : d.toLocaleString();
 }
 
+/** plural counts: plural(1, "block") is "1 block", plural(2, "block") "2 blocks". */
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function shortID(id) {
   return id && id.length > 16 ? id.slice(0, 8) + "…" + id.slice(-6) : id || "";
 }
@@ -685,7 +690,7 @@ pages.network = {
             h("td", { class: "num", text: l.filter((e) => e.connected).length }), h("td", { class: "barcell" }, bar));
         });
         tableCard.replaceChildren(h("h3", { text: "Routing table (Kademlia buckets)" }),
-          h("p", { class: "muted small", id: "table-size", text: `${entries.length} peers in ${buckets.size} buckets. Bucket = bits of prefix shared with this node's key.` }),
+          h("p", { class: "muted small", id: "table-size", text: `${plural(entries.length, "peer")} in ${plural(buckets.size, "bucket")}. Bucket = bits of prefix shared with this node's key.` }),
           rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "bars" }, h("thead", {}, h("tr", {}, h("th", { class: "num", text: "Bucket" }), h("th", { class: "num", text: "Peers" }), h("th", { class: "num", text: "Connected" }), h("th", { text: "" }))), h("tbody", {}, rows)))
             : h("p", { class: "empty", text: "The routing table is empty." }));
       } catch (e) { if (e.status) tableCard.append(errorBox(e)); }
@@ -876,7 +881,7 @@ pages.files = {
     const pinsCard = h("section", { class: "card wide" }, h("h3", { text: "Pins" }));
     const cidIn = h("input", { id: "fetch-cid", placeholder: "bafy…", required: true, "aria-label": "CID to fetch" });
     const fetchBtn = h("button", { type: "submit", id: "fetch-submit", text: "Fetch" });
-    const fetchProg = h("progress", { id: "fetch-progress", max: 1, value: 0, hidden: true });
+    const fetchProg = h("progress", { id: "fetch-progress", max: 1, value: 0, hidden: true, "aria-label": "Fetch progress" });
     const fetchOut = h("div", { id: "fetch-result", role: "status" });
     const fetchCard = h("section", { class: "card" }, h("h3", { text: "Fetch by CID" }),
       h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); doFetch(cidIn.value.trim()); } }, h("label", {}, "CID", cidIn), fetchBtn),
@@ -899,12 +904,12 @@ pages.files = {
           await stream("/v1/files/fetch", (type, d) => {
             if (type === "progress") {
               if (d.total_bytes) { fetchProg.max = d.total_bytes; fetchProg.value = d.bytes; }
-              fetchOut.replaceChildren(h("p", { class: "muted", text: `${fmtBytes(d.bytes)}${d.total_bytes ? " of " + fmtBytes(d.total_bytes) : ""}, ${d.blocks}${d.total_blocks ? "/" + d.total_blocks : ""} blocks from ${d.peers} peer${d.peers === 1 ? "" : "s"}` }));
+              fetchOut.replaceChildren(h("p", { class: "muted", text: `${fmtBytes(d.bytes)}${d.total_bytes ? " of " + fmtBytes(d.total_bytes) : ""}, ${d.blocks}${d.total_blocks ? "/" + d.total_blocks : ""} blocks from ${plural(d.peers, "peer")}` }));
             } else if (type === "result") {
               fetchProg.max = 1; fetchProg.value = 1;
               const pin = h("button", { type: "button", id: "fetch-pin", text: "Pin" });
               pin.addEventListener("click", () => guard(pin, async () => { await api("POST", "/v1/files/pin", { cid }); toast(`Pinned ${cid}`); pin.remove(); loadPins(); }));
-              fetchOut.replaceChildren(h("p", {}, `Fetched ${cid}: ${fmtBytes(d.bytes)} in ${d.blocks} blocks from ${d.peers} peer${d.peers === 1 ? "" : "s"} (blocks already here are not fetched again). `,
+              fetchOut.replaceChildren(h("p", {}, `Fetched ${cid}: ${fmtBytes(d.bytes)} in ${plural(d.blocks, "block")} from ${plural(d.peers, "peer")} (blocks already here are not fetched again). `,
                 h("a", { href: "/v1/files/get?cid=" + encodeURIComponent(cid), download: cid, id: "download-link", text: "Download" }), " ", pin));
             } else if (type === "error") {
               failed = new APIError(d.status, d);
@@ -922,7 +927,7 @@ pages.files = {
     if (isAdmin()) {
       const file = h("input", { type: "file", id: "upload-file", required: true, "aria-label": "File to add" });
       const upBtn = h("button", { type: "submit", class: "primary", id: "upload-submit", text: "Add" });
-      const upProg = h("progress", { id: "upload-progress", max: 1, value: 0, hidden: true });
+      const upProg = h("progress", { id: "upload-progress", max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
       const upOut = h("div", { id: "upload-result", role: "status" });
       grid.prepend(h("section", { class: "card" }, h("h3", { text: "Add a file" }),
         h("form", { class: "row", id: "upload-form", onsubmit: (e) => {
@@ -943,7 +948,7 @@ pages.files = {
             try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
             if (xhr.status >= 200 && xhr.status < 300 && body) {
               upProg.value = upProg.max;
-              upOut.replaceChildren(h("p", {}, "Added ", h("code", { id: "added-cid", text: body.cid }), ` (${fmtBytes(body.size)}, ${body.blocks} blocks). `,
+              upOut.replaceChildren(h("p", {}, "Added ", h("code", { id: "added-cid", text: body.cid }), ` (${fmtBytes(body.size)}, ${plural(body.blocks, "block")}). `,
                 h("a", { href: "/v1/files/get?cid=" + encodeURIComponent(body.cid), download: f.name, text: "Download" })));
               cidIn.value = body.cid;
               loadPins();
