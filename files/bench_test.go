@@ -5,7 +5,8 @@ package files_test
 // measured in the same run:
 //
 //	go test -run '^$' -bench FilesAdd -benchtime 1x ./files
-//	go test -run '^$' -bench FilesGet -benchtime 1x ./files
+//	go test -run '^$' -bench 'FilesGet$' -benchtime 1x ./files
+//	go test -run '^$' -bench FilesGetRAM -benchtime 1x ./files
 //	go test -run '^$' -bench FilesProviders -benchtime 1x ./files
 //
 // PLEXUS_BENCH_FILES_BYTES sets the file size (default 1 GiB).
@@ -195,9 +196,23 @@ func newBenchService(b *testing.B, dir string) *files.Service {
 
 // startFileNodes starts n nodes on loopback (TCP only) with blocks on disk.
 func startFileNodes(b *testing.B, n int) []*node.Node {
+	return startFileNodesIn(b, n, "")
+}
+
+// startFileNodesIn is startFileNodes with the block stores under root
+// ("": the test's temporary directory).
+func startFileNodesIn(b *testing.B, n int, root string) []*node.Node {
 	return testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
 		if os.Getenv("PLEXUS_BENCH_FILES_MEMORY") == "" {
 			c.BlocksPath = b.TempDir()
+			if root != "" {
+				dir, err := os.MkdirTemp(root, "plexus-bench-blocks-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { os.RemoveAll(dir) })
+				c.BlocksPath = dir
+			}
 		}
 		c.Transports.QUIC = false
 		c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
@@ -270,9 +285,34 @@ func sha256Speed(n int64) float64 {
 
 // BenchmarkFilesGet: get of a file between two nodes on loopback against
 // the perf protocol's single stream between the same nodes, in the same run.
+// busy_cores and iowait_cores are the whole machine's during the get (of
+// its 2 cores here): iowait with idle cores means the disk sets the pace.
 func BenchmarkFilesGet(b *testing.B) {
+	benchGet(b, startFileNodes(b, 2))
+}
+
+// BenchmarkFilesGetRAM is BenchmarkFilesGet with both nodes' block stores
+// on a RAM-backed file system (/dev/shm): the same code path (flatfs; the
+// file system has no O_DIRECT, so blocks go through its page cache) without
+// the disk, which both nodes share on one machine. It tells the transfer's
+// own speed apart from the disk's.
+func BenchmarkFilesGetRAM(b *testing.B) {
+	const root = "/dev/shm"
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(root, &st); err != nil || st.Type != tmpfsMagic {
+		b.Skipf("%s is not a tmpfs here", root)
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < 3*benchBytes(b) {
+		b.Skipf("%s has %d bytes free; the benchmark needs 3 times the file size", root, free)
+	}
+	benchGet(b, startFileNodesIn(b, 2, root))
+}
+
+// tmpfsMagic is TMPFS_MAGIC, statfs(2)'s f_type of a tmpfs.
+const tmpfsMagic = 0x01021994
+
+func benchGet(b *testing.B, nodes []*node.Node) {
 	n := benchBytes(b)
-	nodes := startFileNodes(b, 2)
 	added := addAndProvide(b, nodes[0], 2, n)
 	for range b.N {
 		cpu0 := cpuTime()
@@ -283,7 +323,9 @@ func BenchmarkFilesGet(b *testing.B) {
 		perfCPU := cpuPerGiB(cpuTime()-cpu0, n)
 		perf := mbps(n, res.DownloadDuration)
 		sha := sha256Speed(n)
+		m0, mok := readMachineCPU()
 		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
+		m1, _ := readMachineCPU()
 		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); sha256 %.0f MB/s; RSS +%.1f MiB (both nodes, one process)",
 			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, sha, growth)
 		b.ReportMetric(sha, "sha256_MB/s")
@@ -294,11 +336,60 @@ func BenchmarkFilesGet(b *testing.B) {
 		b.ReportMetric(perfCPU, "perf_cpu_s/GiB")
 		b.ReportMetric(perfCPU/getCPU, "perf_cpu/get_cpu")
 		b.ReportMetric(growth, "rss_growth_MiB")
+		if mok {
+			busy, iowait := m1.since(m0)
+			b.Logf("machine during the get: %.2f cores busy, %.2f cores idle waiting on I/O (of %d)", busy, iowait, runtime.NumCPU())
+			b.ReportMetric(busy, "busy_cores")
+			b.ReportMetric(iowait, "iowait_cores")
+		}
 		// forget the fetched copy for the next round
 		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// machineCPU is the whole machine's CPU time from /proc/stat, in clock ticks.
+type machineCPU struct{ busy, iowait, total uint64 }
+
+// readMachineCPU reads /proc/stat's cpu line; ok is false where there is none.
+func readMachineCPU() (m machineCPU, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return m, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return m, false
+	}
+	// user nice system idle iowait irq softirq steal
+	for i, f := range fields[1:9] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return m, false
+		}
+		m.total += v
+		switch i {
+		case 3: // idle
+		case 4:
+			m.iowait += v
+		default:
+			m.busy += v
+		}
+	}
+	return m, true
+}
+
+// since returns the cores busy and the cores idle waiting on I/O between
+// m0 and m, averaged over the interval.
+func (m machineCPU) since(m0 machineCPU) (busy, iowait float64) {
+	total := float64(m.total - m0.total)
+	if total == 0 {
+		return 0, 0
+	}
+	cores := float64(runtime.NumCPU())
+	return cores * float64(m.busy-m0.busy) / total, cores * float64(m.iowait-m0.iowait) / total
 }
 
 // BenchmarkFilesProviders: get from 4 providers at once against from 1
