@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -32,6 +33,8 @@ import (
 	bfiles "github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/plexus-p2p/plexus/bench"
 	"github.com/plexus-p2p/plexus/files"
@@ -202,7 +205,16 @@ func startFileNodes(b *testing.B, n int) []*node.Node {
 // startFileNodesIn is startFileNodes with the block stores under root
 // ("": the test's temporary directory).
 func startFileNodesIn(b *testing.B, n int, root string) []*node.Node {
-	return testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
+	nodes, _ := startFileNodesDirs(b, n, root)
+	return nodes
+}
+
+// startFileNodesDirs is startFileNodesIn, also returning each node's
+// block store directory ("" when in memory).
+func startFileNodesDirs(b *testing.B, n int, root string) ([]*node.Node, []string) {
+	dirs := make([]string, n)
+	nodes := testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
+		defer func() { dirs[i] = c.BlocksPath }()
 		if os.Getenv("PLEXUS_BENCH_FILES_MEMORY") == "" {
 			c.BlocksPath = b.TempDir()
 			if root != "" {
@@ -217,6 +229,7 @@ func startFileNodesIn(b *testing.B, n int, root string) []*node.Node {
 		c.Transports.QUIC = false
 		c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}})
+	return nodes, dirs
 }
 
 // addAndProvide adds n bytes (seed) on nd and waits until the DHT has the
@@ -288,7 +301,8 @@ func sha256Speed(n int64) float64 {
 // busy_cores and iowait_cores are the whole machine's during the get (of
 // its 2 cores here): iowait with idle cores means the disk sets the pace.
 func BenchmarkFilesGet(b *testing.B) {
-	benchGet(b, startFileNodes(b, 2))
+	nodes, dirs := startFileNodesDirs(b, 2, "")
+	benchGet(b, nodes, dirs)
 }
 
 // BenchmarkFilesGetRAM is BenchmarkFilesGet with both nodes' block stores
@@ -305,14 +319,20 @@ func BenchmarkFilesGetRAM(b *testing.B) {
 	if free := int64(st.Bavail) * int64(st.Bsize); free < 3*benchBytes(b) {
 		b.Skipf("%s has %d bytes free; the benchmark needs 3 times the file size", root, free)
 	}
-	benchGet(b, startFileNodesIn(b, 2, root))
+	nodes, dirs := startFileNodesDirs(b, 2, root)
+	benchGet(b, nodes, dirs)
 }
 
 // tmpfsMagic is TMPFS_MAGIC, statfs(2)'s f_type of a tmpfs.
 const tmpfsMagic = 0x01021994
 
-func benchGet(b *testing.B, nodes []*node.Node) {
+// benchGet runs the get benchmark on nodes 0 (provider) and 1 (getter),
+// whose block stores are in dirs. Where those are on a block device
+// (Linux), it also reports the device's requests during the get (both
+// nodes' reads and writes, with the file system's own).
+func benchGet(b *testing.B, nodes []*node.Node, dirs []string) {
 	n := benchBytes(b)
+	dev := blockDevice(dirs[1])
 	added := addAndProvide(b, nodes[0], 2, n)
 	for range b.N {
 		cpu0 := cpuTime()
@@ -324,7 +344,11 @@ func benchGet(b *testing.B, nodes []*node.Node) {
 		perf := mbps(n, res.DownloadDuration)
 		sha := sha256Speed(n)
 		m0, mok := readMachineCPU()
+		d0, dok := readDiskStats(dev)
+		start := time.Now()
 		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
+		elapsed := time.Since(start)
+		d1, _ := readDiskStats(dev)
 		m1, _ := readMachineCPU()
 		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); sha256 %.0f MB/s; RSS +%.1f MiB (both nodes, one process)",
 			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, sha, growth)
@@ -342,11 +366,69 @@ func benchGet(b *testing.B, nodes []*node.Node) {
 			b.ReportMetric(busy, "busy_cores")
 			b.ReportMetric(iowait, "iowait_cores")
 		}
+		if dok {
+			reads, writes := d1.reads-d0.reads, d1.writes-d0.writes
+			b.Logf("disk %s during the get: %d reads, %d writes completed (%.0f requests/s), %.0f MB read, %.0f MB written",
+				dev, reads, writes, float64(reads+writes)/elapsed.Seconds(), float64(d1.readBytes-d0.readBytes)/1e6, float64(d1.writeBytes-d0.writeBytes)/1e6)
+			b.ReportMetric(float64(reads+writes)/elapsed.Seconds(), "disk_requests/s")
+			b.ReportMetric(float64(writes)/float64(got.Blocks), "disk_writes/block")
+		}
 		// forget the fetched copy for the next round
 		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// blockDevice names the block device (as in /proc/diskstats) holding
+// dir, or "" (not Linux, a device-less file system such as tmpfs, or
+// unknown).
+func blockDevice(dir string) string {
+	var st syscall.Stat_t
+	if dir == "" || syscall.Stat(dir, &st) != nil {
+		return ""
+	}
+	dev := uint64(st.Dev) // int32 on some platforms
+	uevent, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/uevent", unix.Major(dev), unix.Minor(dev)))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(uevent), "\n") {
+		if name, ok := strings.CutPrefix(line, "DEVNAME="); ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// diskStats are a block device's completed requests and bytes since boot.
+type diskStats struct{ reads, writes, readBytes, writeBytes uint64 }
+
+// readDiskStats reads dev's line of /proc/diskstats; ok is false when
+// there is none.
+func readDiskStats(dev string) (d diskStats, ok bool) {
+	if dev == "" {
+		return d, false
+	}
+	data, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return d, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		// major minor name reads merged sectors ms writes merged sectors ...
+		if len(f) < 10 || f[2] != dev {
+			continue
+		}
+		var v [4]uint64
+		for i, j := range []int{3, 5, 7, 9} {
+			if v[i], err = strconv.ParseUint(f[j], 10, 64); err != nil {
+				return d, false
+			}
+		}
+		return diskStats{reads: v[0], readBytes: v[1] * 512, writes: v[2], writeBytes: v[3] * 512}, true
+	}
+	return d, false
 }
 
 // machineCPU is the whole machine's CPU time from /proc/stat, in clock ticks.
