@@ -47,7 +47,8 @@ echo "appended capability benchmarks to bench/report.md"
 fi
 
 # File sharing (issue 12): add against sha256 and the disk, get against a
-# perf stream between the same two loopback nodes, 4 providers against 1.
+# perf stream between the same two loopback nodes (on disk, and with the
+# block stores in RAM), 4 providers against 1.
 # Each benchmark in its own process (-count runs it again in the same one,
 # after its own GC), so that RSS growth starts from its own baseline.
 # PLEXUS_BENCH_FILES_BYTES=64MiB tries it fast; PLEXUS_BENCH_FILES_RUNS
@@ -59,19 +60,29 @@ else
   files_bytes=${PLEXUS_BENCH_FILES_BYTES:-1GiB}; files_runs=${PLEXUS_BENCH_FILES_RUNS:-3}
 fi
 files_out="$bin/files.txt"
+files_start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 {
-  for b in FilesAdd FilesGet FilesProviders; do
+  for b in FilesAdd FilesGet FilesGetRAM FilesProviders; do
     PLEXUS_BENCH_FILES_BYTES=$files_bytes go test -run '^$' -bench "^Benchmark$b\$" -benchtime 1x -count "$files_runs" -timeout 30m ./files
   done
 } > "$files_out" 2>&1 || { cat "$files_out"; exit 1; }
+if [ "${PLEXUS_BENCH_FILES_ONLY:-}" = 1 ]; then
+  # replace the section of an earlier run (and the NAT lab note after it)
+  sed -i '/^## File sharing (issue 12/,$d' bench/report.md
+fi
 {
   "$bin/benchreport" -out bench -files "$files_out" -files-bytes "$files_bytes"
+  echo
+  echo "This section ran at $files_start (UTC)."
   echo
   echo "add: a file read from disk, imported (256 KiB chunks, raw leaves) into the flatfs block store with the"
   echo "commit sync policy, against sha256 of the same bytes (the floor: add hashes every byte once) and the"
   echo "disk's write speed (writing the source file, with one fsync). get: a fetch between two nodes on loopback"
   echo "(TCP) through the DHT's provider record and the block protocol, against the perf protocol's single"
-  echo "stream between the same nodes, measured just before (goal get/perf >= 0.5). providers: the same fetch"
+  echo "stream between the same nodes, measured just before (goal get/perf >= 0.5). get RAM: the same with both"
+  echo "block stores on a RAM-backed tmpfs (/dev/shm): the transfer without the disk both nodes share here."
+  echo "busy_cores / iowait_cores: the whole machine's cores busy, and idle waiting on I/O, during the get;"
+  echo "disk_requests/s / disk_writes/block: requests the block stores' device completed during the get. providers: the same fetch"
   echo "from 4 providers against from 1 (all nodes share this machine's cores). rss_growth_MiB: peak VmRSS"
   echo "growth during the operation (both nodes are in the one process; goal <= 64 MiB). Raw output:"
   echo

@@ -5,7 +5,8 @@ package files_test
 // measured in the same run:
 //
 //	go test -run '^$' -bench FilesAdd -benchtime 1x ./files
-//	go test -run '^$' -bench FilesGet -benchtime 1x ./files
+//	go test -run '^$' -bench 'FilesGet$' -benchtime 1x ./files
+//	go test -run '^$' -bench FilesGetRAM -benchtime 1x ./files
 //	go test -run '^$' -bench FilesProviders -benchtime 1x ./files
 //
 // PLEXUS_BENCH_FILES_BYTES sets the file size (default 1 GiB).
@@ -14,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -31,6 +33,8 @@ import (
 	bfiles "github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/plexus-p2p/plexus/bench"
 	"github.com/plexus-p2p/plexus/files"
@@ -195,13 +199,37 @@ func newBenchService(b *testing.B, dir string) *files.Service {
 
 // startFileNodes starts n nodes on loopback (TCP only) with blocks on disk.
 func startFileNodes(b *testing.B, n int) []*node.Node {
-	return testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
+	return startFileNodesIn(b, n, "")
+}
+
+// startFileNodesIn is startFileNodes with the block stores under root
+// ("": the test's temporary directory).
+func startFileNodesIn(b *testing.B, n int, root string) []*node.Node {
+	nodes, _ := startFileNodesDirs(b, n, root)
+	return nodes
+}
+
+// startFileNodesDirs is startFileNodesIn, also returning each node's
+// block store directory ("" when in memory).
+func startFileNodesDirs(b *testing.B, n int, root string) ([]*node.Node, []string) {
+	dirs := make([]string, n)
+	nodes := testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
+		defer func() { dirs[i] = c.BlocksPath }()
 		if os.Getenv("PLEXUS_BENCH_FILES_MEMORY") == "" {
 			c.BlocksPath = b.TempDir()
+			if root != "" {
+				dir, err := os.MkdirTemp(root, "plexus-bench-blocks-")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { os.RemoveAll(dir) })
+				c.BlocksPath = dir
+			}
 		}
 		c.Transports.QUIC = false
 		c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}})
+	return nodes, dirs
 }
 
 // addAndProvide adds n bytes (seed) on nd and waits until the DHT has the
@@ -270,9 +298,41 @@ func sha256Speed(n int64) float64 {
 
 // BenchmarkFilesGet: get of a file between two nodes on loopback against
 // the perf protocol's single stream between the same nodes, in the same run.
+// busy_cores and iowait_cores are the whole machine's during the get (of
+// its 2 cores here): iowait with idle cores means the disk sets the pace.
 func BenchmarkFilesGet(b *testing.B) {
+	nodes, dirs := startFileNodesDirs(b, 2, "")
+	benchGet(b, nodes, dirs)
+}
+
+// BenchmarkFilesGetRAM is BenchmarkFilesGet with both nodes' block stores
+// on a RAM-backed file system (/dev/shm): the same code path (flatfs; the
+// file system has no O_DIRECT, so blocks go through its page cache) without
+// the disk, which both nodes share on one machine. It tells the transfer's
+// own speed apart from the disk's.
+func BenchmarkFilesGetRAM(b *testing.B) {
+	const root = "/dev/shm"
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(root, &st); err != nil || st.Type != tmpfsMagic {
+		b.Skipf("%s is not a tmpfs here", root)
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < 3*benchBytes(b) {
+		b.Skipf("%s has %d bytes free; the benchmark needs 3 times the file size", root, free)
+	}
+	nodes, dirs := startFileNodesDirs(b, 2, root)
+	benchGet(b, nodes, dirs)
+}
+
+// tmpfsMagic is TMPFS_MAGIC, statfs(2)'s f_type of a tmpfs.
+const tmpfsMagic = 0x01021994
+
+// benchGet runs the get benchmark on nodes 0 (provider) and 1 (getter),
+// whose block stores are in dirs. Where those are on a block device
+// (Linux), it also reports the device's requests during the get (both
+// nodes' reads and writes, with the file system's own).
+func benchGet(b *testing.B, nodes []*node.Node, dirs []string) {
 	n := benchBytes(b)
-	nodes := startFileNodes(b, 2)
+	dev := blockDevice(dirs[1])
 	added := addAndProvide(b, nodes[0], 2, n)
 	for range b.N {
 		cpu0 := cpuTime()
@@ -283,7 +343,13 @@ func BenchmarkFilesGet(b *testing.B) {
 		perfCPU := cpuPerGiB(cpuTime()-cpu0, n)
 		perf := mbps(n, res.DownloadDuration)
 		sha := sha256Speed(n)
+		m0, mok := readMachineCPU()
+		d0, dok := readDiskStats(dev)
+		start := time.Now()
 		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
+		elapsed := time.Since(start)
+		d1, _ := readDiskStats(dev)
+		m1, _ := readMachineCPU()
 		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); sha256 %.0f MB/s; RSS +%.1f MiB (both nodes, one process)",
 			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, sha, growth)
 		b.ReportMetric(sha, "sha256_MB/s")
@@ -294,11 +360,118 @@ func BenchmarkFilesGet(b *testing.B) {
 		b.ReportMetric(perfCPU, "perf_cpu_s/GiB")
 		b.ReportMetric(perfCPU/getCPU, "perf_cpu/get_cpu")
 		b.ReportMetric(growth, "rss_growth_MiB")
+		if mok {
+			busy, iowait := m1.since(m0)
+			b.Logf("machine during the get: %.2f cores busy, %.2f cores idle waiting on I/O (of %d)", busy, iowait, runtime.NumCPU())
+			b.ReportMetric(busy, "busy_cores")
+			b.ReportMetric(iowait, "iowait_cores")
+		}
+		if dok {
+			reads, writes := d1.reads-d0.reads, d1.writes-d0.writes
+			b.Logf("disk %s during the get: %d reads, %d writes completed (%.0f requests/s), %.0f MB read, %.0f MB written",
+				dev, reads, writes, float64(reads+writes)/elapsed.Seconds(), float64(d1.readBytes-d0.readBytes)/1e6, float64(d1.writeBytes-d0.writeBytes)/1e6)
+			b.ReportMetric(float64(reads+writes)/elapsed.Seconds(), "disk_requests/s")
+			b.ReportMetric(float64(writes)/float64(got.Blocks), "disk_writes/block")
+		}
 		// forget the fetched copy for the next round
 		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// blockDevice names the block device (as in /proc/diskstats) holding
+// dir, or "" (not Linux, a device-less file system such as tmpfs, or
+// unknown).
+func blockDevice(dir string) string {
+	var st syscall.Stat_t
+	if dir == "" || syscall.Stat(dir, &st) != nil {
+		return ""
+	}
+	dev := uint64(st.Dev) // int32 on some platforms
+	uevent, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/uevent", unix.Major(dev), unix.Minor(dev)))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(uevent), "\n") {
+		if name, ok := strings.CutPrefix(line, "DEVNAME="); ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// diskStats are a block device's completed requests and bytes since boot.
+type diskStats struct{ reads, writes, readBytes, writeBytes uint64 }
+
+// readDiskStats reads dev's line of /proc/diskstats; ok is false when
+// there is none.
+func readDiskStats(dev string) (d diskStats, ok bool) {
+	if dev == "" {
+		return d, false
+	}
+	data, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return d, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		// major minor name reads merged sectors ms writes merged sectors ...
+		if len(f) < 10 || f[2] != dev {
+			continue
+		}
+		var v [4]uint64
+		for i, j := range []int{3, 5, 7, 9} {
+			if v[i], err = strconv.ParseUint(f[j], 10, 64); err != nil {
+				return d, false
+			}
+		}
+		return diskStats{reads: v[0], readBytes: v[1] * 512, writes: v[2], writeBytes: v[3] * 512}, true
+	}
+	return d, false
+}
+
+// machineCPU is the whole machine's CPU time from /proc/stat, in clock ticks.
+type machineCPU struct{ busy, iowait, total uint64 }
+
+// readMachineCPU reads /proc/stat's cpu line; ok is false where there is none.
+func readMachineCPU() (m machineCPU, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return m, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return m, false
+	}
+	// user nice system idle iowait irq softirq steal
+	for i, f := range fields[1:9] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return m, false
+		}
+		m.total += v
+		switch i {
+		case 3: // idle
+		case 4:
+			m.iowait += v
+		default:
+			m.busy += v
+		}
+	}
+	return m, true
+}
+
+// since returns the cores busy and the cores idle waiting on I/O between
+// m0 and m, averaged over the interval.
+func (m machineCPU) since(m0 machineCPU) (busy, iowait float64) {
+	total := float64(m.total - m0.total)
+	if total == 0 {
+		return 0, 0
+	}
+	cores := float64(runtime.NumCPU())
+	return cores * float64(m.busy-m0.busy) / total, cores * float64(m.iowait-m0.iowait) / total
 }
 
 // BenchmarkFilesProviders: get from 4 providers at once against from 1
