@@ -199,18 +199,13 @@ func newBenchService(b *testing.B, dir string) *files.Service {
 
 // startFileNodes starts n nodes on loopback (TCP only) with blocks on disk.
 func startFileNodes(b *testing.B, n int) []*node.Node {
-	return startFileNodesIn(b, n, "")
-}
-
-// startFileNodesIn is startFileNodes with the block stores under root
-// ("": the test's temporary directory).
-func startFileNodesIn(b *testing.B, n int, root string) []*node.Node {
-	nodes, _ := startFileNodesDirs(b, n, root)
+	nodes, _ := startFileNodesDirs(b, n, "")
 	return nodes
 }
 
-// startFileNodesDirs is startFileNodesIn, also returning each node's
-// block store directory ("" when in memory).
+// startFileNodesDirs is startFileNodes with the block stores under root
+// ("": the test's temporary directory), also returning each node's block
+// store directory ("" when in memory).
 func startFileNodesDirs(b *testing.B, n int, root string) ([]*node.Node, []string) {
 	dirs := make([]string, n)
 	nodes := testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
@@ -306,10 +301,10 @@ func BenchmarkFilesGet(b *testing.B) {
 }
 
 // BenchmarkFilesGetRAM is BenchmarkFilesGet with both nodes' block stores
-// on a RAM-backed file system (/dev/shm): the same code path (flatfs; the
-// file system has no O_DIRECT, so blocks go through its page cache) without
-// the disk, which both nodes share on one machine. It tells the transfer's
-// own speed apart from the disk's.
+// on a RAM-backed file system (/dev/shm): the same code path (the flatfs
+// layout, blocks written directly where the file system accepts O_DIRECT,
+// as tmpfs does since Linux 6.6) without the disk, which both nodes share
+// on one machine. It tells the transfer's own speed apart from the disk's.
 func BenchmarkFilesGetRAM(b *testing.B) {
 	const root = "/dev/shm"
 	var st syscall.Statfs_t
