@@ -79,10 +79,8 @@ fi
   echo "commit sync policy, against sha256 of the same bytes (the floor: add hashes every byte once) and the"
   echo "disk's write speed (writing the source file, with one fsync). get: a fetch between two nodes on loopback"
   echo "(TCP) through the DHT's provider record and the block protocol, against the perf protocol's single"
-  echo "stream between the same nodes, measured just before (goal get/perf >= 0.5). get RAM: the same with both"
-  echo "block stores on a RAM-backed tmpfs (/dev/shm): the transfer without the disk both nodes share here."
-  echo "busy_cores / iowait_cores: the whole machine's cores busy, and idle waiting on I/O, during the get;"
-  echo "disk_requests/s / disk_writes/block: requests the block stores' device completed during the get. providers: the same fetch"
+  echo "stream between the same nodes, measured just before (goal get/perf >= 0.5); FilesGetRAM and the machine"
+  echo "and disk figures are described above the table. providers: the same fetch"
   echo "from 4 providers against from 1 (all nodes share this machine's cores). rss_growth_MiB: peak VmRSS"
   echo "growth during the operation (both nodes are in the one process; goal <= 64 MiB). Raw output:"
   echo

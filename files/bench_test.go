@@ -209,22 +209,28 @@ func startFileNodes(b *testing.B, n int) []*node.Node {
 func startFileNodesDirs(b *testing.B, n int, root string) ([]*node.Node, []string) {
 	dirs := make([]string, n)
 	nodes := testnet.Start(b, n, testnet.Options{Mutate: func(i int, c *node.Config) {
-		defer func() { dirs[i] = c.BlocksPath }()
 		if os.Getenv("PLEXUS_BENCH_FILES_MEMORY") == "" {
-			c.BlocksPath = b.TempDir()
-			if root != "" {
-				dir, err := os.MkdirTemp(root, "plexus-bench-blocks-")
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { os.RemoveAll(dir) })
-				c.BlocksPath = dir
-			}
+			c.BlocksPath = blocksDir(b, root)
+			dirs[i] = c.BlocksPath
 		}
 		c.Transports.QUIC = false
 		c.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}})
 	return nodes, dirs
+}
+
+// blocksDir is a new block store directory under root ("": the
+// benchmark's temporary directory), removed at the end.
+func blocksDir(b *testing.B, root string) string {
+	if root == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(root, "plexus-bench-blocks-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // addAndProvide adds n bytes (seed) on nd and waits until the DHT has the
@@ -250,9 +256,25 @@ func addAndProvide(b *testing.B, nd *node.Node, seed byte, n int64) files.Added 
 	}
 }
 
-// fetchMeasuredCPU fetches c on nd: MB/s, peak RSS growth in MiB, CPU
-// seconds per GiB (both nodes are in this process) and the result.
-func fetchMeasuredCPU(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64, float64, float64, files.Fetched) {
+// fetchRun is what fetchMeasured measured of one fetch of n bytes.
+type fetchRun struct {
+	got       files.Fetched
+	mbps      float64
+	rssMiB    float64 // peak RSS growth
+	cpuPerGiB float64 // process CPU seconds per GiB (both nodes are in this process)
+	// the whole machine's cores busy and idle waiting on I/O (machineOK:
+	// measured), and the requests of the device named to fetchMeasured
+	// (diskOK: measured), over the fetch alone
+	busy, iowait float64
+	machineOK    bool
+	disk         diskStats
+	diskOK       bool
+	seconds      float64
+}
+
+// fetchMeasured fetches c on nd and measures it; dev names the block
+// device whose requests to count ("": none).
+func fetchMeasured(b *testing.B, nd *node.Node, c cid.Cid, n int64, dev string) fetchRun {
 	b.Helper()
 	rss := startRSS()
 	if p := os.Getenv("PLEXUS_BENCH_FILES_CPUPROFILE"); p != "" {
@@ -267,16 +289,29 @@ func fetchMeasuredCPU(b *testing.B, nd *node.Node, c cid.Cid, n int64) (float64,
 		}
 		defer pprof.StopCPUProfile()
 	}
+	m0, mok := readMachineCPU()
+	d0, dok := readDiskStats(dev)
 	cpu0 := cpuTime()
 	start := time.Now()
 	got, err := nd.Files().Fetch(context.Background(), c, nil)
 	d := time.Since(start)
 	cpu := cpuTime() - cpu0
+	d1, dok1 := readDiskStats(dev)
+	m1, mok1 := readMachineCPU()
 	growth := rss.stop()
 	if err != nil {
 		b.Fatal(err)
 	}
-	return mbps(n, d), growth, cpuPerGiB(cpu, n), got
+	r := fetchRun{got: got, mbps: mbps(n, d), rssMiB: growth, cpuPerGiB: cpuPerGiB(cpu, n), seconds: d.Seconds(),
+		machineOK: mok && mok1, diskOK: dok && dok1}
+	if r.machineOK {
+		r.busy, r.iowait = m1.since(m0)
+	}
+	if r.diskOK {
+		r.disk = diskStats{reads: d1.reads - d0.reads, writes: d1.writes - d0.writes,
+			readBytes: d1.readBytes - d0.readBytes, writeBytes: d1.writeBytes - d0.writeBytes}
+	}
+	return r
 }
 
 // sha256Speed hashes n bytes in 256 KiB blocks in memory (what a get
@@ -338,13 +373,8 @@ func benchGet(b *testing.B, nodes []*node.Node, dirs []string) {
 		perfCPU := cpuPerGiB(cpuTime()-cpu0, n)
 		perf := mbps(n, res.DownloadDuration)
 		sha := sha256Speed(n)
-		m0, mok := readMachineCPU()
-		d0, dok := readDiskStats(dev)
-		start := time.Now()
-		get, growth, getCPU, got := fetchMeasuredCPU(b, nodes[1], added.CID, n)
-		elapsed := time.Since(start)
-		d1, _ := readDiskStats(dev)
-		m1, _ := readMachineCPU()
+		r := fetchMeasured(b, nodes[1], added.CID, n, dev)
+		get, growth, getCPU, got := r.mbps, r.rssMiB, r.cpuPerGiB, r.got
 		b.Logf("get %d bytes (%d blocks from %d peer): %.0f MB/s; perf single stream %.0f MB/s; ratio %.2f; CPU s/GiB get %.2f, perf %.2f (ratio %.2f); sha256 %.0f MB/s; RSS +%.1f MiB (both nodes, one process)",
 			n, got.Blocks, got.Peers, get, perf, get/perf, getCPU, perfCPU, perfCPU/getCPU, sha, growth)
 		b.ReportMetric(sha, "sha256_MB/s")
@@ -355,18 +385,18 @@ func benchGet(b *testing.B, nodes []*node.Node, dirs []string) {
 		b.ReportMetric(perfCPU, "perf_cpu_s/GiB")
 		b.ReportMetric(perfCPU/getCPU, "perf_cpu/get_cpu")
 		b.ReportMetric(growth, "rss_growth_MiB")
-		if mok {
-			busy, iowait := m1.since(m0)
-			b.Logf("machine during the get: %.2f cores busy, %.2f cores idle waiting on I/O (of %d)", busy, iowait, runtime.NumCPU())
-			b.ReportMetric(busy, "busy_cores")
-			b.ReportMetric(iowait, "iowait_cores")
+		if r.machineOK {
+			b.Logf("machine during the get: %.2f cores busy, %.2f cores idle waiting on I/O (of %d)", r.busy, r.iowait, runtime.NumCPU())
+			b.ReportMetric(r.busy, "busy_cores")
+			b.ReportMetric(r.iowait, "iowait_cores")
 		}
-		if dok {
-			reads, writes := d1.reads-d0.reads, d1.writes-d0.writes
+		if r.diskOK {
+			dk := r.disk
+			reqs := float64(dk.reads+dk.writes) / r.seconds
 			b.Logf("disk %s during the get: %d reads, %d writes completed (%.0f requests/s), %.0f MB read, %.0f MB written",
-				dev, reads, writes, float64(reads+writes)/elapsed.Seconds(), float64(d1.readBytes-d0.readBytes)/1e6, float64(d1.writeBytes-d0.writeBytes)/1e6)
-			b.ReportMetric(float64(reads+writes)/elapsed.Seconds(), "disk_requests/s")
-			b.ReportMetric(float64(writes)/float64(got.Blocks), "disk_writes/block")
+				dev, dk.reads, dk.writes, reqs, float64(dk.readBytes)/1e6, float64(dk.writeBytes)/1e6)
+			b.ReportMetric(reqs, "disk_requests/s")
+			b.ReportMetric(float64(dk.writes)/float64(got.Blocks), "disk_writes/block")
 		}
 		// forget the fetched copy for the next round
 		if _, err := nodes[1].Files().GC(context.Background()); err != nil {
@@ -477,14 +507,16 @@ func BenchmarkFilesProviders(b *testing.B) {
 	added := addAndProvide(b, nodes[0], 3, n)
 	getter := nodes[4]
 	for range b.N {
-		one, growth1, cpu1, got1 := fetchMeasuredCPU(b, getter, added.CID, n)
+		r1 := fetchMeasured(b, getter, added.CID, n, "")
+		one, growth1, cpu1, got1 := r1.mbps, r1.rssMiB, r1.cpuPerGiB, r1.got
 		if _, err := getter.Files().GC(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		for i := 1; i < 4; i++ {
 			addAndProvide(b, nodes[i], 3, n)
 		}
-		four, growth4, cpu4, got4 := fetchMeasuredCPU(b, getter, added.CID, n)
+		r4 := fetchMeasured(b, getter, added.CID, n, "")
+		four, growth4, cpu4, got4 := r4.mbps, r4.rssMiB, r4.cpuPerGiB, r4.got
 		b.Logf("get %d bytes: 1 provider %.0f MB/s (%d peer, %d blocks), 4 providers %.0f MB/s (%d peers, %d blocks); ratio %.2f; CPU s/GiB %.2f / %.2f; RSS +%.1f / +%.1f MiB",
 			n, one, got1.Peers, got1.Blocks, four, got4.Peers, got4.Blocks, four/one, cpu1, cpu4, growth1, growth4)
 		b.ReportMetric(cpu1, "get1_cpu_s/GiB")
