@@ -308,8 +308,7 @@ func fetchMeasured(b *testing.B, nd *node.Node, c cid.Cid, n int64, dev string) 
 		r.busy, r.iowait = m1.since(m0)
 	}
 	if r.diskOK {
-		r.disk = diskStats{reads: d1.reads - d0.reads, writes: d1.writes - d0.writes,
-			readBytes: d1.readBytes - d0.readBytes, writeBytes: d1.writeBytes - d0.writeBytes}
+		r.disk = d1.since(d0)
 	}
 	return r
 }
@@ -428,6 +427,12 @@ func blockDevice(dir string) string {
 
 // diskStats are a block device's completed requests and bytes since boot.
 type diskStats struct{ reads, writes, readBytes, writeBytes uint64 }
+
+// since returns the requests and bytes completed between d0 and d.
+func (d diskStats) since(d0 diskStats) diskStats {
+	return diskStats{reads: d.reads - d0.reads, writes: d.writes - d0.writes,
+		readBytes: d.readBytes - d0.readBytes, writeBytes: d.writeBytes - d0.writeBytes}
+}
 
 // readDiskStats reads dev's line of /proc/diskstats; ok is false when
 // there is none.
