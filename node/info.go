@@ -130,8 +130,10 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, err
 	}
 	// A connection closing as Connect starts counts as connected for
 	// go-libp2p: drop it and dial once more.
+	var refused error
 	for try := range 2 {
-		if err := n.dial(ctx, ai); err != nil {
+		failed, err := n.dial(ctx, ai)
+		if err != nil {
 			return nil, err
 		}
 		for _, c := range n.host.Network().ConnsToPeer(ai.ID) {
@@ -139,14 +141,41 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, err
 				return c.RemoteMultiaddr(), nil
 			}
 		}
+		if failed != nil {
+			refused = failed
+		}
 		if try == 0 {
 			n.host.Network().ClosePeer(ai.ID)
 		}
 	}
-	// The handshake succeeded (go-libp2p waits for identify), then the peer
-	// closed the connection: what a peer's connection gater does.
-	return nil, fmt.Errorf("%w: connected to %s but the peer closed the connection at once: it refuses this node (its allowlist or denylist) or is over its connection limits",
-		ErrUnreachable, ai.ID)
+	return nil, refusedError(ai.ID, refused)
+}
+
+// refusedError says that the handshake with p succeeded (go-libp2p waits
+// for identify) and then p closed the connection: what a peer's connection
+// gater does. cause, when known, is why identify failed.
+func refusedError(p peer.ID, cause error) error {
+	const msg = "%w: connected to %s but the peer closed the connection at once: it refuses this node (its allowlist or denylist) or is over its connection limits"
+	if cause == nil {
+		return fmt.Errorf(msg, ErrUnreachable, p)
+	}
+	return fmt.Errorf(msg+": %w", ErrUnreachable, p, cause)
+}
+
+// dialChecked is dial for callers that go on to use the connection: when
+// identify failed during the dial, a connection to ai that still answers
+// (answers) proves the failure was another connection's.
+func (n *Node) dialChecked(ctx context.Context, ai peer.AddrInfo) error {
+	failed, err := n.dial(ctx, ai)
+	if err != nil || failed == nil {
+		return err
+	}
+	for _, c := range n.host.Network().ConnsToPeer(ai.ID) {
+		if !c.IsClosed() && n.answers(ctx, c) {
+			return nil
+		}
+	}
+	return refusedError(ai.ID, failed)
 }
 
 // answers reports whether the peer at the other end of c serves a stream
@@ -224,37 +253,39 @@ func (n *Node) Ping(ctx context.Context, target peer.AddrInfo, count int) ([]tim
 
 // dial connects to ai for a caller of the node's API, unless the access
 // list refuses it (an error wrapping acl.ErrDenied or acl.ErrNotAllowed).
-func (n *Node) dial(ctx context.Context, ai peer.AddrInfo) error {
+// failed is why identify failed with ai during the dial, if it did: on the
+// connection this dial made (a peer whose gater refuses this node lets the
+// TLS 1.3 dialer finish its handshake, then closes, and go-libp2p's
+// Connect, which waits for identify, does not say it failed) or on another
+// one to the same peer, which this node may have closed itself. It
+// explains a connection that does not answer; it is not a verdict alone.
+func (n *Node) dial(ctx context.Context, ai peer.AddrInfo) (failed, err error) {
 	if err := n.acl.Check(ai.ID); err != nil {
-		return err
+		return nil, err
 	}
 	// A dial asked for now is tried now: after a failure the swarm answers
 	// "dial backoff" for a while, hiding why the last dial failed.
 	if sw, ok := n.host.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(ai.ID)
 	}
-	// go-libp2p's Connect waits for identify but does not say whether it
-	// failed: a peer whose gater refuses this node lets the (TLS 1.3) dialer
-	// finish its handshake, then closes, and identify fails. Listen for that.
 	sub, err := n.host.EventBus().Subscribe(new(event.EvtPeerIdentificationFailed), eventbus.BufSize(16))
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", ai.ID, err)
+		return nil, fmt.Errorf("connect %s: %w", ai.ID, err)
 	}
 	defer sub.Close()
 	if err := n.host.Connect(ctx, ai); err != nil {
-		return n.dialError(ai.ID, err)
+		return nil, n.dialError(ai.ID, err)
 	}
 	for {
 		select {
 		case e := <-sub.Out():
 			if f := e.(event.EvtPeerIdentificationFailed); f.Peer == ai.ID {
-				return fmt.Errorf("%w: connected to %s but the peer closed the connection at once: it refuses this node (its allowlist or denylist) or is over its connection limits: %w",
-					ErrUnreachable, ai.ID, f.Reason)
+				failed = f.Reason
 			}
 			continue
 		default:
 		}
-		return nil
+		return failed, nil
 	}
 }
 
@@ -336,7 +367,7 @@ func (n *Node) connectTarget(ctx context.Context, ai peer.AddrInfo) error {
 	if len(ai.Addrs) == 0 {
 		return n.ensureConnected(ctx, ai.ID)
 	}
-	return n.dial(ctx, ai)
+	return n.dialChecked(ctx, ai)
 }
 
 // ensureConnected connects to p using known addresses, or finds it in the
@@ -361,7 +392,7 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 		}
 		ai = found.AddrInfo()
 	}
-	err := n.dial(ctx, ai)
+	err := n.dialChecked(ctx, ai)
 	if err == nil || !errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
 		return err
 	}
@@ -373,7 +404,7 @@ func (n *Node) ensureConnected(ctx context.Context, p peer.ID) error {
 		return err
 	}
 	n.log.Debug("retrying a failed dial with addresses from the DHT", "peer", p, "addrs", len(found.Addrs))
-	return n.dial(ctx, found.AddrInfo())
+	return n.dialChecked(ctx, found.AddrInfo())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
