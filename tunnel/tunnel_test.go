@@ -251,6 +251,10 @@ func TestNotAllowedPeerIsRefused(t *testing.T) {
 	if info.Refused != 2 || info.Accepted != 0 {
 		t.Fatalf("exposed tunnel: %+v, want two refusals", info)
 	}
+	// The client can see its last refusal before the server has published
+	// its event for it.
+	testnet.Eventually(t, 10*time.Second, func() bool { return len(server.ev.Data(tunnel.EventRefused)) >= 4 },
+		"the server never published its 4th refused event")
 	if refused := server.ev.Data(tunnel.EventRefused); len(refused) != 4 || refused[0].(tunnel.Refused).Peer != client.h.ID() {
 		t.Fatalf("refused events: %+v", refused)
 	}
