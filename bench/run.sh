@@ -42,6 +42,19 @@ out="$bin/packages.txt"
   echo '```'
   grep -E '^(Benchmark|goos|cpu|ok)' "$out"
   echo '```'
+  echo
+  # Issue 18's gossipsub goals, from the GossipLatency lines above.
+  awk '
+    /^BenchmarkGossipLatency\/(default|v0\.19)-/ {
+      v = ($1 ~ /default/) ? "d" : "v"
+      for (i = 3; i < NF; i++) { if ($(i+1) == "dups/delivery") dups[v] = $i; if ($(i+1) == "p99-ms") p99[v] = $i; if ($(i+1) == "p50-ms") p50[v] = $i; if ($(i+1) == "delivery-ratio") del[v] = $i }
+    }
+    END {
+      if (p99["v"] == "" || p99["d"] == "") { print "Gossipsub goals: GossipLatency did not report both variants."; exit }
+      r = p99["d"] / p99["v"]
+      printf "Gossipsub goals (issue 18, GossipLatency, one run): duplicate copies per delivery %.2f (goal <= 3: %s); delivery %s (v0.19 %s); p99 time to all %.1f ms against v0.19 %.1f ms, ratio %.3f (goal <= 1.10: %s); p50 ratio %.3f.\n", \
+        dups["d"], (dups["d"] <= 3 ? "met" : "not met"), del["d"], del["v"], p99["d"], p99["v"], r, (r <= 1.10 ? "met" : "not met"), p50["d"] / p50["v"]
+    }' "$out"
 } >> bench/report.md
 echo "appended capability benchmarks to bench/report.md"
 fi

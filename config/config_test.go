@@ -289,7 +289,8 @@ func TestConnGuardAndPubSubRateSettings(t *testing.T) {
 	if time.Duration(c.ConnManager.IdleGrace) != config.DefaultIdleGrace || time.Duration(c.ConnManager.TrimCooldown) != config.DefaultTrimCooldown {
 		t.Fatalf("defaults: %+v", c.ConnManager)
 	}
-	if c.PubSub.PeerRateLimit != config.DefaultPubSubPeerRateLimit || c.PubSub.PeerBurst != config.DefaultPubSubPeerBurst {
+	if c.PubSub.PeerRateLimit != config.DefaultPubSubPeerRateLimit || c.PubSub.PeerBurst != config.DefaultPubSubPeerBurst ||
+		c.PubSub.MeshFastest != config.DefaultPubSubMeshFastestPeers {
 		t.Fatalf("defaults: %+v", c.PubSub)
 	}
 	for _, tc := range [][2]string{
@@ -297,6 +298,7 @@ func TestConnGuardAndPubSubRateSettings(t *testing.T) {
 		{"conn_manager.trim_cooldown", "0s"},
 		{"pubsub.peer_rate_limit", "0"},
 		{"pubsub.peer_burst", "5"},
+		{"pubsub.mesh_fastest_peers", "0"},
 	} {
 		c := config.Default()
 		if err := config.Set(&c, tc[0], tc[1]); err != nil {
@@ -310,6 +312,8 @@ func TestConnGuardAndPubSubRateSettings(t *testing.T) {
 		{"conn_manager.trim_cooldown", "2h"},
 		{"pubsub.peer_rate_limit", "-1"},
 		{"pubsub.peer_burst", "0"},
+		{"pubsub.mesh_fastest_peers", "-1"},
+		{"pubsub.mesh_fastest_peers", "1001"},
 	} {
 		c := config.Default()
 		if err := config.Set(&c, bad[0], bad[1]); err == nil || !strings.Contains(err.Error(), bad[0]) {

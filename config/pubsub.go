@@ -29,6 +29,10 @@ const (
 	DefaultPubSubPeerBurst = 200
 	// MaxPubSubPeerBurst bounds pubsub.peer_burst.
 	MaxPubSubPeerBurst = 10_000_000
+	// DefaultPubSubMeshFastestPeers is the default pubsub.mesh_fastest_peers.
+	DefaultPubSubMeshFastestPeers = 6
+	// MaxPubSubMeshFastestPeers bounds pubsub.mesh_fastest_peers.
+	MaxPubSubMeshFastestPeers = 1000
 )
 
 // PubSub configures publish/subscribe.
@@ -38,6 +42,7 @@ type PubSub struct {
 	PublishWait    Duration `toml:"publish_wait" comment:"A publish to a topic with no peers yet waits up to this long for one, then reports that nobody received it. Default \"5s\"."`
 	PeerRateLimit  int      `toml:"peer_rate_limit" comment:"Messages per second one peer may send this node (its own and those it forwards, all topics); the excess is dropped before validation, counted (plexus pubsub scores, metric plexus_pubsub_messages_dropped_total) and lowers the peer's score, so a flooding peer is graylisted. 0 turns the limit off; at most 1000000. Default 500."`
 	PeerBurst      int      `toml:"peer_burst" comment:"Messages one peer may send in a burst above peer_rate_limit. 1 to 10000000. Default 200 (larger bursts overflow the 32-message validation queue, and that drops other peers' messages too)."`
+	MeshFastest    int      `toml:"mesh_fastest_peers" comment:"gossipsub meshes take only the topic peers with the shortest round trips (libp2p ping): this many of them get a small score bonus and the slower ones -1, which keeps them out of this node's meshes but still sends them gossip and this node's messages. Fewer duplicate copies at nearly the latency of a large mesh. 0 turns it off (meshes take random peers). At most 1000. Default 6."`
 }
 
 func defaultPubSub() PubSub {
@@ -47,6 +52,7 @@ func defaultPubSub() PubSub {
 		PublishWait:    Duration(DefaultPubSubPublishWait),
 		PeerRateLimit:  DefaultPubSubPeerRateLimit,
 		PeerBurst:      DefaultPubSubPeerBurst,
+		MeshFastest:    DefaultPubSubMeshFastestPeers,
 	}
 }
 
@@ -67,6 +73,9 @@ func (c *Config) validatePubSub() []error {
 	}
 	if p.PeerBurst < 1 || p.PeerBurst > MaxPubSubPeerBurst {
 		errs = append(errs, fmt.Errorf("pubsub.peer_burst: %d is outside 1..%d", p.PeerBurst, MaxPubSubPeerBurst))
+	}
+	if p.MeshFastest < 0 || p.MeshFastest > MaxPubSubMeshFastestPeers {
+		errs = append(errs, fmt.Errorf("pubsub.mesh_fastest_peers: %d is outside 0..%d (0: off)", p.MeshFastest, MaxPubSubMeshFastestPeers))
 	}
 	return errs
 }

@@ -18,6 +18,7 @@ func (n *Node) startPubSub(ctx context.Context) error {
 		pubsub.WithMaxMessageSize(c.MaxMessageSize),
 		pubsub.WithPublishWait(time.Duration(c.PublishWait)),
 		pubsub.WithPeerRateLimit(c.PeerRateLimit, c.PeerBurst),
+		pubsub.WithMeshLatency(c.MeshFastest),
 		pubsub.WithMetrics(n.reg),
 		pubsub.WithEvents(n.bus),
 		pubsub.WithLogger(n.cfg.Logger),

@@ -13,6 +13,7 @@ import (
 
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/plexus-p2p/plexus/internal/testnet"
 	"github.com/plexus-p2p/plexus/pubsub"
@@ -24,28 +25,31 @@ type gossipVariant struct {
 	name string
 	tune func(*ps.GossipSubParams)
 	opts []ps.Option
+	// meshFastest is pubsub.WithMeshLatency's argument (0: off).
+	meshFastest int
 }
 
 // gossipVariants are the settings BenchmarkGossipLatency measures: "default"
-// is the Service's defaults (pubsub.DefaultGossipSubParams: D5-Dlo4-Dhi6),
-// "v0.19" is go-libp2p-pubsub v0.19's own defaults (what Plexus ran
-// before), and the rest change one thing at a time from v0.19's.
+// is the Service's defaults (pubsub.DefaultGossipSubParams: D5-Dlo4-Dhi7,
+// and the mesh latency preference, WithMeshLatency), "v0.19" is
+// go-libp2p-pubsub v0.19's own defaults (what Plexus ran before), the
+// "default-" ones change one thing from the defaults (no-latency: without
+// the latency preference) and the rest one thing from v0.19's.
 func gossipVariants() []gossipVariant {
 	v019 := func(p *ps.GossipSubParams) { *p = ps.DefaultGossipSubParams() }
 	from019 := func(f func(*ps.GossipSubParams)) func(*ps.GossipSubParams) {
 		return func(p *ps.GossipSubParams) { v019(p); f(p) }
 	}
 	return []gossipVariant{
-		{name: "default"},
+		{name: "default", meshFastest: pubsub.DefaultMeshFastest},
 		{name: "v0.19", tune: v019},
+		{name: "default-no-latency"},
+		{name: "default-D4-Dlo3", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dscore = 4, 3, 4 }},
+		{name: "default-K5", meshFastest: 5},
 		{name: "idontwant-all", tune: from019(func(p *ps.GossipSubParams) { p.IDontWantMessageThreshold = 0 })},
 		{name: "no-flood-publish", tune: v019, opts: []ps.Option{ps.WithFloodPublish(false)}},
 		{name: "D5-Dlo4-Dhi6", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 5, 4, 6, 1, 3 })},
 		{name: "D4-Dlo3-Dhi6", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 4, 3, 6, 1, 3 })},
-		{name: "D4-Dlo3-Dhi6-idontwant-all", tune: from019(func(p *ps.GossipSubParams) {
-			p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 4, 3, 6, 1, 3
-			p.IDontWantMessageThreshold = 0
-		})},
 		{name: "D3-Dlo2-Dhi4", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 3, 2, 4, 0, 2 })},
 		{name: "D6-Dlo5-Dhi7", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 6, 5, 7, 2, 4 })},
 		{name: "D5-Dlo4-Dhi6-idontwant-all", tune: from019(func(p *ps.GossipSubParams) {
@@ -110,7 +114,9 @@ func benchGossipLatency(b *testing.B, v gossipVariant) {
 	svcs := make([]*pubsub.Service, n)
 	for i, h := range hosts {
 		tracers[i] = &countTracer{}
+		ping.NewPingService(h)
 		opts := []pubsub.Option{
+			pubsub.WithMeshLatency(v.meshFastest),
 			pubsub.WithLogger(slog.New(slog.DiscardHandler)),
 			pubsub.WithPubSubOptions(append([]ps.Option{ps.WithRawTracer(tracers[i])}, v.opts...)...),
 		}

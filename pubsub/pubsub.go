@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 
 	ps "github.com/libp2p/go-libp2p-pubsub"
@@ -70,7 +71,8 @@ type Service struct {
 
 	limiter *peerLimiter // per-peer message rate limit
 	metrics *metrics
-	redial  *redialer // relayed-only topic peers (redial.go)
+	redial  *redialer    // relayed-only topic peers (redial.go)
+	latency *meshLatency // nil when off (latency.go)
 }
 
 // New starts a pubsub router on h. ctx is used only while constructing: the
@@ -137,13 +139,20 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		if params.Topics == nil {
 			params.Topics = make(map[string]*ps.TopicScoreParams)
 		}
-		// The rate limiter's penalty joins the app-specific score (P5).
+		// The rate limiter's penalty and the mesh latency preference join
+		// the app-specific score (P5).
 		pc := *params
 		params = &pc
-		if app := params.AppSpecificScore; app != nil {
-			params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) }
+		app := params.AppSpecificScore
+		if app == nil {
+			app = func(peer.ID) float64 { return 0 }
+		}
+		if cfg.meshFastest > 0 {
+			s.latency = newMeshLatency(h, cfg.meshFastest, s.topicPeers)
+			s.tr.onPrune = s.latency.prunedBy
+			params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) + s.latency.score(p) }
 		} else {
-			params.AppSpecificScore = s.limiter.score
+			params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) }
 		}
 		if cfg.topicScore == nil {
 			s.cfg.topicScore = DefaultTopicScoreParams()
@@ -170,6 +179,9 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("start %s router: %w", cfg.router, err)
 	}
 	s.redial = newRedialer(s, cfg.metrics)
+	if s.latency != nil {
+		s.wg.Go(func() { s.latency.run(s.ctx) })
+	}
 	forget := s.filter.notifiee()
 	s.notify = &network.NotifyBundle{DisconnectedF: func(n network.Network, c network.Conn) {
 		s.redial.disconnected(n, c) // reads the peer's topics before the filter forgets them
@@ -205,6 +217,24 @@ func (s *Service) Close() error {
 	}
 	s.h.Network().StopNotify(s.notify)
 	return nil
+}
+
+// topicPeers lists the peers of every joined topic, each once.
+func (s *Service) topicPeers() []peer.ID {
+	s.mu.Lock()
+	names := slices.Collect(maps.Keys(s.topics))
+	s.mu.Unlock()
+	var out []peer.ID
+	seen := map[peer.ID]bool{}
+	for _, t := range names {
+		for _, p := range s.ps.ListPeers(t) {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // PeerScores returns the gossipsub score of every peer the router tracks, as

@@ -574,6 +574,7 @@ func TestOptionsAreValidated(t *testing.T) {
 		"nil topic score":   pubsub.WithTopicScoreParams(nil),
 		"zero inspect":      pubsub.WithScoreInspectInterval(0),
 		"bad gossip params": pubsub.WithGossipSubParams(ps.GossipSubParams{D: 1, Dlo: 5, Dhi: 3}),
+		"negative fastest":  pubsub.WithMeshLatency(-1),
 	}
 	for name, opt := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -22,6 +22,7 @@ type tracker struct {
 	changed chan struct{} // closed and replaced when a topic may have gained a peer
 
 	onReject func(reason string) // counts dropped messages; set before the router starts
+	onPrune  func(from peer.ID)  // a peer pruned us from its mesh (or refused our graft); may be nil
 }
 
 var _ ps.RawTracer = (*tracker)(nil)
@@ -116,6 +117,9 @@ func (t *tracker) Prune(p peer.ID, topic string) {
 }
 
 func (t *tracker) RecvRPC(rpc *ps.RPC) {
+	if t.onPrune != nil && len(rpc.GetControl().GetPrune()) > 0 {
+		t.onPrune(rpc.From())
+	}
 	if len(rpc.GetSubscriptions()) == 0 {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	ps "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/plexus-p2p/plexus/config"
 	"github.com/plexus-p2p/plexus/pubsub"
@@ -108,6 +109,7 @@ func newGossipNode(ctx context.Context, n *Net, bad string) (*gossipNode, error)
 	if err != nil {
 		return nil, err
 	}
+	ping.NewPingService(h) // a node serves ping; the mesh latency preference uses it
 	c := config.Default().PubSub
 	tr := &gossipTracer{}
 	extra := []ps.Option{ps.WithRawTracer(tr)}
@@ -124,6 +126,7 @@ func newGossipNode(ctx context.Context, n *Net, bad string) (*gossipNode, error)
 		pubsub.WithMaxMessageSize(c.MaxMessageSize),
 		pubsub.WithPublishWait(time.Duration(c.PublishWait)),
 		pubsub.WithPeerRateLimit(c.PeerRateLimit, c.PeerBurst),
+		pubsub.WithMeshLatency(c.MeshFastest),
 		pubsub.WithLogger(quiet),
 		pubsub.WithPubSubOptions(extra...),
 	)
