@@ -46,6 +46,7 @@ func gossipVariants() []gossipVariant {
 		{name: "default-no-latency"},
 		{name: "default-D4-Dlo3", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dscore = 4, 3, 4 }},
 		{name: "default-K5", meshFastest: 5},
+		{name: "default-Dhi6", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.Dhi = 6 }},
 		{name: "idontwant-all", tune: from019(func(p *ps.GossipSubParams) { p.IDontWantMessageThreshold = 0 })},
 		{name: "no-flood-publish", tune: v019, opts: []ps.Option{ps.WithFloodPublish(false)}},
 		{name: "D5-Dlo4-Dhi6", tune: from019(func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dhi, p.Dout, p.Dscore = 5, 4, 6, 1, 3 })},

@@ -189,9 +189,12 @@ func WithLogger(l *slog.Logger) Option {
 // per message beyond the first. A mesh of D 5 made of random peers receives
 // about 2.5 but its paths are longer: the p99 time to all was 8-27% above
 // v0.19's. Made of each node's fastest peers (these parameters with the
-// latency preference), it receives 2.9 with a p99 3-7% above v0.19's and a
-// p50 about 5% above. D 4 (Dlo 3) gave 2.4-2.5 copies with a p99 6-8%
-// above. IDONTWANT (gossipsub v1.2) is on with its default 1 KiB threshold;
+// latency preference), it received 2.89-3.05 copies (median 2.94, six
+// runs) with a p99 3-7% above v0.19's and a p50 about 4% above. With the
+// preference, D 4 (Dlo 3) gave 2.3-2.5 copies but a p99 6-26% above, and
+// Dhi 6 gave 2.5-2.6 with a p99 12-14% above. The duplicates are at about
+// the mesh's degree over two: fewer need a smaller mesh, and so longer
+// paths. IDONTWANT (gossipsub v1.2) is on with its default 1 KiB threshold;
 // sent for every message, small ones included, it removed only about a
 // tenth of the duplicates. Flood publishing stays on (see New). The
 // message-id function is go-libp2p-pubsub's default (author and sequence
