@@ -136,10 +136,8 @@ func (n *Node) Connect(ctx context.Context, ai peer.AddrInfo) (ma.Multiaddr, err
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range n.host.Network().ConnsToPeer(ai.ID) {
-			if !c.IsClosed() && n.answers(ctx, c) {
-				return c.RemoteMultiaddr(), nil
-			}
+		if c := n.answeringConn(ctx, ai.ID); c != nil {
+			return c.RemoteMultiaddr(), nil
 		}
 		if failed != nil {
 			refused = failed
@@ -170,12 +168,21 @@ func (n *Node) dialChecked(ctx context.Context, ai peer.AddrInfo) error {
 	if err != nil || failed == nil {
 		return err
 	}
-	for _, c := range n.host.Network().ConnsToPeer(ai.ID) {
-		if !c.IsClosed() && n.answers(ctx, c) {
-			return nil
-		}
+	if n.answeringConn(ctx, ai.ID) != nil {
+		return nil
 	}
 	return refusedError(ai.ID, failed)
+}
+
+// answeringConn returns an open connection to p whose other end answers
+// (answers), or nil.
+func (n *Node) answeringConn(ctx context.Context, p peer.ID) network.Conn {
+	for _, c := range n.host.Network().ConnsToPeer(p) {
+		if !c.IsClosed() && n.answers(ctx, c) {
+			return c
+		}
+	}
+	return nil
 }
 
 // answers reports whether the peer at the other end of c serves a stream

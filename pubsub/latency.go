@@ -72,8 +72,14 @@ func newMeshLatency(h host.Host, fastest int, peers func() []peer.ID) *meshLaten
 	return m
 }
 
-// score is the app-specific score of p (called from the router's loop).
-func (m *meshLatency) score(p peer.ID) float64 { return (*m.scores.Load())[p] }
+// score is the app-specific score of p (called from the router's loop);
+// 0 when the preference is off (m is nil).
+func (m *meshLatency) score(p peer.ID) float64 {
+	if m == nil {
+		return 0
+	}
+	return (*m.scores.Load())[p]
+}
 
 // prunedBy notes that p pruned this node (called from the router's loop).
 func (m *meshLatency) prunedBy(p peer.ID) {

@@ -150,10 +150,8 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		if cfg.meshFastest > 0 {
 			s.latency = newMeshLatency(h, cfg.meshFastest, s.topicPeers)
 			s.tr.onPrune = s.latency.prunedBy
-			params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) + s.latency.score(p) }
-		} else {
-			params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) }
 		}
+		params.AppSpecificScore = func(p peer.ID) float64 { return app(p) + s.limiter.score(p) + s.latency.score(p) }
 		if cfg.topicScore == nil {
 			s.cfg.topicScore = DefaultTopicScoreParams()
 		}
