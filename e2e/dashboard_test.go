@@ -309,6 +309,13 @@ func TestDashboard(t *testing.T) {
 		waitText("#messages", "hello from the dashboard"), waitText("#publish-result", "Published on dash-chat to 1 peer"))
 	ok(t, repoB, "pubsub", "pub", "dash-chat", "hello from node B")
 	u.run("node B's message arrives", waitText("#messages", "hello from node B"))
+	// Node B is the only topic peer, so the fastest: the mesh latency
+	// preference gives it +2 (its topic score adds a little; without the
+	// preference it would be about 0.05) and it is not out of the mesh.
+	u.run("node B scores the fastest peer's bonus", poll(fmt.Sprintf(`(() => {
+		const r = document.querySelector('#scores tr[data-key="%s"]');
+		return !!r && parseFloat(r.children[1].textContent) >= 2 && r.children[3].textContent === "";
+	})()`, idB.PeerID)))
 	u.screenshot("pubsub")
 
 	// Network: the crawl drawn as a graph, the routing table's buckets.

@@ -39,7 +39,7 @@ var knownCalls = []string{
 	"GET /v1/id", "GET /v1/version", "GET /v1/stats", "GET /v1/nat", // Overview
 	"GET /v1/peers", "POST /v1/connect", "POST /v1/disconnect", // Peers
 	"GET /v1/explore", "GET /v1/dht/table", // Network
-	"GET /v1/pubsub/topics", "POST /v1/pubsub/join", "POST /v1/pubsub/leave", "POST /v1/pubsub/publish", "GET /v1/pubsub/subscribe", // Pub/sub
+	"GET /v1/pubsub/topics", "POST /v1/pubsub/join", "POST /v1/pubsub/leave", "POST /v1/pubsub/publish", "GET /v1/pubsub/subscribe", "GET /v1/pubsub/scores", // Pub/sub
 	"GET /v1/dht/get", "POST /v1/dht/put", "GET /v1/dht/records", // Records
 	"POST /v1/files/add", "POST /v1/files/fetch", "POST /v1/files/pin", "DELETE /v1/files/pin", "GET /v1/files/pins", "GET /v1/files/get", // Files
 	"GET /v1/users", "POST /v1/users", "POST /v1/users/role", "DELETE /v1/users", // Users

@@ -714,7 +714,8 @@ pages.pubsub = {
     const liveCard = h("section", { class: "card" }, h("h3", { text: "Live messages" }),
       h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); watch(watchSel.value.trim()); } }, h("label", {}, "Watch a topic", watchSel), watchBtn),
       watching, msgs);
-    const grid = h("div", { class: "grid" }, topicsCard, liveCard);
+    const scoresCard = h("section", { class: "card", id: "scores-card" }, h("h3", { text: "Peer scores" }));
+    const grid = h("div", { class: "grid" }, topicsCard, liveCard, scoresCard);
     ctx.main.append(h("h2", { text: "Pub/sub" }), grid);
 
     if (isAdmin()) {
@@ -798,6 +799,25 @@ pages.pubsub = {
     }, 200);
     loadTopics();
     ctx.onEvent((ev) => { if (ev.type.startsWith("pubsub.joined") || ev.type.startsWith("pubsub.left") || ev.type.startsWith("peer.")) loadTopics(); });
+
+    // The gossipsub scores, lowest first (as plexus pubsub scores): below 0
+    // a peer stays out of this node's meshes, below -2500 it is graylisted.
+    const scoreState = (s) => s < -2500 ? "graylisted" : s < 0 ? "out of mesh" : "";
+    const loadScores = async () => {
+      try {
+        const scores = await api("GET", "/v1/pubsub/scores");
+        const rows = scores.map((p) => h("tr", { "data-key": p.peer },
+          h("td", {}, h("code", { title: p.peer, text: shortID(p.peer) })),
+          h("td", { class: "num", text: p.score.toFixed(2) }), h("td", { class: "num", text: p.rate_limited }), h("td", { text: scoreState(p.score) })));
+        scoresCard.replaceChildren(h("h3", { text: "Peer scores" }),
+          h("p", { class: "muted small", text: "Lowest first. The topic peers with the shortest round trips (pubsub.mesh_fastest_peers) score a little more; slower ones score -1 and stay out of this node's meshes, still getting gossip and its messages. Invalid or flooding messages cost more; below -2500 a peer is graylisted." }),
+          rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "scores" },
+            h("thead", {}, h("tr", {}, h("th", { text: "Peer" }), h("th", { class: "num", text: "Score" }), h("th", { class: "num", text: "Rate-limited" }), h("th", { text: "" }))),
+            h("tbody", {}, rows))) : h("p", { class: "empty", text: "No peer scored yet." }));
+      } catch (e) { if (e.status) scoresCard.replaceChildren(h("h3", { text: "Peer scores" }), errorBox(e)); }
+    };
+    loadScores();
+    ctx.interval(loadScores, 5000);
   },
 };
 
