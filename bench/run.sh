@@ -21,7 +21,7 @@ out="$bin/packages.txt"
 {
   go test -run '^$' -bench 'RequestResponse|RawStreamEcho' -benchtime 2000x ./messaging
   go test -run '^$' -bench GossipPropagation -benchtime 300x -timeout 10m ./pubsub
-  PLEXUS_GOSSIP_VARIANTS=default,v0.19 go test -run '^$' -bench GossipLatency -benchtime 100x -timeout 10m ./pubsub
+  PLEXUS_GOSSIP_VARIANTS=default,v0.19 go test -run '^$' -bench GossipLatency -benchtime 300x -timeout 10m ./pubsub
   PLEXUS_BENCH_NODES=$n go test -run '^$' -bench PutGet -benchtime ${n}x -timeout 10m ./records
   go test -run '^$' -bench FindPeer200 -benchtime ${count}x -timeout 10m ./discovery
   go test -run '^$' -bench TunnelThroughput -benchtime ${rounds}x ./tunnel
@@ -34,7 +34,7 @@ out="$bin/packages.txt"
   echo "Request/response against a raw libp2p stream echo between the same two loopback hosts;"
   echo "gossipsub on 100 nodes of degree ~8 against hops x one-hop latency (GossipPropagation, no link latency), and on the"
   echo "same network with 20-200 ms links (GossipLatency: the node's defaults, then go-libp2p-pubsub v0.19's for comparison;"
-  echo "dups/delivery = duplicate copies received per first delivery, p50/p99 = publish until all 99 others have it); DHT put/get and findpeer"
+  echo "300 messages; dups/delivery = duplicate copies received per first delivery, mesh-degree = mean mesh peers, p50/p99 = nearest-rank percentiles of publish until all 99 others have it); DHT put/get and findpeer"
   echo "on $n in-process nodes (mocknet) with log2(N) as the hop reference; TCP tunnels (64 MiB uploads) against"
   echo "perf between the same two loopback hosts (tunnel/perf is the ratio), and an HTTP request through a tunnel"
   echo "against the same request sent directly (medians; added_µs is what the tunnel adds). Raw output:"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -232,13 +233,16 @@ func hopStats(adj [][]int) (float64, int) {
 	return float64(total) / float64(pairs), diameter
 }
 
+// percentile is the nearest-rank percentile: the smallest sample with at
+// least p of the samples at or below it (the 99th of 100 for p99, not the
+// largest).
 func percentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
 	}
 	s := slices.Clone(d)
 	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
+	return s[min(max(int(math.Ceil(p*float64(len(s))))-1, 0), len(s)-1)]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -34,7 +34,8 @@ type gossipVariant struct {
 // and the mesh latency preference, WithMeshLatency), "v0.19" is
 // go-libp2p-pubsub v0.19's own defaults (what Plexus ran before), the
 // "default-" ones change one thing from the defaults (no-latency: without
-// the latency preference) and the rest one thing from v0.19's.
+// the latency preference; nogossip: no IHAVE gossip, Dlazy 0) and the rest
+// one thing from v0.19's.
 func gossipVariants() []gossipVariant {
 	v019 := func(p *ps.GossipSubParams) { *p = ps.DefaultGossipSubParams() }
 	from019 := func(f func(*ps.GossipSubParams)) func(*ps.GossipSubParams) {
@@ -46,6 +47,8 @@ func gossipVariants() []gossipVariant {
 		{name: "default-no-latency"},
 		{name: "default-D4-Dlo3", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.D, p.Dlo, p.Dscore = 4, 3, 4 }},
 		{name: "default-K5", meshFastest: 5},
+		{name: "default-nogossip", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.Dlazy, p.GossipFactor = 0, 0 }},
+		{name: "default-D4", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.D, p.Dscore = 4, 4 }},
 		{name: "default-Dhi6", meshFastest: pubsub.DefaultMeshFastest, tune: func(p *ps.GossipSubParams) { p.Dhi = 6 }},
 		{name: "idontwant-all", tune: from019(func(p *ps.GossipSubParams) { p.IDontWantMessageThreshold = 0 })},
 		{name: "no-flood-publish", tune: v019, opts: []ps.Option{ps.WithFloodPublish(false)}},
@@ -65,12 +68,17 @@ func gossipVariants() []gossipVariant {
 // (same graph, degree ~8) with a latency on every link, drawn uniformly from
 // 20-200 ms (seeded, so every variant sees the same links), one sub-benchmark
 // per gossipVariant. Messages (256 B) are published from random nodes every
-// 200 ms, not one at a time, so a run of 100 takes about 20 s plus the mesh
-// forming (the machine's CPU, not the links, limits faster rates). It reports p50-ms and p99-ms (publish until the last of the other
-// 99 nodes has it), delivery-ratio and dups/delivery (RawTracer: duplicate
-// copies received per first delivery).
+// 200 ms, not one at a time, so a run of 300 takes about 60 s plus the mesh
+// forming (the machine's CPU, not the links, limits faster rates). It
+// reports p50-ms and p99-ms (nearest rank; publish until the last of the
+// other 99 nodes has it: with 100 messages the p99 is the second slowest,
+// which moves by 10% from run to run, so make bench publishes 300),
+// delivery-ratio and dups/delivery (RawTracer: duplicate
+// copies received per first delivery) and mesh-degree (the mean number of
+// mesh peers at the end: each node forwards a message to all its mesh peers
+// but the one it came from, so dups/delivery is about mesh-degree - 2).
 //
-// Run: go test -run '^$' -bench GossipLatency -benchtime 100x ./pubsub/
+// Run: go test -run '^$' -bench GossipLatency -benchtime 300x ./pubsub/
 // (PLEXUS_GOSSIP_VARIANTS=default,v0.19 selects variants by name).
 func BenchmarkGossipLatency(b *testing.B) {
 	want := os.Getenv("PLEXUS_GOSSIP_VARIANTS")
@@ -217,6 +225,13 @@ func benchGossipLatency(b *testing.B, v gossipVariant) {
 		dups += tr.dup.Load()
 		firsts += tr.deliver.Load()
 	}
+	meshDegree := 0
+	for _, s := range svcs {
+		for _, t := range s.Topics() {
+			meshDegree += t.MeshPeers
+		}
+	}
+	b.ReportMetric(float64(meshDegree)/float64(n), "mesh-degree")
 	b.ReportMetric(ms(percentile(all, 0.50)), "p50-ms")
 	b.ReportMetric(ms(percentile(all, 0.99)), "p99-ms")
 	b.ReportMetric(float64(delivered)/float64(max(len(flights)*(n-1), 1)), "delivery-ratio")

@@ -181,22 +181,24 @@ func WithLogger(l *slog.Logger) Option {
 // mesh reaches Dhi, pruning keeps the best scored, which with the mesh
 // latency preference (WithMeshLatency, on by default) are the fastest.
 //
-// Every mesh link carries each message at least once, and both ways when
-// its ends get the message at about the same time, so the duplicates a node
-// receives grow with its mesh degree. On BenchmarkGossipLatency's 100 nodes
-// (each connected to ~8 others, links of 20-200 ms) the v0.19 defaults let
-// meshes grow to all ~8 neighbours (Dhi 12) and a node received 5.5 copies
-// per message beyond the first. A mesh of D 5 made of random peers receives
-// about 2.5 but its paths are longer: the p99 time to all was 8-27% above
-// v0.19's. Made of each node's fastest peers (these parameters with the
-// latency preference), it received 2.89-3.05 copies (median 2.94, six
-// runs) with a p99 3-7% above v0.19's and a p50 about 4% above. With the
-// preference, D 4 (Dlo 3) gave 2.3-2.5 copies but a p99 6-26% above, and
-// Dhi 6 gave 2.5-2.6 with a p99 12-14% above. The duplicates are at about
-// the mesh's degree over two: fewer need a smaller mesh, and so longer
-// paths. IDONTWANT (gossipsub v1.2) is on with its default 1 KiB threshold;
-// sent for every message, small ones included, it removed only about a
-// tenth of the duplicates. Flood publishing stays on (see New). The
+// A node forwards each message to all its mesh peers but the one it came
+// from, so the duplicates it receives grow with the mesh's degree: about
+// the mean degree less 2. On BenchmarkGossipLatency's 100 nodes (each
+// connected to ~8 others, links of 20-200 ms, 300 messages) the v0.19
+// defaults let meshes grow to nearly all ~8 neighbours (mean degree 7.5)
+// and a node received 5.4-5.6 copies per message beyond the first. A mesh
+// of D 5 made of random peers receives about 2.5 but its paths are longer:
+// the p99 time to all was 8-27% above v0.19's. Made of each node's fastest
+// peers (these parameters with the latency preference), the mean degree was
+// 4.7-4.8 and a node received 2.88-2.96 copies (five runs), with a p99
+// 2-6% above v0.19's in four runs and 12% in one, and a p50 1-7% above.
+// With the preference, D 4 (Dlo 4) gave 2.6-2.9 copies with a p99 0-23%
+// above, and preferring only the 5 fastest gave 2.2-2.3 with a p99 11-12%
+// above: a smaller mesh means longer paths. Gossip (IHAVE/IWANT) adds no duplicates
+// (Dlazy 0 changes nothing). IDONTWANT (gossipsub v1.2) is on with its
+// default 1 KiB threshold; sent for every message, small ones included, it
+// removed only about a tenth of the duplicates and, for 256-byte messages,
+// sent more bytes than it saved. Flood publishing stays on (see New). The
 // message-id function is go-libp2p-pubsub's default (author and sequence
 // number), which js-libp2p and rust-libp2p share.
 func DefaultGossipSubParams() ps.GossipSubParams {

@@ -3,6 +3,7 @@ package records_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -79,13 +80,16 @@ type opSample struct {
 	stats   queryStats
 }
 
+// percentile is the nearest-rank percentile: the smallest sample with at
+// least p of the samples at or below it (the 99th of 100 for p99, not the
+// largest).
 func percentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
 	}
 	s := slices.Clone(d)
 	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
+	return s[min(max(int(math.Ceil(p*float64(len(s))))-1, 0), len(s)-1)]
 }
 
 func report(b *testing.B, prefix string, samples []opSample) {
