@@ -190,8 +190,9 @@ func WithLogger(l *slog.Logger) Option {
 // of D 5 made of random peers receives about 2.5 but its paths are longer:
 // the p99 time to all was 8-27% above v0.19's. Made of each node's fastest
 // peers (these parameters with the latency preference), the mean degree was
-// 4.7-4.8 and a node received 2.88-2.96 copies (five runs), with a p99
-// 2-6% above v0.19's in four runs and 12% in one, and a p50 1-7% above.
+// 4.7-4.8 and a node received 2.88-2.96 copies (six runs), with a p99
+// from 0.5% below to 6% above v0.19's in five runs and 12% above in one,
+// and a p50 1-7% above.
 // With the preference, D 4 (Dlo 4) gave 2.6-2.9 copies with a p99 0-23%
 // above, and preferring only the 5 fastest gave 2.2-2.3 with a p99 11-12%
 // above: a smaller mesh means longer paths. Gossip (IHAVE/IWANT) adds no duplicates
