@@ -190,12 +190,13 @@ func WithLogger(l *slog.Logger) Option {
 // of D 5 made of random peers receives about 2.5 but its paths are longer:
 // the p99 time to all was 8-27% above v0.19's. Made of each node's fastest
 // peers (these parameters with the latency preference), the mean degree was
-// 4.7-4.8 and a node received 2.88-2.96 copies (six runs), with a p99
-// from 0.5% below to 6% above v0.19's in five runs and 12% above in one,
-// and a p50 1-7% above.
-// With the preference, D 4 (Dlo 4) gave 2.6-2.9 copies with a p99 0-23%
-// above, and preferring only the 5 fastest gave 2.2-2.3 with a p99 11-12%
-// above: a smaller mesh means longer paths. Gossip (IHAVE/IWANT) adds no duplicates
+// 4.7-4.9 and a node received 2.86-3.06 copies (median 2.94, twelve runs;
+// two above 3), with a p99 from 7% below to 12% above v0.19's (median 2%
+// above; one above 10%) and a p50 1-7% above. With the preference, D 4
+// (Dlo 4) gave 2.6-2.9 copies with a p99 0-23% above, Dhi 6 gave 2.4-2.5
+// but a p99 16% and 96% above in two of four runs, and preferring only the
+// 5 fastest gave 2.2-2.3 with a p99 11-12% above: a smaller mesh means
+// longer paths and a longer tail. Gossip (IHAVE/IWANT) adds no duplicates
 // (Dlazy 0 changes nothing). IDONTWANT (gossipsub v1.2) is on with its
 // default 1 KiB threshold; sent for every message, small ones included, it
 // removed only about a tenth of the duplicates and, for 256-byte messages,
