@@ -136,7 +136,7 @@ func (s *Server) getPubSubScores(w http.ResponseWriter, r *http.Request) {
 	stats := s.svc.PubSub.PeerStats()
 	out := make([]wire.PubSubPeerScore, len(stats))
 	for i, st := range stats {
-		out[i] = wire.PubSubPeerScore{Peer: st.Peer.String(), Score: st.Score, RateLimited: st.RateLimited}
+		out[i] = wire.PubSubPeerScore{Peer: st.Peer.String(), Score: st.Score, RateLimited: st.RateLimited, State: st.State}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -13,16 +12,11 @@ import (
 
 func (n *Node) startPubSub(ctx context.Context) error {
 	c := n.cfg.PubSub
-	opts := []pubsub.Option{
-		pubsub.WithRouter(c.Router),
-		pubsub.WithMaxMessageSize(c.MaxMessageSize),
-		pubsub.WithPublishWait(time.Duration(c.PublishWait)),
-		pubsub.WithPeerRateLimit(c.PeerRateLimit, c.PeerBurst),
-		pubsub.WithMeshLatency(c.MeshFastest),
+	opts := append(pubsub.FromConfig(c),
 		pubsub.WithMetrics(n.reg),
 		pubsub.WithEvents(n.bus),
 		pubsub.WithLogger(n.cfg.Logger),
-	}
+	)
 	if n.topicDiscovery != nil {
 		opts = append(opts, pubsub.WithDiscovery(n.topicDiscovery))
 	}

@@ -86,7 +86,8 @@ func TestFloodingPeerIsRateLimitedAndPenalised(t *testing.T) {
 		return pubsub.PeerStat{}
 	}
 	testnet.Eventually(t, 20*time.Second, func() bool {
-		return stat().RateLimited >= flood/2 && stat().Score < pubsub.GraylistScoreThreshold
+		st := stat()
+		return st.RateLimited >= flood/2 && st.Score < pubsub.GraylistScoreThreshold && st.State == pubsub.StateGraylisted
 	}, "the flooder to be rate limited and graylisted: %+v", testnet.Lazy(func() string { return fmt.Sprintf("%+v", stat()) }))
 
 	// The honest peer is served: every message arrives.

@@ -82,6 +82,20 @@ func defaultConfig() config {
 	}
 }
 
+// FromConfig returns the options a node's [pubsub] config section sets:
+// router, message size, publish wait, per-peer rate limit and the mesh
+// latency preference. A node and the simulation (package sim) both start
+// from it, so that a new setting reaches both.
+func FromConfig(c pconfig.PubSub) []Option {
+	return []Option{
+		WithRouter(c.Router),
+		WithMaxMessageSize(c.MaxMessageSize),
+		WithPublishWait(time.Duration(c.PublishWait)),
+		WithPeerRateLimit(c.PeerRateLimit, c.PeerBurst),
+		WithMeshLatency(c.MeshFastest),
+	}
+}
+
 // DefaultMeshFastest is how many topic peers, the fastest by round trip,
 // the meshes may take by default (WithMeshLatency).
 const DefaultMeshFastest = pconfig.DefaultPubSubMeshFastestPeers

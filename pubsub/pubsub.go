@@ -68,6 +68,7 @@ type Service struct {
 
 	scoresMu sync.Mutex
 	scores   map[peer.ID]float64
+	graylist float64 // the graylist threshold (gossipsub scoring)
 
 	limiter *peerLimiter // per-peer message rate limit
 	metrics *metrics
@@ -136,6 +137,7 @@ func New(ctx context.Context, h host.Host, opts ...Option) (*Service, error) {
 		if params == nil {
 			params, thresholds = DefaultPeerScoreParams(), DefaultPeerScoreThresholds()
 		}
+		s.graylist = thresholds.GraylistThreshold
 		if params.Topics == nil {
 			params.Topics = make(map[string]*ps.TopicScoreParams)
 		}

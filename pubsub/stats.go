@@ -21,6 +21,27 @@ type PeerStat struct {
 	// RateLimited counts the peer's messages dropped by the per-peer rate
 	// limit (WithPeerRateLimit).
 	RateLimited uint64
+	// State is what the score does to the peer, from the router's own
+	// thresholds: StateOutOfMesh, StateGraylisted, or "" (nothing).
+	State string
+}
+
+// The states of PeerStat.State.
+const (
+	StateOutOfMesh  = "out of mesh" // score < 0: not grafted into, and pruned from, our meshes
+	StateGraylisted = "graylisted"  // score < the graylist threshold: everything it sends is ignored
+)
+
+// scoreState is what score does to a peer under gossipsub scoring with
+// graylist as the graylist threshold.
+func scoreState(score, graylist float64) string {
+	switch {
+	case score < graylist:
+		return StateGraylisted
+	case score < 0:
+		return StateOutOfMesh
+	}
+	return ""
 }
 
 // PeerStats lists every peer the router scores or has rate-limited, lowest
@@ -30,7 +51,7 @@ func (s *Service) PeerStats() []PeerStat {
 	dropped := s.limiter.dropped()
 	out := make([]PeerStat, 0, len(scores)+len(dropped))
 	for p, sc := range scores {
-		out = append(out, PeerStat{Peer: p, Score: sc, RateLimited: dropped[p]})
+		out = append(out, PeerStat{Peer: p, Score: sc, RateLimited: dropped[p], State: scoreState(sc, s.graylist)})
 	}
 	for p, d := range dropped {
 		if _, ok := scores[p]; !ok {

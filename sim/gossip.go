@@ -102,8 +102,8 @@ type gossipNode struct {
 
 const gossipTopic = "sim"
 
-// newGossipNode starts the pubsub service on a new host with the options
-// node.startPubSub passes, from config.Default().
+// newGossipNode starts the pubsub service on a new host with a node's
+// options from config.Default() (pubsub.FromConfig).
 func newGossipNode(ctx context.Context, n *Net, bad string) (*gossipNode, error) {
 	h, err := n.AddHost(nil)
 	if err != nil {
@@ -121,15 +121,10 @@ func newGossipNode(ctx context.Context, n *Net, bad string) (*gossipNode, error)
 	case BadSpam:
 		extra = append(extra, ps.WithMessageSignaturePolicy(ps.LaxNoSign))
 	}
-	svc, err := pubsub.New(ctx, h,
-		pubsub.WithRouter(c.Router),
-		pubsub.WithMaxMessageSize(c.MaxMessageSize),
-		pubsub.WithPublishWait(time.Duration(c.PublishWait)),
-		pubsub.WithPeerRateLimit(c.PeerRateLimit, c.PeerBurst),
-		pubsub.WithMeshLatency(c.MeshFastest),
+	svc, err := pubsub.New(ctx, h, append(pubsub.FromConfig(c),
 		pubsub.WithLogger(quiet),
 		pubsub.WithPubSubOptions(extra...),
-	)
+	)...)
 	if err != nil {
 		_ = n.Remove(h)
 		return nil, err

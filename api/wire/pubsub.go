@@ -103,6 +103,9 @@ type PubSubPeerScore struct {
 	// RateLimited counts the peer's messages dropped by the per-peer rate
 	// limit (pubsub.peer_rate_limit).
 	RateLimited uint64 `json:"rate_limited"`
+	// State is what the score does to the peer, from the router's own
+	// thresholds: "out of mesh" (below 0), "graylisted", or absent.
+	State string `json:"state,omitempty"`
 }
 
 // PubSubPeerThrottledEvent is the data of the pubsub.peer_throttled event:

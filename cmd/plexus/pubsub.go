@@ -175,14 +175,7 @@ out of this node's meshes; below -2500 it is graylisted: everything it sends is 
 			return g.print(cmd.OutOrStdout(), ps, func(w io.Writer) {
 				rows := make([][]string, len(ps))
 				for i, p := range ps {
-					state := ""
-					switch {
-					case p.Score < -2500:
-						state = "graylisted"
-					case p.Score < 0:
-						state = "out of mesh"
-					}
-					rows[i] = []string{p.Peer, strconv.FormatFloat(p.Score, 'f', 2, 64), strconv.FormatUint(p.RateLimited, 10), state}
+					rows[i] = []string{p.Peer, strconv.FormatFloat(p.Score, 'f', 2, 64), strconv.FormatUint(p.RateLimited, 10), p.State}
 				}
 				table(w, []string{"PEER", "SCORE", "RATE-LIMITED", ""}, rows)
 			})

@@ -800,15 +800,14 @@ pages.pubsub = {
     loadTopics();
     ctx.onEvent((ev) => { if (ev.type.startsWith("pubsub.joined") || ev.type.startsWith("pubsub.left") || ev.type.startsWith("peer.")) loadTopics(); });
 
-    // The gossipsub scores, lowest first (as plexus pubsub scores): below 0
-    // a peer stays out of this node's meshes, below -2500 it is graylisted.
-    const scoreState = (s) => s < -2500 ? "graylisted" : s < 0 ? "out of mesh" : "";
+    // The gossipsub scores, lowest first, with what each does to its peer
+    // (the API's state, from the router's thresholds), as plexus pubsub scores.
     const loadScores = async () => {
       try {
         const scores = await api("GET", "/v1/pubsub/scores");
         const rows = scores.map((p) => h("tr", { "data-key": p.peer },
           h("td", {}, h("code", { title: p.peer, text: shortID(p.peer) })),
-          h("td", { class: "num", text: p.score.toFixed(2) }), h("td", { class: "num", text: p.rate_limited }), h("td", { text: scoreState(p.score) })));
+          h("td", { class: "num", text: p.score.toFixed(2) }), h("td", { class: "num", text: p.rate_limited }), h("td", { text: p.state || "" })));
         scoresCard.replaceChildren(h("h3", { text: "Peer scores" }),
           h("p", { class: "muted small", text: "Lowest first. The topic peers with the shortest round trips (pubsub.mesh_fastest_peers) score a little more; slower ones score -1 and stay out of this node's meshes, still getting gossip and its messages. Invalid or flooding messages cost more; below -2500 a peer is graylisted." }),
           rows.length ? h("div", { class: "table-wrap" }, h("table", { id: "scores" },
